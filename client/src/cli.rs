@@ -1,0 +1,91 @@
+//! The command line, as clap derive types. Each subcommand's `run` lives in
+//! `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// entente — the CLI each delegation runs against an Entente log.
+#[derive(Parser)]
+#[command(name = "entente", version, about)]
+pub struct Cli {
+    /// Profile folder (default: $ENTENTE_HOME, else ~/.entente).
+    #[arg(long, global = true)]
+    pub home: Option<PathBuf>,
+    /// Print one JSON value instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Make a key and a profile for a delegation; with --bootstrap, found an empty log.
+    Init(InitArgs),
+    /// Show, rotate or revoke keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Admit a delegation with its public key (secretariat only).
+    Admit(AdmitArgs),
+    /// List delegations, roles and keys.
+    Roster,
+    /// Checkpoints and log verification.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Delegation code, e.g. CZ.
+    #[arg(long)]
+    pub delegation: String,
+    /// Delegation name, e.g. "Czech Republic".
+    #[arg(long)]
+    pub name: String,
+    /// Server URL, e.g. http://127.0.0.1:8740.
+    #[arg(long)]
+    pub server: String,
+    /// Found the (empty) log, admitting this delegation as its secretariat.
+    #[arg(long)]
+    pub bootstrap: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Print this profile's delegation, key id and public key.
+    Show,
+    /// Replace this profile's key with a new one.
+    Rotate,
+    /// Revoke a key: one of your own, or any key as secretariat.
+    Revoke {
+        /// Key id, as `entente roster` lists it.
+        key_id: String,
+        /// Why (kept in the log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AdmitArgs {
+    /// Code of the delegation to admit, e.g. US.
+    pub code: String,
+    /// Its name, e.g. "United States".
+    #[arg(long)]
+    pub name: String,
+    /// Its public key, as its `entente key show` prints it.
+    #[arg(long)]
+    pub key: String,
+    /// Its role.
+    #[arg(long, default_value = "member", value_parser = ["member", "observer", "secretariat"])]
+    pub role: String,
+}
+
+#[derive(Subcommand)]
+pub enum LogCommand {
+    /// Fetch, verify and pin the latest checkpoint.
+    Checkpoint,
+    /// Verify the whole log: every entry, signature and roster rule, and the root.
+    Verify,
+}

@@ -1,0 +1,77 @@
+//! `entente init`: a fresh key and profile; `--bootstrap` founds the log.
+
+use entente_shared::api::LogInfo;
+use entente_shared::keys::SigningKey;
+use entente_shared::note::NoteVerifier;
+use entente_shared::statement::{Admission, Body, DelegationCode, Distribution, Role};
+use serde_json::json;
+
+use super::Context;
+use crate::cli::InitArgs;
+use crate::error::{fail, CliResult};
+use crate::http::Api;
+use crate::output::emit;
+use crate::profile::{Profile, ProfileData};
+use crate::publish::publish;
+
+pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
+    let delegation: DelegationCode = args.delegation.parse().map_err(fail)?;
+    let api = Api::new(&args.server)?;
+    // Trust on first use: the log's key is pinned now and checked on every later contact.
+    let info: LogInfo = api.get_json("/v1/log")?;
+    let verifier: NoteVerifier = info
+        .verifier_key
+        .parse()
+        .map_err(|e| fail(format!("log key: {e}")))?;
+    if verifier.name() != info.origin {
+        return Err(fail("the server's log key is not named after its origin"));
+    }
+    let (key, der) = SigningKey::generate().map_err(fail)?;
+    let data = ProfileData {
+        delegation: delegation.clone(),
+        name: args.name.clone(),
+        server: args.server.trim_end_matches('/').to_owned(),
+        origin: info.origin.clone(),
+        log_key: info.verifier_key.clone(),
+        last_seq: 0,
+    };
+    let mut profile = Profile::create(&ctx.home, data, &der)?;
+    let mut out = json!({
+        "delegation": delegation,
+        "name": args.name,
+        "key_id": key.key_id(),
+        "public_key": key.public_key(),
+        "server": profile.data.server,
+        "origin": info.origin,
+    });
+    if args.bootstrap {
+        let body = Body::Admission(Admission {
+            delegation: delegation.clone(),
+            name: args.name.clone(),
+            role: Role::Secretariat,
+            public_key: key.public_key(),
+        });
+        let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+        out["id"] = json!(receipt.id);
+        out["index"] = json!(receipt.index);
+    }
+    emit(ctx.json, &out, || {
+        let mut s = format!(
+            "profile for {delegation} in {}\nkey id      {}\npublic key  {}\nlog         {} (key pinned)\n",
+            ctx.home.display(),
+            key.key_id(),
+            key.public_key(),
+            info.origin
+        );
+        if args.bootstrap {
+            s.push_str(&format!(
+                "founded the log as secretariat: entry {}\n",
+                out["index"]
+            ));
+        } else {
+            s.push_str("give your public key to the secretariat to be admitted\n");
+        }
+        s
+    })?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `entente key show|rotate|revoke`.
+
+use entente_shared::keys::{KeyId, SigningKey};
+use entente_shared::statement::{Body, Distribution, KeyRevocation, KeyRotation};
+use serde_json::json;
+
+use super::Context;
+use crate::cli::KeyCommand;
+use crate::error::{fail, CliResult};
+use crate::http::Api;
+use crate::output::emit;
+use crate::profile::Profile;
+use crate::publish::publish;
+
+pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
+    let mut profile = Profile::open(&ctx.home)?;
+    let key = profile.key()?;
+    match cmd {
+        KeyCommand::Show => {
+            let out = json!({
+                "delegation": profile.data.delegation,
+                "key_id": key.key_id(),
+                "public_key": key.public_key(),
+            });
+            emit(ctx.json, &out, || {
+                format!(
+                    "delegation  {}\nkey id      {}\npublic key  {}\n",
+                    profile.data.delegation,
+                    key.key_id(),
+                    key.public_key()
+                )
+            })?;
+        }
+        KeyCommand::Rotate => {
+            let api = Api::new(&profile.data.server)?;
+            let (new_key, der) = SigningKey::generate().map_err(fail)?;
+            let body = Body::KeyRotation(KeyRotation {
+                new_key: new_key.public_key(),
+            });
+            let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+            // Only now that the log has it does the new key replace the old one on disk.
+            profile.replace_key(&der)?;
+            let out = json!({
+                "id": receipt.id,
+                "index": receipt.index,
+                "old_key_id": key.key_id(),
+                "key_id": new_key.key_id(),
+                "public_key": new_key.public_key(),
+            });
+            emit(ctx.json, &out, || {
+                format!(
+                    "rotated {} -> {} (entry {})\npublic key  {}\n",
+                    key.key_id(),
+                    new_key.key_id(),
+                    receipt.index,
+                    new_key.public_key()
+                )
+            })?;
+        }
+        KeyCommand::Revoke { key_id, reason } => {
+            let target: KeyId = key_id.parse().map_err(fail)?;
+            let api = Api::new(&profile.data.server)?;
+            let body = Body::KeyRevocation(KeyRevocation {
+                key: target.clone(),
+                reason,
+            });
+            let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+            let out = json!({ "id": receipt.id, "index": receipt.index, "key_id": target });
+            emit(ctx.json, &out, || {
+                format!("revoked {target} (entry {})\n", receipt.index)
+            })?;
+        }
+    }
+    Ok(())
+}

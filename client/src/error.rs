@@ -1,0 +1,43 @@
+//! CLI errors and the exit code each one ends the process with.
+
+use entente_shared::api::Problem;
+
+/// Exit code for a log that is inconsistent with the pinned checkpoint.
+pub const EXIT_INCONSISTENT: u8 = 3;
+
+/// Everything that stops a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The server refused the request.
+    #[error("{}: {}", .0.problem_type, .0.detail)]
+    Problem(Problem),
+    /// The log contradicts what this profile saw before: fork or rollback.
+    #[error("LOG INCONSISTENT — {0}")]
+    Inconsistent(String),
+    /// Anything else: I/O, network, bad input.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Inconsistent(_) => EXIT_INCONSISTENT,
+            _ => 1,
+        }
+    }
+}
+
+/// Shorthand for command results.
+pub type CliResult<T> = Result<T, CliError>;
+
+/// Builds an [`CliError::Other`] from a message.
+pub fn fail(msg: impl std::fmt::Display) -> CliError {
+    CliError::Other(anyhow::anyhow!("{msg}"))
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError::Other(e.into())
+    }
+}

@@ -1,0 +1,15 @@
+//! `entente`: the CLI each delegation runs — profile and keystore, HTTP
+//! client, checkpoint pinning, publishing and verification.
+//!
+//! Invariant: nothing is trusted because the server said it. Receipts,
+//! checkpoints and entries are checked against the pinned log key, the pinned
+//! checkpoint and the shared fold before anything is printed as fact.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod http;
+pub mod output;
+pub mod pin;
+pub mod profile;
+pub mod publish;

@@ -1,0 +1,169 @@
+//! A delegation's profile folder: settings, signing key, pinned checkpoint.
+//!
+//! | file | what |
+//! |---|---|
+//! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used |
+//! | `key.pk8` | the delegation's Ed25519 key, PKCS#8, mode 0600 |
+//! | `checkpoint` | the last checkpoint this profile verified (signed note) |
+//!
+//! The folder is `--home DIR`, else `ENTENTE_HOME`, else `~/.entente`.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use entente_shared::keys::{Pkcs8, SigningKey};
+use entente_shared::note::NoteVerifier;
+use entente_shared::statement::DelegationCode;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{fail, CliResult};
+
+const PROFILE_FILE: &str = "profile.toml";
+const KEY_FILE: &str = "key.pk8";
+const CHECKPOINT_FILE: &str = "checkpoint";
+
+/// What `profile.toml` holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileData {
+    pub delegation: DelegationCode,
+    pub name: String,
+    pub server: String,
+    /// The log's checkpoint origin, pinned on first contact.
+    pub origin: String,
+    /// The log's checkpoint verifier key, pinned on first contact.
+    pub log_key: String,
+    /// The last `seq` this profile signed with its current key.
+    pub last_seq: u64,
+}
+
+/// An opened profile folder.
+pub struct Profile {
+    pub home: PathBuf,
+    pub data: ProfileData,
+}
+
+/// The profile folder to use.
+pub fn home_dir(flag: Option<PathBuf>) -> CliResult<PathBuf> {
+    if let Some(h) = flag {
+        return Ok(h);
+    }
+    if let Some(h) = std::env::var_os("ENTENTE_HOME") {
+        return Ok(PathBuf::from(h));
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| fail("set --home or ENTENTE_HOME"))?;
+    Ok(PathBuf::from(home).join(".entente"))
+}
+
+/// Writes `bytes` to `path` atomically (temp file, then rename) with `mode`.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+impl Profile {
+    /// Opens an existing profile.
+    pub fn open(home: &Path) -> CliResult<Profile> {
+        let path = home.join(PROFILE_FILE);
+        let text = fs::read_to_string(&path).map_err(|_| {
+            fail(format!(
+                "no profile in {} (run `entente init` first)",
+                home.display()
+            ))
+        })?;
+        let data = toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Profile {
+            home: home.to_owned(),
+            data,
+        })
+    }
+
+    /// Makes a new profile folder with a fresh key; refuses to overwrite one.
+    pub fn create(home: &Path, data: ProfileData, der: &Pkcs8) -> CliResult<Profile> {
+        if home.join(PROFILE_FILE).exists() || home.join(KEY_FILE).exists() {
+            return Err(fail(format!("{} already holds a profile", home.display())));
+        }
+        fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
+        fs::set_permissions(home, fs::Permissions::from_mode(0o700))?;
+        write_file(&home.join(KEY_FILE), der.as_bytes(), 0o600)?;
+        let profile = Profile {
+            home: home.to_owned(),
+            data,
+        };
+        profile.save()?;
+        Ok(profile)
+    }
+
+    /// Saves `profile.toml`.
+    pub fn save(&self) -> CliResult<()> {
+        let text = toml::to_string(&self.data).map_err(anyhow::Error::from)?;
+        write_file(&self.home.join(PROFILE_FILE), text.as_bytes(), 0o600)
+    }
+
+    /// Loads the signing key, refusing a key file others can read.
+    pub fn key(&self) -> CliResult<SigningKey> {
+        let path = self.home.join(KEY_FILE);
+        let mode = fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(fail(format!(
+                "{} is readable by others (mode {:o}); run chmod 600",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+        let der = zeroize::Zeroizing::new(fs::read(&path)?);
+        SigningKey::from_pkcs8(&der).map_err(|e| fail(format!("{}: {e}", path.display())))
+    }
+
+    /// Replaces the signing key (after a rotation the server accepted).
+    pub fn replace_key(&mut self, der: &Pkcs8) -> CliResult<()> {
+        write_file(&self.home.join(KEY_FILE), der.as_bytes(), 0o600)?;
+        self.data.last_seq = 0;
+        self.save()
+    }
+
+    /// Takes the next `seq` and saves it first, so a crash never reuses one.
+    pub fn next_seq(&mut self) -> CliResult<u64> {
+        self.data.last_seq += 1;
+        self.save()?;
+        Ok(self.data.last_seq)
+    }
+
+    /// The log's checkpoint verifier key.
+    pub fn log_verifier(&self) -> CliResult<NoteVerifier> {
+        self.data
+            .log_key
+            .parse()
+            .map_err(|e| fail(format!("profile log_key: {e}")))
+    }
+
+    /// The pinned checkpoint text, if any.
+    pub fn pinned(&self) -> CliResult<Option<String>> {
+        match fs::read_to_string(self.home.join(CHECKPOINT_FILE)) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        }
+    }
+
+    /// Pins a (verified) checkpoint.
+    pub fn pin(&self, text: &str) -> CliResult<()> {
+        write_file(&self.home.join(CHECKPOINT_FILE), text.as_bytes(), 0o600)
+    }
+}

@@ -1,0 +1,53 @@
+//! Signing and submitting a statement, then checking the receipt.
+//!
+//! A receipt is only trusted once its checkpoint is signed by the pinned log
+//! key and consistent with the pin, its leaf hash is the hash of the envelope
+//! we sent, and its inclusion proof verifies against that checkpoint.
+
+use entente_shared::api::Receipt;
+use entente_shared::keys::SigningKey;
+use entente_shared::merkle::{leaf_hash, verify_inclusion};
+use entente_shared::statement::{Body, Distribution, Statement, StatementId};
+
+use crate::error::{CliError, CliResult};
+use crate::http::Api;
+use crate::pin::{observe, Claim};
+use crate::profile::Profile;
+
+/// Signs `body` with `key` as the profile's delegation and submits it.
+pub fn publish(
+    profile: &mut Profile,
+    api: &Api,
+    key: &SigningKey,
+    distribution: Distribution,
+    body: Body,
+) -> CliResult<Receipt> {
+    let seq = profile.next_seq()?;
+    let statement = Statement::new(
+        profile.data.delegation.clone(),
+        key,
+        seq,
+        distribution,
+        body,
+    );
+    let envelope = statement.sign(key);
+    let receipt = api.post_statement(&envelope)?;
+    let bad = |why: &str| CliError::Inconsistent(format!("the server's receipt is wrong: {why}"));
+    if receipt.id != StatementId::of_payload(&envelope.payload) {
+        return Err(bad("it names another statement id"));
+    }
+    let leaf = leaf_hash(&envelope.to_canonical_json());
+    if receipt.leaf_hash != leaf {
+        return Err(bad("its leaf hash is not the hash of what was sent"));
+    }
+    let cp = observe(profile, api, &receipt.checkpoint, Claim::Receipt)?;
+    verify_inclusion(
+        &leaf,
+        receipt.index,
+        cp.checkpoint.size,
+        &receipt.inclusion_proof,
+        &cp.checkpoint.root,
+    )
+    .map_err(|e| bad(&format!("its inclusion proof does not verify: {e}")))?;
+    Ok(receipt)
+}

@@ -1,0 +1,90 @@
+//! Start-up: open and verify the store, start the sequencer, serve HTTP.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use entente_shared::note::NoteSigner;
+
+use crate::sequencer::{Core, Sequencer};
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::{verify_store, Store};
+use crate::{log_key, routes};
+
+/// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data)
+        .with_context(|| format!("creating data folder {}", settings.data.display()))?;
+    let key = log_key::load_or_create(&settings.data)?;
+    let store = Store::open(&settings.data.join("log")).context("opening the store")?;
+    let origin = match store.origin()? {
+        Some(origin) => origin,
+        None => {
+            let origin = if settings.origin.is_empty() {
+                format!("entente.local/log-{}", &key.key_id().as_str()[..8])
+            } else {
+                settings.origin.clone()
+            };
+            store.set_origin(&origin)?;
+            origin
+        }
+    };
+    if !settings.origin.is_empty() && settings.origin != origin {
+        tracing::warn!(configured = %settings.origin, stored = %origin, "origin is fixed at first start; keeping the stored one");
+    }
+    let verifier = NoteSigner::new(&origin, &key)
+        .with_context(|| format!("origin {origin:?} is not a valid key name"))?
+        .verifier();
+    let started = std::time::Instant::now();
+    let report = verify_store(&store, &verifier)
+        .context("the store does not verify; refusing to serve it")?;
+    tracing::info!(
+        entries = report.ledger.size(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "store verified"
+    );
+
+    let ledger = Arc::new(RwLock::new(report.ledger));
+    let core = Core {
+        store: store.clone(),
+        ledger: ledger.clone(),
+        tree: report.tree,
+        log_key: key,
+        origin,
+        max_batch: settings.max_batch,
+    };
+    let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
+    let state = AppState {
+        store,
+        ledger,
+        sequencer,
+        settings: Arc::new(settings.clone()),
+        log: Arc::new(verifier),
+    };
+
+    let data = web::Data::new(state);
+    let mut server =
+        HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
+            .shutdown_timeout(10);
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    let addr: SocketAddr = settings
+        .bind
+        .parse()
+        .with_context(|| format!("bind address {:?} is not host:port", settings.bind))?;
+    let server = server
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
+    for a in server.addrs() {
+        // One line on stdout, for people and for test harnesses looking for the port.
+        println!("entente-server listening on http://{a}");
+    }
+    server.run().await?;
+    // The HTTP workers and their sequencer handles are gone: the thread drains and exits.
+    let _ = tokio::task::spawn_blocking(move || sequencer_thread.join()).await;
+    tracing::info!("stopped");
+    Ok(())
+}

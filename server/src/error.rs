@@ -1,0 +1,114 @@
+//! The one error type at the HTTP boundary, answered as RFC 9457 problem+json.
+//!
+//! Each variant has a stable `type` (`urn:entente:problem:<slug>`). Internal
+//! causes are logged, never sent: the client learns that something failed,
+//! not how.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use entente_shared::api::{Problem, PROBLEM_CONTENT_TYPE};
+use entente_shared::refusal::{Refusal, PROBLEM_BASE};
+
+use crate::sequencer::SubmitError;
+use crate::store::StoreError;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the server is busy; try again shortly")]
+    Busy,
+    #[error("the server is shutting down")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Refused(r) => r.slug(),
+            ApiError::NotFound(_) => "not-found",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Busy => "busy",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Refused(_) => "statement refused",
+            ApiError::NotFound(_) => "not found",
+            ApiError::BadRequest(_) => "bad request",
+            ApiError::Busy => "busy",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal error",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> ApiError {
+        match e {
+            SubmitError::Refused(r) => ApiError::Refused(r),
+            SubmitError::Busy => ApiError::Busy,
+            SubmitError::Stopped => ApiError::Unavailable,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        let code = match self {
+            ApiError::Refused(r) => r.status(),
+            ApiError::NotFound(_) => 404,
+            ApiError::BadRequest(_) => 400,
+            ApiError::Busy | ApiError::Unavailable => 503,
+            ApiError::Internal(_) => 500,
+        };
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        let problem = Problem {
+            problem_type: format!("{PROBLEM_BASE}{}", self.slug()),
+            title: self.title().into(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+        };
+        HttpResponse::build(self.status_code())
+            .content_type(PROBLEM_CONTENT_TYPE)
+            .json(problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn internal_causes_are_not_sent() {
+        let resp = ApiError::Internal("disk /secret/path failed".into()).error_response();
+        assert_eq!(resp.status(), 500);
+        let body = resp.into_body().try_into_bytes().unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("/secret/path"), "{text}");
+        assert!(text.contains("urn:entente:problem:internal"));
+    }
+}

@@ -1,0 +1,49 @@
+//! `POST /v1/statements`: verify, sequence, store, answer a receipt.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use entente_shared::api::Receipt;
+use entente_shared::dsse::Envelope;
+use entente_shared::ledger::rules::check_clock;
+use entente_shared::merkle::{inclusion_proof, leaf_hash};
+use entente_shared::refusal::Refusal;
+
+use crate::body::read_limited;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(&req, payload, state.settings.max_body_bytes).await?;
+    let envelope = Envelope::from_json(&body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let max = state.settings.max_statement_bytes;
+    if envelope.payload.len() > max {
+        return Err(Refusal::TooLarge {
+            size: envelope.payload.len(),
+            max,
+        }
+        .into());
+    }
+    // Signature checks run here, on the worker, not on the sequencer.
+    let verified = state.ledger().verify(envelope)?;
+    check_clock(
+        verified.statement().issued_at,
+        time::OffsetDateTime::now_utc(),
+        state.settings.max_clock_skew_secs,
+    )?;
+    let id = verified.id();
+    let leaf = leaf_hash(&verified.envelope().to_canonical_json());
+    let committed = state.sequencer.submit(verified).await?;
+    let proof = inclusion_proof(&state.store, committed.index, committed.size)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tracing::info!(%id, index = committed.index, "accepted statement");
+    Ok(HttpResponse::Created().json(Receipt {
+        id,
+        index: committed.index,
+        leaf_hash: leaf,
+        checkpoint: committed.checkpoint.to_string(),
+        inclusion_proof: proof,
+    }))
+}

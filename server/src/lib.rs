@@ -1,0 +1,16 @@
+//! `entente-server`: the HTTP API, the sequencer and sled storage.
+//!
+//! Invariants: only [`store`] touches sled; handlers see [`store::Store`] and
+//! [`error::ApiError`], never sled types; only the [`sequencer`] thread writes
+//! the log; every wire type lives in `entente-shared`.
+
+pub mod app;
+pub mod body;
+pub mod error;
+pub mod handlers;
+pub mod log_key;
+pub mod routes;
+pub mod sequencer;
+pub mod settings;
+pub mod state;
+pub mod store;

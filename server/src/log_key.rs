@@ -1,0 +1,36 @@
+//! The log's own signing key, which signs checkpoints and nothing else.
+//!
+//! It lives in `<data>/log-key.pk8` (PKCS#8, mode 0600), made on first start.
+//! The server never signs statements: delegations do.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::Context;
+use entente_shared::keys::SigningKey;
+
+/// File name of the log key inside the data folder.
+pub const LOG_KEY_FILE: &str = "log-key.pk8";
+
+/// Loads the log key, or makes and saves one if there is none yet.
+pub fn load_or_create(data: &Path) -> anyhow::Result<SigningKey> {
+    let path = data.join(LOG_KEY_FILE);
+    if path.exists() {
+        let der = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        return SigningKey::from_pkcs8(&der)
+            .with_context(|| format!("{} is not an Ed25519 key", path.display()));
+    }
+    let (key, der) = SigningKey::generate()?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(der.as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(key_id = %key.key_id(), "created a new log signing key");
+    Ok(key)
+}

@@ -1,0 +1,62 @@
+//! `entente-server`: parse flags, load settings, set up logging, run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use entente_server::settings::Settings;
+use tracing_subscriber::EnvFilter;
+
+/// The Entente log server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Settings file (default: config/server.toml, if present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data folder (overrides the settings).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8740 (overrides the settings).
+    #[arg(long)]
+    bind: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut settings = match Settings::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("entente-server: settings: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(data) = args.data {
+        settings.data = data;
+    }
+    if let Some(bind) = args.bind {
+        settings.bind = bind;
+    }
+    init_logging(&settings);
+    let result = actix_web::rt::System::new().block_on(entente_server::app::run(settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("entente-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

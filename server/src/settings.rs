@@ -1,0 +1,133 @@
+//! Server settings: defaults in code, then `config/server.toml` (or
+//! `--config FILE`), then `ENTENTE_*` environment variables, then flags.
+//!
+//! The shipped `config/server.toml` documents every field; a test keeps it and
+//! [`Settings::default`] in step.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Where the server looks for its settings when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config/server.toml";
+
+/// Every setting of the server. See `config/server.toml` for the documentation of each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// Data folder: the sled store and the log signing key.
+    pub data: PathBuf,
+    /// Checkpoint origin (and log key name); empty: derived from the log key on first start.
+    pub origin: String,
+    /// HTTP worker threads; 0: one per core.
+    pub workers: usize,
+    /// How far a statement's `issued_at` may be from the server clock, in seconds.
+    pub max_clock_skew_secs: u64,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest statement payload, in bytes.
+    pub max_statement_bytes: usize,
+    /// Most statements committed in one group commit.
+    pub max_batch: usize,
+    /// Statements waiting for the sequencer before new ones are refused with 503.
+    pub queue_depth: usize,
+    /// `text` or `json` log lines on stderr.
+    pub log_format: String,
+    /// tracing filter, e.g. `info` or `entente_server=debug`.
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            bind: "127.0.0.1:8740".into(),
+            data: PathBuf::from("./data"),
+            origin: String::new(),
+            workers: 0,
+            max_clock_skew_secs: 300,
+            max_body_bytes: 256 * 1024,
+            max_statement_bytes: 128 * 1024,
+            max_batch: 1024,
+            queue_depth: 16 * 1024,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "bind",
+    "data",
+    "origin",
+    "workers",
+    "max_clock_skew_secs",
+    "max_body_bytes",
+    "max_statement_bytes",
+    "max_batch",
+    "queue_depth",
+    "log_format",
+    "log_level",
+];
+
+impl Settings {
+    /// Layers defaults, the config file and `ENTENTE_*` variables. A missing
+    /// file is an error only when it was named explicitly.
+    pub fn load(config: Option<&Path>) -> Result<Settings, figment::Error> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match config {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(figment::Error::from(format!(
+                        "config file {} not found",
+                        path.display()
+                    )));
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None => fig = fig.merge(Toml::file(DEFAULT_CONFIG)),
+        }
+        // Only our own keys: ENTENTE_HOME and friends belong to the CLI.
+        fig = fig.merge(Env::prefixed("ENTENTE_").only(FIELDS));
+        let settings: Settings = fig.extract()?;
+        settings.validate().map_err(figment::Error::from)?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "log_format must be text or json, not {:?}",
+                self.log_format
+            ));
+        }
+        if self.max_batch == 0 || self.queue_depth == 0 {
+            return Err("max_batch and queue_depth must be at least 1".into());
+        }
+        if self.max_statement_bytes > self.max_body_bytes {
+            return Err("max_statement_bytes must not exceed max_body_bytes".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/server.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shipped: Settings = toml::from_str(&text).unwrap();
+        assert_eq!(shipped, Settings::default());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(toml::from_str::<Settings>("bnid = \"x\"").is_err());
+    }
+}

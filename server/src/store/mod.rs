@@ -1,0 +1,152 @@
+//! Storage: the only module that touches sled.
+//!
+//! [`Store`] keeps the log's entries, the statement-id index, every perfect
+//! Merkle subtree hash (so proofs cost O(log n) reads) and the latest signed
+//! checkpoint. Writes happen only through [`Store::commit`], which the
+//! sequencer calls once per batch: one atomic batch, then one flush, before any
+//! receipt leaves. Handlers see [`Store`] and [`StoreError`], never sled.
+
+pub mod layout;
+mod verify;
+
+use std::path::Path;
+
+use entente_shared::merkle::{Hash, NodeSource};
+use entente_shared::statement::StatementId;
+
+pub use verify::{verify_store, VerifyReport};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One group commit: new entries, the Merkle nodes they complete, the new
+/// size and its signed checkpoint.
+#[derive(Default)]
+pub struct CommitBatch {
+    pub entries: Vec<(u64, StatementId, Vec<u8>)>,
+    pub nodes: Vec<(u8, u64, Hash)>,
+    pub size: u64,
+    pub checkpoint: String,
+}
+
+/// The log store (cheap to clone: sled handles are shared).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).open()?;
+        Ok(Store { db })
+    }
+
+    /// Number of entries in the log.
+    pub fn size(&self) -> Result<u64, StoreError> {
+        match self.db.get(layout::META_SIZE)? {
+            None => Ok(0),
+            Some(v) => {
+                layout::be_u64(&v).ok_or_else(|| StoreError::Corrupt("size is not 8 bytes".into()))
+            }
+        }
+    }
+
+    /// The latest signed checkpoint, if the log has one.
+    pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        self.meta_text(layout::META_CHECKPOINT)
+    }
+
+    /// The origin fixed on first start.
+    pub fn origin(&self) -> Result<Option<String>, StoreError> {
+        self.meta_text(layout::META_ORIGIN)
+    }
+
+    /// Fixes the origin (first start only) and flushes.
+    pub fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
+        self.db.insert(layout::META_ORIGIN, origin.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn meta_text(&self, key: &[u8]) -> Result<Option<String>, StoreError> {
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("metadata is not UTF-8".into())),
+        }
+    }
+
+    /// The canonical envelope JSON at `index`.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(layout::entry_key(index))?.map(|v| v.to_vec()))
+    }
+
+    /// Entries in `[start, end)`, in order.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .range(layout::entry_key(start)..layout::entry_key(end))
+        {
+            let (k, v) = item?;
+            let index = layout::be_u64(&k[1..])
+                .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
+            out.push((index, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Where the statement with this id sits in the log.
+    pub fn index_of(&self, id: &StatementId) -> Result<Option<u64>, StoreError> {
+        match self.db.get(layout::id_key(&id.0))? {
+            None => Ok(None),
+            Some(v) => layout::be_u64(&v)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt("bad id index value".into())),
+        }
+    }
+
+    /// Writes one batch atomically and flushes it to disk before returning.
+    pub fn commit(&self, batch: CommitBatch) -> Result<(), StoreError> {
+        let mut b = sled::Batch::default();
+        for (index, id, bytes) in batch.entries {
+            b.insert(&layout::entry_key(index)[..], bytes);
+            b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
+        }
+        for (level, index, hash) in batch.nodes {
+            b.insert(&layout::node_key(level, index)[..], &hash[..]);
+        }
+        b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
+        b.insert(layout::META_CHECKPOINT, batch.checkpoint.as_bytes());
+        self.db.apply_batch(b)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl NodeSource for Store {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let v = self
+            .db
+            .get(layout::node_key(level, index))?
+            .ok_or_else(|| StoreError::Corrupt(format!("missing Merkle node {level}/{index}")))?;
+        v.as_ref().try_into().map_err(|_| {
+            StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
+        })
+    }
+}

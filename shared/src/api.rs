@@ -1,0 +1,108 @@
+//! HTTP wire types of API v1: what the server answers and the CLI reads.
+//!
+//! Field names are snake_case; hashes and proofs are standard base64, the
+//! encoding C2SP checkpoints use for their root.
+
+use serde::{Deserialize, Serialize};
+
+use crate::b64;
+use crate::dsse::Envelope;
+use crate::ledger::Roster;
+use crate::statement::StatementId;
+
+/// Longest index range one `GET /v1/entries` answers.
+pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+
+/// Answer to `POST /v1/statements`: where the statement landed, and proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub id: StatementId,
+    pub index: u64,
+    /// RFC 6962 leaf hash of the envelope's canonical JSON.
+    #[serde(with = "b64::hash")]
+    pub leaf_hash: [u8; 32],
+    /// Signed checkpoint (C2SP signed note) of a tree that includes the entry.
+    pub checkpoint: String,
+    /// Inclusion proof of `index` in that checkpoint's tree.
+    #[serde(with = "b64::hashes")]
+    pub inclusion_proof: Vec<[u8; 32]>,
+}
+
+/// One log entry; `envelope` is absent where the reader may not see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub index: u64,
+    #[serde(with = "b64::hash")]
+    pub leaf_hash: [u8; 32],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<StatementId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<Envelope>,
+}
+
+/// Answer to `GET /v1/entries`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entries {
+    pub entries: Vec<Entry>,
+}
+
+/// Answer to `GET /v1/statements/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRecord {
+    pub id: StatementId,
+    pub index: u64,
+    pub envelope: Envelope,
+}
+
+/// Answer to `GET /v1/proofs/inclusion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    #[serde(with = "b64::hash")]
+    pub leaf_hash: [u8; 32],
+    #[serde(with = "b64::hashes")]
+    pub proof: Vec<[u8; 32]>,
+}
+
+/// Answer to `GET /v1/proofs/consistency`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    #[serde(with = "b64::hashes")]
+    pub proof: Vec<[u8; 32]>,
+}
+
+/// Answer to `GET /v1/log`: what a new profile pins on first contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogInfo {
+    /// The checkpoint origin line, also the log key's name.
+    pub origin: String,
+    /// The log's C2SP note verifier key (`name+hash+base64`).
+    pub verifier_key: String,
+    pub size: u64,
+}
+
+/// Answer to `GET /v1/roster`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterView {
+    /// Log size the roster was folded at.
+    pub size: u64,
+    #[serde(flatten)]
+    pub roster: Roster,
+}
+
+/// RFC 9457 problem details, as every refusal is answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// Media type of problem answers.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

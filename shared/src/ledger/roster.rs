@@ -1,0 +1,159 @@
+//! The roster: delegations, their roles and the history of their keys.
+//!
+//! It is state computed by the fold, and also the wire shape of
+//! `GET /v1/roster`, so a CLI can compare the server's roster with its own fold.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{KeyId, PublicKey};
+use crate::statement::{DelegationCode, Role};
+
+/// Where a key stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Signs statements.
+    Active,
+    /// Handed over to `replaced_by` at log index `at`; signs nothing after.
+    Rotated { at: u64, replaced_by: KeyId },
+    /// Revoked at log index `at`; signs nothing after.
+    Revoked { at: u64, reason: String },
+}
+
+/// One key of a delegation, with its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key_id: KeyId,
+    pub public_key: PublicKey,
+    /// Log index of the statement that added the key.
+    pub added_at: u64,
+    #[serde(flatten)]
+    pub status: KeyStatus,
+    /// Highest `seq` this key has signed. Not on the wire: it would tell
+    /// readers how many statements a key signed that they may not see.
+    #[serde(skip)]
+    pub last_seq: u64,
+}
+
+/// One admitted delegation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub code: DelegationCode,
+    pub name: String,
+    pub role: Role,
+    /// Log index of its (latest) admission.
+    pub admitted_at: u64,
+    pub keys: Vec<KeyRecord>,
+}
+
+impl Delegation {
+    /// Keys that may sign now.
+    pub fn active_keys(&self) -> impl Iterator<Item = &KeyRecord> {
+        self.keys.iter().filter(|k| k.status == KeyStatus::Active)
+    }
+}
+
+/// Every delegation, by code, and an index from key id to owner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    delegations: BTreeMap<DelegationCode, Delegation>,
+    owners: HashMap<KeyId, DelegationCode>,
+}
+
+impl Roster {
+    /// Delegations in code order.
+    pub fn delegations(&self) -> impl Iterator<Item = &Delegation> {
+        self.delegations.values()
+    }
+
+    pub fn delegation(&self, code: &DelegationCode) -> Option<&Delegation> {
+        self.delegations.get(code)
+    }
+
+    /// The key record and its owner's code.
+    pub fn key(&self, id: &KeyId) -> Option<(&Delegation, &KeyRecord)> {
+        let owner = self.owners.get(id)?;
+        let d = self.delegations.get(owner)?;
+        let k = d.keys.iter().find(|k| &k.key_id == id)?;
+        Some((d, k))
+    }
+
+    pub(crate) fn key_mut(&mut self, id: &KeyId) -> Option<&mut KeyRecord> {
+        let owner = self.owners.get(id)?;
+        self.delegations
+            .get_mut(owner)?
+            .keys
+            .iter_mut()
+            .find(|k| &k.key_id == id)
+    }
+
+    pub(crate) fn upsert_delegation(
+        &mut self,
+        code: DelegationCode,
+        name: String,
+        role: Role,
+        at: u64,
+    ) {
+        let d = self
+            .delegations
+            .entry(code.clone())
+            .or_insert_with(|| Delegation {
+                code,
+                name: String::new(),
+                role,
+                admitted_at: at,
+                keys: Vec::new(),
+            });
+        d.name = name;
+        d.role = role;
+        d.admitted_at = at;
+    }
+
+    pub(crate) fn add_key(&mut self, owner: &DelegationCode, key: PublicKey, at: u64) {
+        let record = KeyRecord {
+            key_id: key.key_id(),
+            public_key: key,
+            added_at: at,
+            status: KeyStatus::Active,
+            last_seq: 0,
+        };
+        if let Some(d) = self.delegations.get_mut(owner) {
+            self.owners.insert(record.key_id.clone(), owner.clone());
+            d.keys.push(record);
+        }
+    }
+}
+
+/// Wire form: `{"delegations": [...]}` in code order.
+impl Serialize for Roster {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            delegations: Vec<&'a Delegation>,
+        }
+        Wire {
+            delegations: self.delegations.values().collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Roster {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            delegations: Vec<Delegation>,
+        }
+        let wire = Wire::deserialize(d)?;
+        let mut roster = Roster::default();
+        for del in wire.delegations {
+            for k in &del.keys {
+                roster.owners.insert(k.key_id.clone(), del.code.clone());
+            }
+            roster.delegations.insert(del.code.clone(), del);
+        }
+        Ok(roster)
+    }
+}

@@ -1,0 +1,56 @@
+//! Who may publish what, and how far a statement's clock may be from ours.
+
+use time::OffsetDateTime;
+
+use crate::refusal::Refusal;
+use crate::statement::{Kind, Role};
+
+/// Whether `role` may publish a statement of `kind` at all. Finer rules
+/// (whose key may be revoked, who may admit) are checked by the fold.
+pub fn role_allows(role: Role, kind: Kind) -> bool {
+    match kind {
+        Kind::Admission => role == Role::Secretariat,
+        Kind::KeyRotation | Kind::KeyRevocation => true,
+    }
+}
+
+/// Refuses a statement whose `issued_at` is more than `max_secs` from `now`.
+/// Only the server applies this, at submission: a verifier replaying the log
+/// later has no "now" to compare with, so the fold itself never looks at clocks.
+pub fn check_clock(
+    issued_at: OffsetDateTime,
+    now: OffsetDateTime,
+    max_secs: u64,
+) -> Result<(), Refusal> {
+    let skew = (now - issued_at).whole_seconds();
+    if skew.unsigned_abs() > max_secs {
+        return Err(Refusal::ClockSkew {
+            skew_secs: skew,
+            max_secs,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn only_the_secretariat_admits() {
+        assert!(role_allows(Role::Secretariat, Kind::Admission));
+        assert!(!role_allows(Role::Member, Kind::Admission));
+        assert!(!role_allows(Role::Observer, Kind::Admission));
+        assert!(role_allows(Role::Observer, Kind::KeyRotation));
+    }
+
+    #[test]
+    fn clock_skew_is_bounded_both_ways() {
+        let now = OffsetDateTime::now_utc();
+        assert!(check_clock(now - Duration::seconds(299), now, 300).is_ok());
+        assert!(check_clock(now + Duration::seconds(299), now, 300).is_ok());
+        assert!(check_clock(now - Duration::seconds(301), now, 300).is_err());
+        assert!(check_clock(now + Duration::seconds(301), now, 300).is_err());
+    }
+}

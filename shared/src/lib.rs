@@ -1,0 +1,30 @@
+//! The Entente protocol, shared by the server, the CLI and offline verifiers.
+//!
+//! What belongs here: every type that is signed, hashed or sent on the wire,
+//! and every rule that decides what a log means (the fold). What does not: any
+//! I/O. This crate never depends on actix, sled, tokio or a socket, so that an
+//! offline verifier reaches exactly the answer the server reached.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`keys`] | Ed25519 keys and key ids |
+//! | [`dsse`] | DSSE v1 envelopes and PAE |
+//! | [`statement`] | statement payloads (signed bytes) |
+//! | [`ledger`] | the fold: roster and acceptance rules |
+//! | [`refusal`] | refusals and their stable problem types |
+//! | [`merkle`] | RFC 9162 hashing and proofs |
+//! | [`note`] | C2SP signed notes |
+//! | [`checkpoint`] | C2SP tlog checkpoints |
+//! | [`api`] | HTTP wire types |
+//! | [`b64`] | base64 on the wire |
+
+pub mod api;
+pub mod b64;
+pub mod checkpoint;
+pub mod dsse;
+pub mod keys;
+pub mod ledger;
+pub mod merkle;
+pub mod note;
+pub mod refusal;
+pub mod statement;

@@ -1,0 +1,102 @@
+//! Why a statement or request is refused, with a stable problem type for each.
+//!
+//! The server answers every refusal as RFC 9457 problem+json whose `type` is
+//! [`PROBLEM_BASE`] followed by the refusal's slug; clients and scripts match on
+//! that string, so a slug never changes once shipped.
+
+/// Prefix of every problem `type` Entente answers with.
+pub const PROBLEM_BASE: &str = "urn:entente:problem:";
+
+/// A refusal: the statement or request changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("malformed: {0}")]
+    Malformed(String),
+    #[error("the signature does not verify against the statement's key")]
+    BadSignature,
+    #[error("key {0} is not in the roster")]
+    UnknownKey(String),
+    #[error("key {key} belongs to {owner}, not to {author}")]
+    WrongAuthor {
+        key: String,
+        owner: String,
+        author: String,
+    },
+    #[error("key {0} was revoked and signs nothing after its revocation")]
+    RevokedKey(String),
+    #[error("key {0} was rotated out and signs nothing after its rotation")]
+    RotatedKey(String),
+    #[error("seq {got} is not greater than {last}, the last seq of this key")]
+    StaleSeq { got: u64, last: u64 },
+    #[error("this exact statement is already in the log at index {0}")]
+    Replayed(u64),
+    #[error(
+        "issued_at is {skew_secs}s away from the server's clock; at most {max_secs}s is allowed"
+    )]
+    ClockSkew { skew_secs: i64, max_secs: u64 },
+    #[error("a {role} may not publish {kind}")]
+    RoleNotAllowed { role: String, kind: String },
+    #[error("the log is empty: its first entry must be the secretariat admitting itself")]
+    NotBootstrapped,
+    #[error("the log is already founded; a second bootstrap is refused")]
+    AlreadyBootstrapped,
+    #[error("delegation {0} is already admitted")]
+    AlreadyAdmitted(String),
+    #[error("key {0} is already in the roster")]
+    KeyInUse(String),
+    #[error("no key {0} in the roster")]
+    NoSuchKey(String),
+    #[error("key {0} is already revoked")]
+    AlreadyRevoked(String),
+    #[error("the statement is {size} bytes; at most {max} are accepted")]
+    TooLarge { size: usize, max: usize },
+}
+
+impl Refusal {
+    /// The stable slug that ends the problem `type`.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Refusal::Malformed(_) => "malformed",
+            Refusal::BadSignature => "bad-signature",
+            Refusal::UnknownKey(_) => "unknown-key",
+            Refusal::WrongAuthor { .. } => "wrong-author",
+            Refusal::RevokedKey(_) => "revoked-key",
+            Refusal::RotatedKey(_) => "rotated-key",
+            Refusal::StaleSeq { .. } => "stale-seq",
+            Refusal::Replayed(_) => "replayed",
+            Refusal::ClockSkew { .. } => "clock-skew",
+            Refusal::RoleNotAllowed { .. } => "role-not-allowed",
+            Refusal::NotBootstrapped => "not-bootstrapped",
+            Refusal::AlreadyBootstrapped => "already-bootstrapped",
+            Refusal::AlreadyAdmitted(_) => "already-admitted",
+            Refusal::KeyInUse(_) => "key-in-use",
+            Refusal::NoSuchKey(_) => "no-such-key",
+            Refusal::AlreadyRevoked(_) => "already-revoked",
+            Refusal::TooLarge { .. } => "too-large",
+        }
+    }
+
+    /// The HTTP status that goes with it.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Malformed(_) => 400,
+            Refusal::BadSignature | Refusal::UnknownKey(_) | Refusal::WrongAuthor { .. } => 401,
+            Refusal::RevokedKey(_) | Refusal::RotatedKey(_) | Refusal::RoleNotAllowed { .. } => 403,
+            Refusal::StaleSeq { .. }
+            | Refusal::Replayed(_)
+            | Refusal::NotBootstrapped
+            | Refusal::AlreadyBootstrapped
+            | Refusal::AlreadyAdmitted(_)
+            | Refusal::KeyInUse(_)
+            | Refusal::AlreadyRevoked(_) => 409,
+            Refusal::NoSuchKey(_) => 422,
+            Refusal::ClockSkew { .. } => 400,
+            Refusal::TooLarge { .. } => 413,
+        }
+    }
+
+    /// The full problem `type` URI.
+    pub fn problem_type(&self) -> String {
+        format!("{PROBLEM_BASE}{}", self.slug())
+    }
+}

@@ -1,0 +1,142 @@
+//! The `entente` CLI, run as a delegation would run it, with its own home.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::cli_bin;
+
+/// How long one CLI command may take before the test gives up on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One delegation's profile: a temporary `--home` and the server it talks to.
+pub struct Cli {
+    home: TempDir,
+    server: String,
+}
+
+impl Cli {
+    /// A fresh, empty home for a delegation that will use `server_url`.
+    pub fn new(server_url: &str) -> Cli {
+        Cli {
+            home: tempfile::tempdir().expect("creating a temp home"),
+            server: server_url.to_owned(),
+        }
+    }
+
+    /// The profile folder passed as `--home`.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Path of the delegation's private key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.home.path().join("key.pk8")
+    }
+
+    /// The server URL this profile was made for.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// `entente init` for `code` against this profile's server; `bootstrap`
+    /// founds the log with this delegation as its secretariat.
+    pub fn init(&self, code: &str, name: &str, bootstrap: bool) -> Value {
+        let mut args = vec![
+            "init",
+            "--delegation",
+            code,
+            "--name",
+            name,
+            "--server",
+            &self.server,
+        ];
+        if bootstrap {
+            args.push("--bootstrap");
+        }
+        self.json(&args)
+    }
+
+    /// Runs `entente --home HOME ARGS...` and returns what it did.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(cli_bin());
+        cmd.arg("--home").arg(self.home.path()).args(args);
+        // Only --home decides the profile: a stray ENTENTE_HOME must not.
+        cmd.env_remove("ENTENTE_HOME");
+        run_with_timeout(cmd, &format!("entente {}", args.join(" ")))
+    }
+
+    /// Runs `entente --json ARGS...`, asserts it succeeded, parses its stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let shown = show(args, &out);
+        assert!(out.status.success(), "expected success: {shown}");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {shown}"))
+    }
+
+    /// Runs `entente ARGS...`, asserts it failed; returns `(exit code, stderr)`.
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        let shown = show(args, &out);
+        assert!(!out.status.success(), "expected a failure: {shown}");
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {shown}"));
+        (code, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn show(args: &[&str], out: &Output) -> String {
+    format!(
+        "entente {}\nexit: {}\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `Command::output` with a deadline, so a hung CLI fails the test instead of
+/// hanging the whole run.
+fn run_with_timeout(mut cmd: Command, what: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {}: {e}", cli_bin().display()));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status: ExitStatus = loop {
+        if let Some(status) = child.try_wait().expect("polling entente") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {COMMAND_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}

@@ -1,0 +1,85 @@
+//! End-to-end test harness: drives the real `entente-server` and `entente`
+//! binaries as separate processes, the way delegations and operators do.
+//!
+//! - [`Server`] starts `entente-server` on a temporary data folder and a free
+//!   loopback port (port 0; the address is read from the one line the server
+//!   prints on stdout), stops it with SIGTERM or SIGKILL, and can start it
+//!   again on the same folder and address.
+//! - [`Cli`] runs `entente` with its own temporary `--home` (one per
+//!   delegation), returning its `--json` output, or its exit code and stderr.
+//! - [`http`] is a tiny raw HTTP/1.1 client, for requests the CLI would never
+//!   send (forged, replayed, malformed or oversized envelopes).
+//!
+//! The binaries are not built by `cargo test -p entente-tests` (a test crate
+//! cannot depend on another package's binaries): run `cargo build --workspace`
+//! first. They are looked up next to the test executable (`target/<profile>`),
+//! unless `ENTENTE_SERVER_BIN` / `ENTENTE_BIN` name them.
+//!
+//! Every test starts its own server and homes, so tests run in parallel.
+
+use std::path::{Path, PathBuf};
+
+pub mod cli;
+pub mod http;
+pub mod server;
+
+pub use cli::Cli;
+pub use server::Server;
+
+/// Prefix of every problem `type` the server answers with.
+pub const PROBLEM: &str = "urn:entente:problem:";
+
+/// Path of the `entente-server` binary (see the crate docs).
+pub fn server_bin() -> PathBuf {
+    find_bin("ENTENTE_SERVER_BIN", "entente-server")
+}
+
+/// Path of the `entente` CLI binary (see the crate docs).
+pub fn cli_bin() -> PathBuf {
+    find_bin("ENTENTE_BIN", "entente")
+}
+
+fn find_bin(env: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{env}={} does not name a file",
+            path.display()
+        );
+        return path;
+    }
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    // The test executable is target/<profile>/deps/<test>-<hash>; the
+    // binaries sit in target/<profile>.
+    let exe = std::env::current_exe().expect("locating the test executable");
+    exe.ancestors()
+        .skip(1)
+        .take(3)
+        .map(|dir| dir.join(&file))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `{file}` binary above {}: run `cargo build --workspace` first (or set {env})",
+                exe.display()
+            )
+        })
+}
+
+/// Copies the folder `from` (recursively) to `to`, which must not exist yet.
+/// Used to snapshot and restore a stopped server's data folder.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    for entry in
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()))
+    {
+        let entry = entry.expect("reading a folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
+        }
+    }
+}
