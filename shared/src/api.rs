@@ -106,3 +106,19 @@ pub struct Problem {
 
 /// Media type of problem answers.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Answer to `GET /v1/proposals/{id}` (and each item of `GET /v1/proposals`):
+/// the folded proposal with the tally of positions on its current revision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalView {
+    #[serde(flatten)]
+    pub record: crate::ledger::ProposalRecord,
+    pub tally: crate::ledger::Tally,
+}
+
+/// Answer to `GET /v1/threads/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadView {
+    pub thread: StatementId,
+    pub messages: Vec<crate::ledger::ThreadMessage>,
+}

@@ -10,7 +10,8 @@
 //! | [`keys`] | Ed25519 keys and key ids |
 //! | [`dsse`] | DSSE v1 envelopes and PAE |
 //! | [`statement`] | statement payloads (signed bytes) |
-//! | [`ledger`] | the fold: roster and acceptance rules |
+//! | [`ledger`] | the fold: roster, assessments, proposals, adoption, threads |
+//! | [`frameworks`] | assessment frameworks (compiled from `config/frameworks/`) |
 //! | [`refusal`] | refusals and their stable problem types |
 //! | [`merkle`] | RFC 9162 hashing and proofs |
 //! | [`note`] | C2SP signed notes |
@@ -22,6 +23,7 @@ pub mod api;
 pub mod b64;
 pub mod checkpoint;
 pub mod dsse;
+pub mod frameworks;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;

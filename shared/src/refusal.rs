@@ -50,6 +50,26 @@ pub enum Refusal {
     AlreadyRevoked(String),
     #[error("the statement is {size} bytes; at most {max} are accepted")]
     TooLarge { size: usize, max: usize },
+    #[error("assessment refused: {0}")]
+    BadAssessment(String),
+    #[error("no {0} in the log")]
+    NoSuchStatement(String),
+    #[error("{0}")]
+    NotYours(String),
+    #[error("{0} is not a participant of this proposal")]
+    NotAParticipant(String),
+    #[error("revision {got} is not the current text of the proposal (current: {current}); positions never carry over between revisions")]
+    StaleRevision { got: String, current: String },
+    #[error("the proposal is closed: {0}")]
+    ProposalClosed(String),
+    #[error("the proposal's deadline {0} has passed")]
+    DeadlinePassed(String),
+    #[error("participants refused: {0}")]
+    BadParticipants(String),
+    #[error("the revision repeats revision {0}'s text")]
+    UnchangedText(u32),
+    #[error("the deadline must be after the proposal is issued")]
+    BadDeadline,
 }
 
 impl Refusal {
@@ -73,6 +93,16 @@ impl Refusal {
             Refusal::NoSuchKey(_) => "no-such-key",
             Refusal::AlreadyRevoked(_) => "already-revoked",
             Refusal::TooLarge { .. } => "too-large",
+            Refusal::BadAssessment(_) => "bad-assessment",
+            Refusal::NoSuchStatement(_) => "no-such-statement",
+            Refusal::NotYours(_) => "not-yours",
+            Refusal::NotAParticipant(_) => "not-a-participant",
+            Refusal::StaleRevision { .. } => "stale-revision",
+            Refusal::ProposalClosed(_) => "proposal-closed",
+            Refusal::DeadlinePassed(_) => "deadline-passed",
+            Refusal::BadParticipants(_) => "bad-participants",
+            Refusal::UnchangedText(_) => "unchanged-text",
+            Refusal::BadDeadline => "bad-deadline",
         }
     }
 
@@ -89,7 +119,16 @@ impl Refusal {
             | Refusal::AlreadyAdmitted(_)
             | Refusal::KeyInUse(_)
             | Refusal::AlreadyRevoked(_) => 409,
-            Refusal::NoSuchKey(_) => 422,
+            Refusal::NoSuchKey(_)
+            | Refusal::BadAssessment(_)
+            | Refusal::NoSuchStatement(_)
+            | Refusal::BadParticipants(_)
+            | Refusal::BadDeadline => 422,
+            Refusal::NotYours(_) | Refusal::NotAParticipant(_) => 403,
+            Refusal::StaleRevision { .. }
+            | Refusal::ProposalClosed(_)
+            | Refusal::DeadlinePassed(_)
+            | Refusal::UnchangedText(_) => 409,
             Refusal::ClockSkew { .. } => 400,
             Refusal::TooLarge { .. } => 413,
         }

@@ -14,14 +14,26 @@
 //!
 //! Clocks are not part of the fold (see [`rules::check_clock`]).
 
+pub mod assessments;
+pub mod discussion;
+pub mod meta;
+pub mod proposals;
 pub mod roster;
 pub mod rules;
 
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
 use crate::dsse::{DsseError, Envelope};
-use crate::keys::PublicKey;
+use crate::keys::{KeyId, PublicKey};
 use crate::refusal::Refusal;
 use crate::statement::{Body, Role, Statement, StatementId};
 
+pub use assessments::{AssessmentRecord, Assessments, SupplierView};
+pub use discussion::{Discussion, PositionPaper, ThreadMessage};
+pub use meta::EntryMeta;
+pub use proposals::{Declaration, ProposalRecord, Proposals, Signatory, Status, Tally};
 pub use roster::{Delegation, KeyRecord, KeyStatus, Roster};
 
 /// A statement whose envelope verified against the key the roster names.
@@ -45,11 +57,23 @@ impl VerifiedStatement {
     }
 }
 
-/// State folded from the log so far.
-#[derive(Clone, Debug, Default)]
+/// State folded from the log so far. Serialisable, so the server can keep
+/// a snapshot instead of replaying the log at every start.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Ledger {
     size: u64,
     roster: Roster,
+    /// Highest `seq` each key has signed (kept out of the roster view: it
+    /// would tell readers how many statements a key signed that they may not see).
+    seqs: HashMap<KeyId, u64>,
+    /// Every statement id applied, for references (threads, subjects).
+    ids: HashSet<StatementId>,
+    /// Whether some entries were hidden from this fold (a reader's view):
+    /// references to statements it cannot see are then tolerated.
+    partial: bool,
+    assessments: Assessments,
+    proposals: Proposals,
+    discussion: Discussion,
 }
 
 impl Ledger {
@@ -64,6 +88,23 @@ impl Ledger {
 
     pub fn roster(&self) -> &Roster {
         &self.roster
+    }
+
+    pub fn assessments(&self) -> &Assessments {
+        &self.assessments
+    }
+
+    pub fn proposals(&self) -> &Proposals {
+        &self.proposals
+    }
+
+    pub fn discussion(&self) -> &Discussion {
+        &self.discussion
+    }
+
+    /// Whether a statement with this id has been applied.
+    pub fn contains(&self, id: &StatementId) -> bool {
+        self.ids.contains(id)
     }
 
     /// Decodes `envelope` and checks its signature.
@@ -128,11 +169,9 @@ impl Ledger {
             KeyStatus::Rotated { .. } => return Err(Refusal::RotatedKey(st.key.to_string())),
             KeyStatus::Revoked { .. } => return Err(Refusal::RevokedKey(st.key.to_string())),
         }
-        if st.seq <= key.last_seq {
-            return Err(Refusal::StaleSeq {
-                got: st.seq,
-                last: key.last_seq,
-            });
+        let last = self.seqs.get(&st.key).copied().unwrap_or(0);
+        if st.seq <= last {
+            return Err(Refusal::StaleSeq { got: st.seq, last });
         }
         if !rules::role_allows(owner.role, st.kind()) {
             return Err(Refusal::RoleNotAllowed {
@@ -171,6 +210,37 @@ impl Ledger {
                 }
                 Ok(())
             }
+            Body::Assessment(a) => self.assessments.check(a, &st.author, self.partial),
+            Body::Proposal(p) => self.proposals.check_proposal(p, st.issued_at, &self.roster),
+            Body::Revision(r) => {
+                self.proposals
+                    .check_revision(r, &st.author, st.issued_at, self.partial)
+            }
+            Body::Endorsement(e) => {
+                self.proposals
+                    .check_endorsement(e, &st.author, st.issued_at, self.partial)
+            }
+            Body::Position(p) => match &p.subject {
+                Some(s)
+                    if !self.partial
+                        && self.proposals.get(s).is_none()
+                        && self.assessments.get(s).is_none() =>
+                {
+                    Err(Refusal::NoSuchStatement(format!(
+                        "proposal or assessment {s}"
+                    )))
+                }
+                _ => Ok(()),
+            },
+            Body::Message(m) => {
+                if !self.partial && !self.ids.contains(&m.thread) {
+                    return Err(Refusal::NoSuchStatement(format!(
+                        "statement {} to attach the message to",
+                        m.thread
+                    )));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -186,19 +256,16 @@ impl Ledger {
         self.check(v)?;
         let at = self.size;
         let st = &v.statement;
-        if let Some(k) = self.roster.key_mut(&st.key) {
-            k.last_seq = st.seq;
-        }
-        match &st.body {
+        // Time in the fold is the signed issued_at of what it reads.
+        self.proposals.close_due(st.issued_at, at);
+        self.seqs.insert(st.key.clone(), st.seq);
+        self.ids.insert(v.id);
+        let meta = EntryMeta::of(st, v.id, at);
+        match st.body.clone() {
             Body::Admission(a) => {
                 self.roster
-                    .upsert_delegation(a.delegation.clone(), a.name.clone(), a.role, at);
+                    .upsert_delegation(a.delegation.clone(), a.name, a.role, at);
                 self.roster.add_key(&a.delegation, a.public_key, at);
-                if at == 0 {
-                    if let Some(k) = self.roster.key_mut(&st.key) {
-                        k.last_seq = st.seq;
-                    }
-                }
             }
             Body::KeyRotation(r) => {
                 if let Some(k) = self.roster.key_mut(&st.key) {
@@ -213,10 +280,16 @@ impl Ledger {
                 if let Some(k) = self.roster.key_mut(&r.key) {
                     k.status = KeyStatus::Revoked {
                         at,
-                        reason: r.reason.clone(),
+                        reason: r.reason,
                     };
                 }
             }
+            Body::Assessment(a) => self.assessments.apply(meta, a),
+            Body::Proposal(p) => self.proposals.apply_proposal(meta, p),
+            Body::Revision(r) => self.proposals.apply_revision(meta, r),
+            Body::Endorsement(e) => self.proposals.apply_endorsement(meta, e),
+            Body::Position(p) => self.discussion.apply_position(meta, p),
+            Body::Message(m) => self.discussion.apply_message(meta, m),
         }
         self.size += 1;
         Ok(at)
@@ -226,6 +299,7 @@ impl Ledger {
     /// indexes stay aligned with the log.
     pub fn skip_hidden(&mut self) {
         self.size += 1;
+        self.partial = true;
     }
 }
 

@@ -31,10 +31,6 @@ pub struct KeyRecord {
     pub added_at: u64,
     #[serde(flatten)]
     pub status: KeyStatus,
-    /// Highest `seq` this key has signed. Not on the wire: it would tell
-    /// readers how many statements a key signed that they may not see.
-    #[serde(skip)]
-    pub last_seq: u64,
 }
 
 /// One admitted delegation.
@@ -117,7 +113,6 @@ impl Roster {
             public_key: key,
             added_at: at,
             status: KeyStatus::Active,
-            last_seq: 0,
         };
         if let Some(d) = self.delegations.get_mut(owner) {
             self.owners.insert(record.key_id.clone(), owner.clone());

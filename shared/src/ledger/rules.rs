@@ -10,7 +10,13 @@ use crate::statement::{Kind, Role};
 pub fn role_allows(role: Role, kind: Kind) -> bool {
     match kind {
         Kind::Admission => role == Role::Secretariat,
-        Kind::KeyRotation | Kind::KeyRevocation => true,
+        // Observers follow and comment; they never negotiate texts.
+        Kind::Proposal | Kind::Revision | Kind::Endorsement => role != Role::Observer,
+        Kind::KeyRotation
+        | Kind::KeyRevocation
+        | Kind::Assessment
+        | Kind::Position
+        | Kind::Message => true,
     }
 }
 
@@ -43,6 +49,9 @@ mod tests {
         assert!(!role_allows(Role::Member, Kind::Admission));
         assert!(!role_allows(Role::Observer, Kind::Admission));
         assert!(role_allows(Role::Observer, Kind::KeyRotation));
+        assert!(!role_allows(Role::Observer, Kind::Endorsement));
+        assert!(role_allows(Role::Observer, Kind::Message));
+        assert!(role_allows(Role::Member, Kind::Proposal));
     }
 
     #[test]

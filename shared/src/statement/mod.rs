@@ -9,16 +9,25 @@
 //! `issued_at`, `distribution` and a kind-specific `body`. The statement id is
 //! SHA-256 over the payload bytes.
 
-use std::fmt;
-use std::str::FromStr;
+mod assessment;
+mod discussion;
+mod distribution;
+mod ids;
+mod proposal;
+mod roster;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::keys::{KeyId, PublicKey};
+use crate::keys::KeyId;
 
-/// Longest display name, reason or other short free text, in characters.
-pub const MAX_SHORT_TEXT: usize = 500;
+pub use assessment::{Assessment, Rating, Risk, Segment, Supplier, Verdict};
+pub use discussion::{Message, Position};
+pub use distribution::{Distribution, Tlp};
+pub use ids::{DelegationCode, Role, StatementId};
+pub use proposal::{AdoptionRule, Endorsement, Proposal, Revision, Stance, TextDigest};
+pub use roster::{Admission, KeyRevocation, KeyRotation};
 
 /// Why a payload cannot be read as a statement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,222 +38,6 @@ fn err(msg: impl Into<String>) -> StatementError {
     StatementError(msg.into())
 }
 
-/// SHA-256 of a statement's payload bytes; text form is 64 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StatementId(pub [u8; 32]);
-
-impl StatementId {
-    /// The id of the statement whose payload is `payload`.
-    pub fn of_payload(payload: &[u8]) -> StatementId {
-        let d = ring::digest::digest(&ring::digest::SHA256, payload);
-        let mut id = [0u8; 32];
-        id.copy_from_slice(d.as_ref());
-        StatementId(id)
-    }
-}
-
-impl FromStr for StatementId {
-    type Err = StatementError;
-    fn from_str(s: &str) -> Result<Self, StatementError> {
-        let mut id = [0u8; 32];
-        if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(err("a statement id is 64 lowercase hex digits"));
-        }
-        hex::decode_to_slice(s, &mut id)
-            .map_err(|_| err("a statement id is 64 lowercase hex digits"))?;
-        Ok(StatementId(id))
-    }
-}
-
-impl fmt::Display for StatementId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for StatementId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "StatementId({self})")
-    }
-}
-
-impl Serialize for StatementId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for StatementId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A delegation's code: 2 to 8 characters, capital letters and digits,
-/// starting with a letter (`CZ`, `US`, `NATO`, `EC`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DelegationCode(String);
-
-impl DelegationCode {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for DelegationCode {
-    type Err = StatementError;
-    fn from_str(s: &str) -> Result<Self, StatementError> {
-        let b = s.as_bytes();
-        let ok = (2..=8).contains(&b.len())
-            && b[0].is_ascii_uppercase()
-            && b.iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if ok {
-            Ok(DelegationCode(s.to_owned()))
-        } else {
-            Err(err(format!(
-                "delegation code {s:?} must be 2 to 8 capital letters or digits, starting with a letter"
-            )))
-        }
-    }
-}
-
-impl fmt::Display for DelegationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for DelegationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl Serialize for DelegationCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for DelegationCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A delegation's role in the roster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Hosts the log and admits delegations.
-    Secretariat,
-    /// A full participant.
-    Member,
-    /// Reads and comments; never takes positions on proposals.
-    Observer,
-}
-
-impl FromStr for Role {
-    type Err = StatementError;
-    fn from_str(s: &str) -> Result<Self, StatementError> {
-        match s {
-            "secretariat" => Ok(Role::Secretariat),
-            "member" => Ok(Role::Member),
-            "observer" => Ok(Role::Observer),
-            _ => Err(err(format!(
-                "role {s:?} is not one of secretariat, member, observer"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Secretariat => "secretariat",
-            Role::Member => "member",
-            Role::Observer => "observer",
-        })
-    }
-}
-
-/// Traffic Light Protocol 2.0 label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Tlp {
-    #[serde(rename = "CLEAR")]
-    Clear,
-    #[serde(rename = "GREEN")]
-    Green,
-    #[serde(rename = "AMBER")]
-    Amber,
-    #[serde(rename = "AMBER+STRICT")]
-    AmberStrict,
-    #[serde(rename = "RED")]
-    Red,
-}
-
-impl Tlp {
-    /// AMBER, AMBER+STRICT and RED name their recipients.
-    pub fn needs_recipients(self) -> bool {
-        matches!(self, Tlp::Amber | Tlp::AmberStrict | Tlp::Red)
-    }
-}
-
-impl FromStr for Tlp {
-    type Err = StatementError;
-    fn from_str(s: &str) -> Result<Self, StatementError> {
-        match s.to_ascii_uppercase().as_str() {
-            "CLEAR" => Ok(Tlp::Clear),
-            "GREEN" => Ok(Tlp::Green),
-            "AMBER" => Ok(Tlp::Amber),
-            "AMBER+STRICT" => Ok(Tlp::AmberStrict),
-            "RED" => Ok(Tlp::Red),
-            _ => Err(err(format!(
-                "TLP level {s:?} is not one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED"
-            ))),
-        }
-    }
-}
-
-/// Who may read a statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Distribution {
-    pub tlp: Tlp,
-    /// Recipient delegations, for AMBER, AMBER+STRICT and RED.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub to: Vec<DelegationCode>,
-}
-
-impl Distribution {
-    /// Visible to every admitted delegation.
-    pub fn green() -> Distribution {
-        Distribution {
-            tlp: Tlp::Green,
-            to: Vec::new(),
-        }
-    }
-
-    /// Checks the label against its recipients.
-    pub fn validate(&self) -> Result<(), StatementError> {
-        if self.tlp.needs_recipients() && self.to.is_empty() {
-            return Err(err(
-                "AMBER, AMBER+STRICT and RED name at least one recipient",
-            ));
-        }
-        if !self.tlp.needs_recipients() && !self.to.is_empty() {
-            return Err(err("CLEAR and GREEN take no recipients"));
-        }
-        if self.to.len() > 64 {
-            return Err(err("at most 64 recipients"));
-        }
-        Ok(())
-    }
-}
-
 /// What a statement does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +45,12 @@ pub enum Kind {
     Admission,
     KeyRotation,
     KeyRevocation,
+    Assessment,
+    Proposal,
+    Revision,
+    Endorsement,
+    Position,
+    Message,
 }
 
 impl Kind {
@@ -261,6 +60,12 @@ impl Kind {
             Kind::Admission => "admission",
             Kind::KeyRotation => "key_rotation",
             Kind::KeyRevocation => "key_revocation",
+            Kind::Assessment => "assessment",
+            Kind::Proposal => "proposal",
+            Kind::Revision => "revision",
+            Kind::Endorsement => "endorsement",
+            Kind::Position => "position",
+            Kind::Message => "message",
         }
     }
 
@@ -273,30 +78,18 @@ impl Kind {
     }
 }
 
-/// `admission`: the secretariat admits a delegation with its first key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Admission {
-    pub delegation: DelegationCode,
-    pub name: String,
-    pub role: Role,
-    pub public_key: PublicKey,
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-/// `key_rotation`: the signing key hands over to `new_key` and signs nothing after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyRotation {
-    pub new_key: PublicKey,
-}
-
-/// `key_revocation`: `key` signs nothing from this entry on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyRevocation {
-    pub key: KeyId,
-    #[serde(default)]
-    pub reason: String,
+impl std::str::FromStr for Kind {
+    type Err = StatementError;
+    fn from_str(s: &str) -> Result<Kind, StatementError> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| err(format!("unknown kind {s:?}")))
+    }
 }
 
 /// The kind-specific part of a statement.
@@ -305,6 +98,12 @@ pub enum Body {
     Admission(Admission),
     KeyRotation(KeyRotation),
     KeyRevocation(KeyRevocation),
+    Assessment(Assessment),
+    Proposal(Proposal),
+    Revision(Revision),
+    Endorsement(Endorsement),
+    Position(Position),
+    Message(Message),
 }
 
 impl Body {
@@ -313,6 +112,12 @@ impl Body {
             Body::Admission(_) => Kind::Admission,
             Body::KeyRotation(_) => Kind::KeyRotation,
             Body::KeyRevocation(_) => Kind::KeyRevocation,
+            Body::Assessment(_) => Kind::Assessment,
+            Body::Proposal(_) => Kind::Proposal,
+            Body::Revision(_) => Kind::Revision,
+            Body::Endorsement(_) => Kind::Endorsement,
+            Body::Position(_) => Kind::Position,
+            Body::Message(_) => Kind::Message,
         }
     }
 
@@ -326,6 +131,12 @@ impl Body {
             Kind::Admission => Body::Admission(parse(body)?),
             Kind::KeyRotation => Body::KeyRotation(parse(body)?),
             Kind::KeyRevocation => Body::KeyRevocation(parse(body)?),
+            Kind::Assessment => Body::Assessment(parse(body)?),
+            Kind::Proposal => Body::Proposal(parse(body)?),
+            Kind::Revision => Body::Revision(parse(body)?),
+            Kind::Endorsement => Body::Endorsement(parse(body)?),
+            Kind::Position => Body::Position(parse(body)?),
+            Kind::Message => Body::Message(parse(body)?),
         })
     }
 
@@ -334,32 +145,29 @@ impl Body {
             Body::Admission(b) => serde_json::to_value(b),
             Body::KeyRotation(b) => serde_json::to_value(b),
             Body::KeyRevocation(b) => serde_json::to_value(b),
+            Body::Assessment(b) => serde_json::to_value(b),
+            Body::Proposal(b) => serde_json::to_value(b),
+            Body::Revision(b) => serde_json::to_value(b),
+            Body::Endorsement(b) => serde_json::to_value(b),
+            Body::Position(b) => serde_json::to_value(b),
+            Body::Message(b) => serde_json::to_value(b),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
 
     fn validate(&self) -> Result<(), StatementError> {
         match self {
-            Body::Admission(a) => short_text("name", &a.name, true),
+            Body::Admission(a) => text::short_text("name", &a.name, true),
             Body::KeyRotation(_) => Ok(()),
-            Body::KeyRevocation(r) => short_text("reason", &r.reason, false),
+            Body::KeyRevocation(r) => text::short_text("reason", &r.reason, false),
+            Body::Assessment(a) => a.validate(),
+            Body::Proposal(p) => p.validate(),
+            Body::Revision(r) => r.validate(),
+            Body::Endorsement(e) => e.validate(),
+            Body::Position(p) => p.validate(),
+            Body::Message(m) => m.validate(),
         }
     }
-}
-
-fn short_text(field: &str, text: &str, required: bool) -> Result<(), StatementError> {
-    if required && text.trim().is_empty() {
-        return Err(err(format!("{field} must not be empty")));
-    }
-    if text.chars().count() > MAX_SHORT_TEXT {
-        return Err(err(format!(
-            "{field} is longer than {MAX_SHORT_TEXT} characters"
-        )));
-    }
-    if text.chars().any(|c| c.is_control()) {
-        return Err(err(format!("{field} holds control characters")));
-    }
-    Ok(())
 }
 
 /// A statement: the common fields and a typed body.
@@ -453,7 +261,7 @@ impl Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::SigningKey;
+    use crate::keys::{PublicKey, SigningKey};
 
     fn sample() -> Statement {
         let key: PublicKey = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
