@@ -3,7 +3,10 @@
 use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
-use crate::handlers::{checkpoint, entries, health, log_info, proofs, roster, statement, submit};
+use crate::handlers::{
+    assessments, checkpoint, declarations, entries, health, log_info, positions, proofs, proposals,
+    roster, statement, submit, threads,
+};
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("query: {err}")).into()
@@ -25,7 +28,16 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/proofs/consistency",
                     web::get().to(proofs::get_consistency),
-                ),
+                )
+                .route("/assessments", web::get().to(assessments::list))
+                .route("/suppliers/{name}", web::get().to(assessments::supplier))
+                .route("/proposals", web::get().to(proposals::list))
+                .route("/proposals/{id}", web::get().to(proposals::show))
+                .route("/declarations", web::get().to(declarations::list))
+                .route("/declarations/{id}", web::get().to(declarations::show))
+                .route("/positions", web::get().to(positions::list))
+                .route("/positions/{id}", web::get().to(positions::show))
+                .route("/threads/{id}", web::get().to(threads::show)),
         )
         .default_service(web::to(health::not_found));
 }

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use entente_shared::ledger::Ledger;
+use entente_shared::ledger::{EntryMeta, Ledger};
 use entente_shared::note::NoteVerifier;
 
 use crate::sequencer::Sequencer;
@@ -24,5 +24,12 @@ impl AppState {
     /// Reads the fold. Only the sequencer writes it, briefly, once per batch.
     pub fn ledger(&self) -> RwLockReadGuard<'_, Ledger> {
         self.ledger.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the statement behind `meta` may be shown. Reads are not yet
+    /// authenticated on this branch, so every statement is visible; the
+    /// access work (issue 4) replaces this with the reader's TLP check.
+    pub fn visible(&self, _meta: &EntryMeta) -> bool {
+        true
     }
 }

@@ -1,10 +1,16 @@
 //! One handler per file: extract, authorise, call the domain, answer.
 
+pub mod assessments;
 pub mod checkpoint;
+pub mod declarations;
 pub mod entries;
 pub mod health;
 pub mod log_info;
+pub mod positions;
 pub mod proofs;
+pub mod proposals;
 pub mod roster;
 pub mod statement;
 pub mod submit;
+pub mod threads;
+pub mod views;

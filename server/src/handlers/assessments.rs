@@ -1,0 +1,43 @@
+//! `GET /v1/assessments[?supplier=NAME]` and `GET /v1/suppliers/{name}`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::views::found;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    supplier: Option<String>,
+}
+
+pub async fn list(
+    q: web::Query<Filter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let ledger = state.ledger();
+    let book = ledger.assessments();
+    let records: Vec<_> = match &q.supplier {
+        Some(name) => book
+            .of_supplier(name)
+            .filter(|r| state.visible(&r.meta))
+            .collect(),
+        None => book.iter().filter(|r| state.visible(&r.meta)).collect(),
+    };
+    Ok(HttpResponse::Ok().json(records))
+}
+
+pub async fn supplier(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .ledger()
+        .assessments()
+        .supplier_view(&path, |m| state.visible(m));
+    found(view, || {
+        format!("no assessment of supplier {:?}", path.as_str())
+    })
+}

@@ -1,0 +1,35 @@
+//! `GET /v1/declarations` and `GET /v1/declarations/{id}`: adopted proposals.
+
+use actix_web::{web, HttpResponse};
+use entente_shared::ledger::Declaration;
+
+use super::views::{found, parse_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let ledger = state.ledger();
+    let proposals = ledger.proposals();
+    let list: Vec<Declaration> = proposals
+        .iter()
+        .filter(|p| state.visible(&p.meta))
+        .filter_map(|p| proposals.declaration(&p.meta.id))
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+pub async fn show(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let ledger = state.ledger();
+    let proposals = ledger.proposals();
+    let declaration = proposals
+        .get(&id)
+        .filter(|p| state.visible(&p.meta))
+        .and_then(|_| proposals.declaration(&id));
+    found(declaration, || {
+        format!("no declaration {id} (not adopted, or no such proposal)")
+    })
+}

@@ -1,0 +1,30 @@
+//! `GET /v1/positions` and `GET /v1/positions/{id}`: national position papers.
+
+use actix_web::{web, HttpResponse};
+
+use super::views::{found, parse_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let ledger = state.ledger();
+    let list: Vec<_> = ledger
+        .discussion()
+        .positions()
+        .filter(|p| state.visible(&p.meta))
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+pub async fn show(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let ledger = state.ledger();
+    let paper = ledger
+        .discussion()
+        .position(&id)
+        .filter(|p| state.visible(&p.meta));
+    found(paper, || format!("no position {id}"))
+}

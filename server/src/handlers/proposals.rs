@@ -1,0 +1,42 @@
+//! `GET /v1/proposals` and `GET /v1/proposals/{id}`: proposals with their
+//! revisions, every participant's positions and the tally.
+
+use actix_web::{web, HttpResponse};
+use entente_shared::api::ProposalView;
+use entente_shared::ledger::ProposalRecord;
+
+use super::views::{found, parse_id};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn view(record: &ProposalRecord) -> ProposalView {
+    ProposalView {
+        record: record.clone(),
+        tally: record.tally(),
+    }
+}
+
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let ledger = state.ledger();
+    let views: Vec<ProposalView> = ledger
+        .proposals()
+        .iter()
+        .filter(|p| state.visible(&p.meta))
+        .map(view)
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+pub async fn show(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let ledger = state.ledger();
+    let record = ledger
+        .proposals()
+        .get(&id)
+        .filter(|p| state.visible(&p.meta))
+        .map(view);
+    found(record, || format!("no proposal {id}"))
+}
