@@ -317,4 +317,6 @@ fn check_bootstrap(st: &Statement) -> Result<(), Refusal> {
 }
 
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;

@@ -4,14 +4,14 @@ use super::*;
 use crate::keys::SigningKey;
 use crate::statement::{Admission, DelegationCode, Distribution, KeyRevocation, KeyRotation, Tlp};
 
-struct Party {
-    code: DelegationCode,
-    key: SigningKey,
-    seq: u64,
+pub(super) struct Party {
+    pub(super) code: DelegationCode,
+    pub(super) key: SigningKey,
+    pub(super) seq: u64,
 }
 
 impl Party {
-    fn new(code: &str) -> Party {
+    pub(super) fn new(code: &str) -> Party {
         Party {
             code: code.parse().unwrap(),
             key: SigningKey::generate().unwrap().0,
@@ -19,7 +19,7 @@ impl Party {
         }
     }
 
-    fn sign(&mut self, body: Body) -> Envelope {
+    pub(super) fn sign(&mut self, body: Body) -> Envelope {
         self.seq += 1;
         Statement::new(
             self.code.clone(),
@@ -31,7 +31,7 @@ impl Party {
         .sign(&self.key)
     }
 
-    fn admission_of(&mut self, other: &Party, role: Role) -> Envelope {
+    pub(super) fn admission_of(&mut self, other: &Party, role: Role) -> Envelope {
         self.sign(Body::Admission(Admission {
             delegation: other.code.clone(),
             name: format!("Delegation {}", other.code),
@@ -41,12 +41,12 @@ impl Party {
     }
 }
 
-fn apply(ledger: &mut Ledger, env: Envelope) -> Result<u64, Refusal> {
+pub(super) fn apply(ledger: &mut Ledger, env: Envelope) -> Result<u64, Refusal> {
     let v = ledger.verify(env)?;
     ledger.apply(&v)
 }
 
-fn founded() -> (Ledger, Party) {
+pub(super) fn founded() -> (Ledger, Party) {
     let mut ledger = Ledger::new();
     let mut cz = Party::new("CZ");
     let admission = Body::Admission(Admission {
