@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub mod cli;
 pub mod http;
+pub mod scenario;
 pub mod server;
 
 pub use cli::Cli;
