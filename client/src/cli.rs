@@ -1,5 +1,9 @@
 //! The command line, as clap derive types. Each subcommand's `run` lives in
-//! `commands/`.
+//! `commands/`; the policy commands' argument types are in `cli/policy.rs`.
+
+mod policy;
+
+pub use policy::*;
 
 use std::path::PathBuf;
 
@@ -33,6 +37,37 @@ pub enum Command {
     /// Checkpoints and log verification.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Supplier assessments: template, submit, list.
+    #[command(subcommand)]
+    Assess(AssessCommand),
+    /// Compare delegations' assessments of a supplier.
+    #[command(subcommand)]
+    Supplier(SupplierCommand),
+    /// Propose a text for adoption.
+    Propose(ProposeArgs),
+    /// Publish a new text of your proposal.
+    Revise(ReviseArgs),
+    /// List and show proposals.
+    #[command(subcommand)]
+    Proposal(ProposalCommand),
+    /// Endorse a revision of a proposal, optionally with a reservation.
+    Endorse(EndorseArgs),
+    /// Object to a revision of a proposal.
+    Object(ObjectArgs),
+    /// Abstain on a revision of a proposal.
+    Abstain(StanceArgs),
+    /// Adopted proposals and their signatories.
+    #[command(subcommand)]
+    Declaration(DeclarationCommand),
+    /// National position papers.
+    #[command(subcommand)]
+    Position(PositionCommand),
+    /// Post signed messages.
+    #[command(subcommand)]
+    Message(MessageCommand),
+    /// Read message threads.
+    #[command(subcommand)]
+    Thread(ThreadCommand),
 }
 
 #[derive(Args)]

@@ -5,11 +5,14 @@
 //! checkpoints and entries are checked against the pinned log key, the pinned
 //! checkpoint and the shared fold before anything is printed as fact.
 
+pub mod assessment_file;
 pub mod cli;
 pub mod commands;
+pub mod document;
 pub mod error;
 pub mod http;
 pub mod output;
 pub mod pin;
 pub mod profile;
 pub mod publish;
+pub mod resolve;

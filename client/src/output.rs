@@ -1,8 +1,16 @@
 //! Printing results: one JSON value with `--json`, a human text otherwise.
 
+use std::fmt::Display;
 use std::io::Write;
 
-use serde_json::Value;
+use entente_shared::api::Receipt;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Hex digits of an id or digest shown in tables; enough to resolve as a prefix.
+pub const SHORT: usize = 12;
 
 /// Prints `value` as JSON, or the human form.
 pub fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> std::io::Result<()> {
@@ -16,6 +24,71 @@ pub fn emit(json: bool, value: &Value, human: impl FnOnce() -> String) -> std::i
     } else {
         write!(out, "{}", human())
     }
+}
+
+/// Prints a list: with `--json`, one array whose items are the records'
+/// JSON with an `id` field added (the record's statement id); otherwise a
+/// table with one row per record.
+pub fn emit_list<T: Serialize>(
+    json: bool,
+    items: &[T],
+    id: impl Fn(&T) -> String,
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> std::io::Result<()> {
+    emit(json, &records_json(items, id), || {
+        let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+        table(headers, &rows)
+    })
+}
+
+/// Records as a JSON array, each with an `id` field (added if the record's
+/// own JSON has none, as folded records keep theirs under `meta`).
+pub fn records_json<T: Serialize>(items: &[T], id: impl Fn(&T) -> String) -> Value {
+    let values = items
+        .iter()
+        .map(|item| {
+            let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.entry("id").or_insert_with(|| json!(id(item)));
+            }
+            v
+        })
+        .collect();
+    Value::Array(values)
+}
+
+/// Prints what a publishing command published: `{"id", "index", ..extra}`
+/// with `--json`, else `done` and where it landed.
+pub fn emit_published(
+    json: bool,
+    receipt: &Receipt,
+    extra: Value,
+    done: impl Display,
+) -> std::io::Result<()> {
+    let mut out = json!({ "id": receipt.id, "index": receipt.index });
+    if let (Value::Object(out), Value::Object(extra)) = (&mut out, extra) {
+        out.extend(extra);
+    }
+    emit(json, &out, || {
+        format!(
+            "{done}
+id     {}
+entry  {}
+",
+            receipt.id, receipt.index
+        )
+    })
+}
+
+/// The first [`SHORT`] characters of an id or digest.
+pub fn short(id: &impl Display) -> String {
+    id.to_string().chars().take(SHORT).collect()
+}
+
+/// A time as RFC 3339.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// Formats rows as a left-aligned table under `headers`.
@@ -43,6 +116,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn records_get_an_id_unless_they_have_one() {
+        let items = [json!({"meta": {"id": "a"}}), json!({"id": "b"})];
+        let v = super::records_json(&items, |_| "x".into());
+        assert_eq!(v, json!([{"meta": {"id": "a"}, "id": "x"}, {"id": "b"}]));
+    }
+
     #[test]
     fn table_aligns_columns() {
         let t = super::table(

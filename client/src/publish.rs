@@ -8,6 +8,7 @@ use entente_shared::api::Receipt;
 use entente_shared::keys::SigningKey;
 use entente_shared::merkle::{leaf_hash, verify_inclusion};
 use entente_shared::statement::{Body, Distribution, Statement, StatementId};
+use time::OffsetDateTime;
 
 use crate::error::{CliError, CliResult};
 use crate::http::Api;
@@ -22,14 +23,33 @@ pub fn publish(
     distribution: Distribution,
     body: Body,
 ) -> CliResult<Receipt> {
+    publish_with(profile, api, key, distribution, |_| Ok(body))
+}
+
+/// [`publish`] for a body that depends on the statement's own signed
+/// `issued_at`: `entente propose --deadline 7d` counts the seven days from
+/// the time the proposal says it was issued, so a short deadline cannot
+/// fall at or before it however long the steps before signing took.
+pub fn publish_with(
+    profile: &mut Profile,
+    api: &Api,
+    key: &SigningKey,
+    distribution: Distribution,
+    body: impl FnOnce(OffsetDateTime) -> CliResult<Body>,
+) -> CliResult<Receipt> {
+    // Whole seconds, as `Statement::new` has them.
+    let now = OffsetDateTime::now_utc();
+    let issued_at = now.replace_nanosecond(0).unwrap_or(now);
+    let body = body(issued_at)?;
     let seq = profile.next_seq()?;
-    let statement = Statement::new(
-        profile.data.delegation.clone(),
-        key,
+    let statement = Statement {
+        author: profile.data.delegation.clone(),
+        key: key.key_id(),
         seq,
+        issued_at,
         distribution,
         body,
-    );
+    };
     let envelope = statement.sign(key);
     let receipt = api.post_statement(&envelope)?;
     let bad = |why: &str| CliError::Inconsistent(format!("the server's receipt is wrong: {why}"));

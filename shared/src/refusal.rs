@@ -34,7 +34,7 @@ pub enum Refusal {
         "issued_at is {skew_secs}s away from the server's clock; at most {max_secs}s is allowed"
     )]
     ClockSkew { skew_secs: i64, max_secs: u64 },
-    #[error("a {role} may not publish {kind}")]
+    #[error("the {role} role may not publish {kind}")]
     RoleNotAllowed { role: String, kind: String },
     #[error("the log is empty: its first entry must be the secretariat admitting itself")]
     NotBootstrapped,

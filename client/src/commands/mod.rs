@@ -1,10 +1,20 @@
 //! One file per subcommand, each with a `run`.
 
 pub mod admit;
+pub mod assess;
+pub mod declaration;
 pub mod init;
 pub mod key;
 pub mod log;
+pub mod message;
+pub mod position;
+pub mod proposal;
+pub mod propose;
 pub mod roster;
+pub mod session;
+pub mod stance;
+pub mod supplier;
+pub mod thread;
 
 use std::path::PathBuf;
 
@@ -29,5 +39,17 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Admit(args) => admit::run(&ctx, args),
         Command::Roster => roster::run(&ctx),
         Command::Log(cmd) => log::run(&ctx, cmd),
+        Command::Assess(cmd) => assess::run(&ctx, cmd),
+        Command::Supplier(cmd) => supplier::run(&ctx, cmd),
+        Command::Propose(args) => propose::propose(&ctx, args),
+        Command::Revise(args) => propose::revise(&ctx, args),
+        Command::Proposal(cmd) => proposal::run(&ctx, cmd),
+        Command::Endorse(args) => stance::endorse(&ctx, args),
+        Command::Object(args) => stance::object(&ctx, args),
+        Command::Abstain(args) => stance::abstain(&ctx, args),
+        Command::Declaration(cmd) => declaration::run(&ctx, cmd),
+        Command::Position(cmd) => position::run(&ctx, cmd),
+        Command::Message(cmd) => message::run(&ctx, cmd),
+        Command::Thread(cmd) => thread::run(&ctx, cmd),
     }
 }

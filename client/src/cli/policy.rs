@@ -1,0 +1,257 @@
+//! Clap types of the policy commands: assessments, proposals and positions
+//! on them, declarations, position papers and messages.
+//!
+//! Kept apart from the backbone commands in `cli.rs` only for size; `cli.rs`
+//! re-exports everything here.
+//!
+//! Arguments naming a statement (PROPOSAL, ID, THREAD, --subject) take a full
+//! 64-hex statement id or a unique prefix of at least 8 hex digits; see
+//! `crate::resolve`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use entente_shared::statement::{AdoptionRule, DelegationCode, Distribution, Tlp};
+
+use crate::error::{fail, CliResult};
+
+/// Who may read what a command publishes (TLP 2.0).
+#[derive(Args, Clone, Debug)]
+pub struct Distribute {
+    /// TLP label: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.
+    #[arg(long, value_name = "LEVEL", default_value = "GREEN")]
+    pub tlp: Tlp,
+    /// Recipient delegations, e.g. US,DE (required for AMBER, AMBER+STRICT and RED).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub to: Vec<DelegationCode>,
+}
+
+impl Distribute {
+    /// The distribution to sign, refused here — before anything is signed —
+    /// when the label and the recipients do not go together.
+    pub fn distribution(&self) -> CliResult<Distribution> {
+        // `Tlp` has no Display; its serde name is its TLP 2.0 label.
+        let name = serde_json::to_value(self.tlp)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if self.tlp.needs_recipients() && self.to.is_empty() {
+            return Err(fail(format!(
+                "TLP:{name} is shared only with named recipients: add --to CODE,CODE"
+            )));
+        }
+        if !self.tlp.needs_recipients() && !self.to.is_empty() {
+            return Err(fail(format!(
+                "TLP:{name} is not limited to recipients and takes no --to; use --tlp AMBER (or AMBER+STRICT, RED) to name recipients"
+            )));
+        }
+        let d = Distribution {
+            tlp: self.tlp,
+            to: self.to.clone(),
+        };
+        d.validate().map_err(fail)?;
+        Ok(d)
+    }
+}
+
+#[derive(Subcommand)]
+pub enum AssessCommand {
+    /// Print a fillable TOML assessment for a framework.
+    Template {
+        /// Framework id.
+        #[arg(long, default_value = "joint-declaration-2020")]
+        framework: String,
+    },
+    /// Sign and submit a filled-in assessment file.
+    Submit {
+        /// The TOML file (`-` for standard input).
+        file: PathBuf,
+        #[command(flatten)]
+        distribute: Distribute,
+    },
+    /// List assessments, in log order.
+    List {
+        /// Only assessments of this supplier (case-insensitive).
+        #[arg(long)]
+        supplier: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SupplierCommand {
+    /// Every delegation's latest assessment of a supplier, side by side.
+    Show {
+        /// Supplier name (case-insensitive).
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct ProposeArgs {
+    /// The proposed text, Markdown (`-` for standard input).
+    pub file: PathBuf,
+    #[arg(long)]
+    pub title: String,
+    /// Delegations whose positions count, e.g. US,CZ.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub participants: Vec<DelegationCode>,
+    /// unanimous, threshold:N, fraction:A/B or silence.
+    #[arg(long)]
+    pub rule: AdoptionRule,
+    /// An RFC 3339 time, or a duration from now such as 7d, 12h, 30m, 45s.
+    #[arg(long, value_name = "WHEN")]
+    pub deadline: String,
+    #[command(flatten)]
+    pub distribute: Distribute,
+}
+
+#[derive(Args)]
+pub struct ReviseArgs {
+    /// The proposal to revise (yours): its id or a unique prefix.
+    pub proposal: String,
+    /// The new text, Markdown (`-` for standard input).
+    pub file: PathBuf,
+    /// What changed and why.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[command(flatten)]
+    pub distribute: Distribute,
+}
+
+#[derive(Subcommand)]
+pub enum ProposalCommand {
+    /// List proposals with their status and tally.
+    List,
+    /// A proposal's text, status, revisions and every participant's positions.
+    Show {
+        /// The proposal: its id, or a unique prefix of 8 or more hex digits.
+        proposal: String,
+        /// Show this revision's text instead of the current one (number or digest).
+        #[arg(long, value_name = "DIGEST_OR_NUMBER")]
+        revision: Option<String>,
+        /// Also show a unified diff between two revisions (numbers or digests).
+        #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+        diff: Option<Vec<String>>,
+    },
+}
+
+/// What every position command shares.
+#[derive(Args)]
+pub struct StanceArgs {
+    /// The proposal: its id, or a unique prefix of 8 or more hex digits.
+    pub proposal: String,
+    /// The revision the position is on (digest or number); default: the current one.
+    #[arg(long, value_name = "DIGEST")]
+    pub revision: Option<String>,
+    #[command(flatten)]
+    pub distribute: Distribute,
+}
+
+#[derive(Args)]
+pub struct EndorseArgs {
+    #[command(flatten)]
+    pub stance: StanceArgs,
+    /// Endorse with this reservation (kept in the declaration's signatory block).
+    #[arg(long)]
+    pub reservation: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ObjectArgs {
+    #[command(flatten)]
+    pub stance: StanceArgs,
+    /// Why (required).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// How `declaration show` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    Md,
+    Html,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum DeclarationCommand {
+    /// List adopted proposals.
+    List,
+    /// An adopted text with its signatory block.
+    Show {
+        /// The declaration (its proposal's id).
+        id: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: DocFormat,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PositionCommand {
+    /// Sign and publish a national position paper.
+    Publish {
+        /// The paper, Markdown (`-` for standard input).
+        file: PathBuf,
+        #[arg(long)]
+        title: String,
+        /// The proposal or assessment it is about.
+        #[arg(long, value_name = "ID")]
+        subject: Option<String>,
+        #[command(flatten)]
+        distribute: Distribute,
+    },
+    /// List position papers.
+    List,
+    /// One position paper.
+    Show {
+        /// Its id, or a unique prefix of 8 or more hex digits.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MessageCommand {
+    /// Sign and post a message in the thread of any statement.
+    Send {
+        /// The statement the thread hangs off: its id or a unique prefix.
+        thread: String,
+        /// The message.
+        text: String,
+        #[command(flatten)]
+        distribute: Distribute,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ThreadCommand {
+    /// The signed messages of a thread, in log order.
+    Show {
+        /// The statement the thread hangs off: its id or a unique prefix.
+        thread: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist(tlp: &str, to: &[&str]) -> CliResult<Distribution> {
+        Distribute {
+            tlp: tlp.parse().unwrap(),
+            to: to.iter().map(|c| c.parse().unwrap()).collect(),
+        }
+        .distribution()
+    }
+
+    #[test]
+    fn amber_and_red_need_recipients_green_takes_none() {
+        assert_eq!(dist("GREEN", &[]).unwrap(), Distribution::green());
+        assert_eq!(dist("AMBER+STRICT", &["US", "DE"]).unwrap().to.len(), 2);
+        let e = dist("RED", &[]).unwrap_err().to_string();
+        assert!(e.contains("TLP:RED") && e.contains("--to"), "{e}");
+        let e = dist("AMBER", &[]).unwrap_err().to_string();
+        assert!(e.contains("TLP:AMBER"), "{e}");
+        let e = dist("CLEAR", &["US"]).unwrap_err().to_string();
+        assert!(e.contains("TLP:CLEAR") && e.contains("no --to"), "{e}");
+    }
+}

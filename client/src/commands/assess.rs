@@ -1,0 +1,80 @@
+//! `entente assess template|submit|list`: supplier assessments.
+
+use entente_shared::ledger::AssessmentRecord;
+use entente_shared::statement::Body;
+use serde_json::json;
+
+use super::session::{read_text, url_encode, Session};
+use super::Context;
+use crate::assessment_file;
+use crate::cli::AssessCommand;
+use crate::error::CliResult;
+use crate::output::{emit, emit_list, emit_published, short};
+use crate::profile::Profile;
+
+pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
+    match cmd {
+        AssessCommand::Template { framework } => {
+            let fw = assessment_file::framework(&framework)?;
+            let text = assessment_file::template(fw);
+            let out = json!({ "framework": fw.id, "version": fw.version, "template": text });
+            emit(ctx.json, &out, || text.clone())?;
+        }
+        AssessCommand::Submit { file, distribute } => {
+            let distribution = distribute.distribution()?;
+            let profile = Profile::open(&ctx.home)?;
+            // The whole file is checked before the server is contacted.
+            let text = read_text(&file)?;
+            let name = file.display().to_string();
+            let assessment = assessment_file::parse(&name, &text, &profile.data.delegation)?;
+            let mut session = Session::connect(profile)?;
+            let done = format!(
+                "assessed {} under {} as {}",
+                assessment.supplier.name,
+                assessment.framework,
+                assessment.verdict.decision()
+            );
+            let extra = json!({
+                "supplier": assessment.supplier.name,
+                "framework": assessment.framework,
+                "verdict": assessment.verdict.decision(),
+            });
+            let receipt = session.publish(distribution, Body::Assessment(assessment))?;
+            emit_published(ctx.json, &receipt, extra, done)?;
+        }
+        AssessCommand::List { supplier } => {
+            let session = Session::open(ctx)?;
+            let path = match &supplier {
+                Some(name) => format!("/v1/assessments?supplier={}", url_encode(name)),
+                None => "/v1/assessments".to_owned(),
+            };
+            let list: Vec<AssessmentRecord> = session.get(&path)?;
+            emit_list(
+                ctx.json,
+                &list,
+                |a| a.meta.id.to_string(),
+                &[
+                    "id",
+                    "entry",
+                    "author",
+                    "supplier",
+                    "framework",
+                    "verdict",
+                    "superseded by",
+                ],
+                |a| {
+                    vec![
+                        short(&a.meta.id),
+                        a.meta.index.to_string(),
+                        a.meta.author.to_string(),
+                        a.body.supplier.name.clone(),
+                        format!("{} v{}", a.body.framework, a.body.framework_version),
+                        a.body.verdict.decision().to_owned(),
+                        a.superseded_by.as_ref().map(short).unwrap_or_default(),
+                    ]
+                },
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! `entente declaration list|show`: adopted proposals, with the signatory
+//! block that ties each signatory to its signed endorsement.
+
+use entente_shared::ledger::Declaration;
+use serde_json::json;
+
+use super::session::Session;
+use super::Context;
+use crate::cli::{DeclarationCommand, DocFormat};
+use crate::document;
+use crate::error::CliResult;
+use crate::output::{emit, emit_list, short, timestamp};
+
+pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
+    let session = Session::open(ctx)?;
+    match cmd {
+        DeclarationCommand::List => {
+            let list: Vec<Declaration> = session.get("/v1/declarations")?;
+            emit_list(
+                ctx.json,
+                &list,
+                |d| d.id.to_string(),
+                &["id", "title", "rule", "adopted", "entry", "signatories"],
+                |d| {
+                    let signed: Vec<String> = d
+                        .signatories
+                        .iter()
+                        .map(|s| s.delegation.to_string())
+                        .collect();
+                    vec![
+                        short(&d.id),
+                        d.title.clone(),
+                        d.rule.to_string(),
+                        timestamp(d.adopted_at),
+                        d.adopted_index.to_string(),
+                        signed.join(", "),
+                    ]
+                },
+            )?;
+        }
+        DeclarationCommand::Show { id, format } => {
+            let id =
+                session.resolve(&id, "declaration", "/v1/declarations", |d: &Declaration| {
+                    d.id
+                })?;
+            let d: Declaration = session.get(&format!("/v1/declarations/{id}"))?;
+            let json = ctx.json || format == DocFormat::Json;
+            emit(json, &json!(d), || match format {
+                DocFormat::Html => document::html(&d),
+                _ => document::markdown(&d),
+            })?;
+        }
+    }
+    Ok(())
+}

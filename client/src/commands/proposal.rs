@@ -1,0 +1,284 @@
+//! `entente proposal list|show`: proposals, their texts, diffs between
+//! revisions, and where every participant stands on every revision.
+
+use entente_shared::api::ProposalView;
+use entente_shared::ledger::proposals::RevisionRecord;
+use entente_shared::ledger::{ProposalRecord, Status};
+use entente_shared::statement::Stance;
+use serde_json::json;
+use similar::TextDiff;
+
+use super::session::Session;
+use super::Context;
+use crate::cli::ProposalCommand;
+use crate::error::{fail, CliResult};
+use crate::output::{emit, emit_list, short, table, timestamp};
+
+pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
+    let session = Session::open(ctx)?;
+    match cmd {
+        ProposalCommand::List => {
+            let list: Vec<ProposalView> = session.get("/v1/proposals")?;
+            emit_list(
+                ctx.json,
+                &list,
+                |p| p.record.meta.id.to_string(),
+                &[
+                    "id", "entry", "proposer", "title", "rule", "deadline", "status", "rev",
+                    "tally",
+                ],
+                |p| {
+                    let r = &p.record;
+                    vec![
+                        short(&r.meta.id),
+                        r.meta.index.to_string(),
+                        r.meta.author.to_string(),
+                        r.title.clone(),
+                        r.rule.to_string(),
+                        timestamp(r.deadline),
+                        status_text(&r.status),
+                        r.current().number.to_string(),
+                        format!(
+                            "{} endorse, {} object, {} abstain, {} pending",
+                            p.tally.endorse, p.tally.object, p.tally.abstain, p.tally.pending
+                        ),
+                    ]
+                },
+            )?;
+        }
+        ProposalCommand::Show {
+            proposal,
+            revision,
+            diff,
+        } => {
+            let view = session.proposal(&proposal)?;
+            let rec = &view.record;
+            let shown = match &revision {
+                Some(arg) => revision_of(rec, arg)?,
+                None => rec.current(),
+            };
+            let diff = match diff.as_deref() {
+                Some([from, to]) => {
+                    Some(unified_diff(revision_of(rec, from)?, revision_of(rec, to)?))
+                }
+                _ => None,
+            };
+            let mut out = json!(view);
+            out["id"] = json!(rec.meta.id);
+            if let Some(d) = &diff {
+                out["diff"] = json!(d);
+            }
+            emit(ctx.json, &out, || {
+                let mut s = summary(&view);
+                s.push_str(&format!(
+                    "\nText of revision {}{} ({})\n\n{}\n",
+                    shown.number,
+                    if shown.number == rec.current().number {
+                        ", the current one"
+                    } else {
+                        ""
+                    },
+                    shown.digest,
+                    shown.text.trim_end()
+                ));
+                if let Some(d) = &diff {
+                    s.push('\n');
+                    s.push_str(d);
+                }
+                s
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A revision by number (`0`, `1`, …), full digest, or digest prefix.
+pub fn revision_of<'a>(rec: &'a ProposalRecord, arg: &str) -> CliResult<&'a RevisionRecord> {
+    let arg = arg.trim().to_ascii_lowercase();
+    if let Ok(n) = arg.parse::<u32>() {
+        if let Some(r) = rec.revisions.iter().find(|r| r.number == n) {
+            return Ok(r);
+        }
+    }
+    let matches: Vec<&RevisionRecord> = rec
+        .revisions
+        .iter()
+        .filter(|r| arg.len() >= 4 && r.digest.to_string().starts_with(&arg))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(fail(format!(
+            "proposal {} has no revision {arg:?}: give a number 0..{} or a digest",
+            short(&rec.meta.id),
+            rec.revisions.len() - 1
+        ))),
+        _ => Err(fail(format!(
+            "revision {arg:?} is ambiguous: give more digits of the digest"
+        ))),
+    }
+}
+
+/// `open`, `adopted …` or `expired …`.
+pub fn status_text(status: &Status) -> String {
+    match status {
+        Status::Open => "open".to_owned(),
+        Status::Adopted { index, .. } => format!("adopted at entry {index}"),
+        Status::Expired { index } => format!("expired at entry {index}"),
+    }
+}
+
+/// A stance in one word (`*` marks a reservation, explained below tables).
+fn stance_word(s: &Stance) -> &'static str {
+    match s {
+        Stance::Endorse => "endorse",
+        Stance::EndorseWithReservation { .. } => "endorse*",
+        Stance::Object { .. } => "object",
+        Stance::Abstain => "abstain",
+    }
+}
+
+/// Facts, revisions, and the revision × participant table of positions.
+fn summary(view: &ProposalView) -> String {
+    let rec = &view.record;
+    let t = &view.tally;
+    let participants: Vec<String> = rec.participants.iter().map(|p| p.to_string()).collect();
+    let mut s = format!(
+        "proposal      {}\ntitle         {}\nproposer      {} (entry {}, {})\nparticipants  {}\nrule          {}\ndeadline      {}\nstatus        {}\n",
+        rec.meta.id,
+        rec.title,
+        rec.meta.author,
+        rec.meta.index,
+        timestamp(rec.meta.issued_at),
+        participants.join(", "),
+        rec.rule,
+        timestamp(rec.deadline),
+        status_text(&rec.status),
+    );
+    if let Status::Adopted { at, revision, .. } = &rec.status {
+        s.push_str(&format!(
+            "adopted       {} on revision {}\n",
+            timestamp(*at),
+            short(revision)
+        ));
+    }
+    s.push_str(&format!(
+        "tally         {} endorse, {} object, {} abstain, {} pending (current revision)\n",
+        t.endorse, t.object, t.abstain, t.pending
+    ));
+    let mut headers = vec!["rev", "digest", "entry"];
+    headers.extend(participants.iter().map(String::as_str));
+    headers.push("note");
+    let mut notes = Vec::new();
+    let rows: Vec<Vec<String>> = rec
+        .revisions
+        .iter()
+        .map(|r| {
+            let positions = rec.positions_on(&r.digest);
+            let mut row = vec![
+                r.number.to_string(),
+                short(&r.digest),
+                r.meta.index.to_string(),
+            ];
+            for p in &rec.participants {
+                row.push(match positions.get(p) {
+                    Some(pos) => {
+                        match &pos.stance {
+                            Stance::EndorseWithReservation { reservation: why }
+                            | Stance::Object { reason: why } => notes.push(format!(
+                                "  rev {} {p} {}: {}\n",
+                                r.number,
+                                pos.stance.name(),
+                                why.trim().replace('\n', " ")
+                            )),
+                            _ => {}
+                        }
+                        stance_word(&pos.stance).to_owned()
+                    }
+                    None => "—".to_owned(),
+                });
+            }
+            row.push(r.note.clone());
+            row
+        })
+        .collect();
+    s.push_str("\nPositions on each revision (a position never carries over to another):\n");
+    s.push_str(&table(&headers, &rows));
+    if !notes.is_empty() {
+        s.push_str("\nReservations (*) and objections:\n");
+        s.extend(notes);
+    }
+    s
+}
+
+/// A unified diff between two revisions' texts.
+fn unified_diff(from: &RevisionRecord, to: &RevisionRecord) -> String {
+    let label = |r: &RevisionRecord| format!("revision {} ({})", r.number, short(&r.digest));
+    TextDiff::from_lines(&from.text, &to.text)
+        .unified_diff()
+        .context_radius(3)
+        .header(&label(from), &label(to))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use entente_shared::ledger::EntryMeta;
+    use entente_shared::statement::{AdoptionRule, Distribution, StatementId, TextDigest};
+
+    use super::*;
+
+    fn revision(number: u32, text: &str) -> RevisionRecord {
+        let (key, _) = entente_shared::keys::SigningKey::generate().unwrap();
+        RevisionRecord {
+            number,
+            digest: TextDigest::of(text),
+            text: text.into(),
+            note: String::new(),
+            meta: EntryMeta {
+                id: StatementId::of_payload(text.as_bytes()),
+                index: number as u64,
+                author: "US".parse().unwrap(),
+                key: key.key_id(),
+                issued_at: time::OffsetDateTime::UNIX_EPOCH,
+                distribution: Distribution::green(),
+            },
+        }
+    }
+
+    fn record() -> ProposalRecord {
+        let revisions = vec![revision(0, "a\nb\nc\n"), revision(1, "a\nB\nc\n")];
+        ProposalRecord {
+            meta: revisions[0].meta.clone(),
+            title: "t".into(),
+            participants: vec!["US".parse().unwrap()],
+            rule: AdoptionRule::Unanimous,
+            deadline: time::OffsetDateTime::UNIX_EPOCH,
+            revisions,
+            positions: vec![],
+            status: Status::Open,
+        }
+    }
+
+    #[test]
+    fn revisions_by_number_digest_or_prefix() {
+        let rec = record();
+        assert_eq!(revision_of(&rec, "1").unwrap().number, 1);
+        let d = rec.revisions[0].digest.to_string();
+        assert_eq!(revision_of(&rec, &d).unwrap().number, 0);
+        assert_eq!(revision_of(&rec, &d[..8]).unwrap().number, 0);
+        let e = revision_of(&rec, "7").unwrap_err().to_string();
+        assert!(e.contains("0..1"), "{e}");
+    }
+
+    #[test]
+    fn diffs_are_unified() {
+        let rec = record();
+        let d = unified_diff(&rec.revisions[0], &rec.revisions[1]);
+        let want = format!(
+            "--- revision 0 ({})\n+++ revision 1 ({})\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n",
+            short(&rec.revisions[0].digest),
+            short(&rec.revisions[1].digest)
+        );
+        assert_eq!(d, want);
+    }
+}

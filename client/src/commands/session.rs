@@ -1,0 +1,145 @@
+//! What the policy commands share: a profile talking to a checked server,
+//! id resolution against the server's lists, publishing, and input files.
+//!
+//! [`Session::open`] checks the server's latest checkpoint against the pin
+//! before anything is read, so every command that shows or acts on server
+//! state has first made sure the log it talks to has not forked or rolled
+//! back (publishing checks its receipt again in `publish::publish`).
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context as _;
+use entente_shared::api::{Entries, ProposalView, Receipt, MAX_ENTRIES_PER_PAGE};
+use entente_shared::statement::{Body, Distribution, StatementId};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use super::Context;
+use crate::error::CliResult;
+use crate::http::Api;
+use crate::pin;
+use crate::profile::Profile;
+use crate::resolve;
+
+/// An opened profile and its server, whose checkpoint was just checked.
+pub struct Session {
+    pub profile: Profile,
+    pub api: Api,
+    /// Size of the checkpoint checked at opening.
+    pub size: u64,
+}
+
+impl Session {
+    /// Opens the profile and checks the server's latest checkpoint.
+    pub fn open(ctx: &Context) -> CliResult<Session> {
+        Session::connect(Profile::open(&ctx.home)?)
+    }
+
+    /// Checks the server of an already opened profile.
+    pub fn connect(profile: Profile) -> CliResult<Session> {
+        let api = Api::new(&profile.data.server)?;
+        let size = pin::latest(&profile, &api)?.checkpoint.size;
+        Ok(Session { profile, api, size })
+    }
+
+    /// GETs an API path as JSON.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        self.api.get_json(path)
+    }
+
+    /// Signs `body` with the profile's key, submits it, checks the receipt.
+    pub fn publish(&mut self, distribution: Distribution, body: Body) -> CliResult<Receipt> {
+        self.publish_with(distribution, |_| Ok(body))
+    }
+
+    /// [`Session::publish`] for a body made from its own `issued_at`.
+    pub fn publish_with(
+        &mut self,
+        distribution: Distribution,
+        body: impl FnOnce(OffsetDateTime) -> CliResult<Body>,
+    ) -> CliResult<Receipt> {
+        let key = self.profile.key()?;
+        crate::publish::publish_with(&mut self.profile, &self.api, &key, distribution, body)
+    }
+
+    /// Resolves `arg` to the id of one of the records `list_path` answers.
+    pub fn resolve<T: DeserializeOwned>(
+        &self,
+        arg: &str,
+        what: &str,
+        list_path: &str,
+        id: impl Fn(&T) -> StatementId,
+    ) -> CliResult<StatementId> {
+        resolve::statement_id(arg, what, || {
+            let list: Vec<T> = self.get(list_path)?;
+            Ok(list.iter().map(id).collect::<Vec<_>>())
+        })
+    }
+
+    /// Resolves and fetches a proposal.
+    pub fn proposal(&self, arg: &str) -> CliResult<ProposalView> {
+        let id = self.resolve(arg, "proposal", "/v1/proposals", |p: &ProposalView| {
+            p.record.meta.id
+        })?;
+        self.get(&format!("/v1/proposals/{id}"))
+    }
+
+    /// Resolves `arg` against every statement this profile may see: a
+    /// thread may hang off any of them, so the log's entries are the list.
+    pub fn any_statement(&self, arg: &str) -> CliResult<StatementId> {
+        resolve::statement_id(arg, "statement", || {
+            let mut ids = Vec::new();
+            let mut start = 0;
+            while start < self.size {
+                let end = (start + MAX_ENTRIES_PER_PAGE).min(self.size);
+                let page: Entries = self.get(&format!("/v1/entries?start={start}&end={end}"))?;
+                if page.entries.is_empty() {
+                    break;
+                }
+                start += page.entries.len() as u64;
+                ids.extend(page.entries.into_iter().filter_map(|e| e.id));
+            }
+            Ok(ids)
+        })
+    }
+}
+
+/// Reads a text file, or standard input for `-`.
+pub fn read_text(path: &Path) -> CliResult<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading standard input")?;
+        return Ok(s);
+    }
+    Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+}
+
+/// Percent-encodes `s` for one URL path segment or query value: everything
+/// but RFC 3986 unreserved characters, so supplier names with spaces, `/`,
+/// `&` or `?` reach the server intact.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn url_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(super::url_encode("Acme-1.0_~"), "Acme-1.0_~");
+        assert_eq!(
+            super::url_encode("Nord & Süd/Tel?x=1"),
+            "Nord%20%26%20S%C3%BCd%2FTel%3Fx%3D1"
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! `entente thread show THREAD`: the signed messages attached to a
+//! statement, in log order.
+
+use entente_shared::api::ThreadView;
+
+use serde_json::json;
+
+use super::session::Session;
+use super::Context;
+use crate::cli::ThreadCommand;
+use crate::error::CliResult;
+use crate::output::{emit, records_json, short, timestamp};
+
+pub fn run(ctx: &Context, cmd: ThreadCommand) -> CliResult<()> {
+    let ThreadCommand::Show { thread } = cmd;
+    let session = Session::open(ctx)?;
+    let thread = session.any_statement(&thread)?;
+    let view: ThreadView = session.get(&format!("/v1/threads/{thread}"))?;
+    // The view as the server answers it, each message with its own `id`.
+    let out = json!({
+        "thread": view.thread,
+        "messages": records_json(&view.messages, |m| m.meta.id.to_string()),
+    });
+    emit(ctx.json, &out, || {
+        let mut s = format!(
+            "thread of {} — {} message(s)\n",
+            view.thread,
+            view.messages.len()
+        );
+        for m in &view.messages {
+            // Header line per message, then its text indented: messages
+            // are multi-line, so a table would mangle them.
+            s.push_str(&format!(
+                "\n#{}  {}  {}  id {}\n",
+                m.meta.index,
+                m.meta.author,
+                timestamp(m.meta.issued_at),
+                short(&m.meta.id)
+            ));
+            for line in m.text.trim_end().lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+        }
+        s
+    })?;
+    Ok(())
+}
