@@ -7,6 +7,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use entente_shared::note::NoteSigner;
 
+use crate::auth::ReplayCache;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -62,6 +63,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         sequencer,
         settings: Arc::new(settings.clone()),
         log: Arc::new(verifier),
+        replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
     };
 
     let data = web::Data::new(state);

@@ -39,6 +39,13 @@ pub struct Settings {
     pub log_format: String,
     /// tracing filter, e.g. `info` or `entente_server=debug`.
     pub log_level: String,
+    /// How old (or how far in the future) a signed request's `created` may be, in seconds.
+    pub request_signature_window_secs: u64,
+    /// Most request nonces remembered for replay detection.
+    pub replay_cache_entries: usize,
+    /// The URL clients use, e.g. `https://entente.example.org`, when a proxy
+    /// stands in front; empty: the scheme and `Host` the server sees.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -55,6 +62,9 @@ impl Default for Settings {
             queue_depth: 16 * 1024,
             log_format: "text".into(),
             log_level: "info".into(),
+            request_signature_window_secs: 300,
+            replay_cache_entries: 100_000,
+            public_url: String::new(),
         }
     }
 }
@@ -71,6 +81,9 @@ const FIELDS: &[&str] = &[
     "queue_depth",
     "log_format",
     "log_level",
+    "request_signature_window_secs",
+    "replay_cache_entries",
+    "public_url",
 ];
 
 impl Settings {
@@ -106,6 +119,18 @@ impl Settings {
         }
         if self.max_batch == 0 || self.queue_depth == 0 {
             return Err("max_batch and queue_depth must be at least 1".into());
+        }
+        if self.request_signature_window_secs == 0 || self.replay_cache_entries == 0 {
+            return Err(
+                "request_signature_window_secs and replay_cache_entries must be at least 1".into(),
+            );
+        }
+        if !self.public_url.is_empty() && crate::auth::split_public_url(&self.public_url).is_none()
+        {
+            return Err(format!(
+                "public_url must be http(s)://host[:port] with no path, not {:?}",
+                self.public_url
+            ));
         }
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());

@@ -38,6 +38,13 @@ impl Cli {
         self.home.path().join("key.pk8")
     }
 
+    /// The delegation's signing key, read from its home (to sign raw requests).
+    pub fn signing_key(&self) -> entente_shared::keys::SigningKey {
+        let der = std::fs::read(self.key_file()).expect("reading key.pk8");
+        entente_shared::keys::SigningKey::from_pkcs8(&der)
+            .expect("key.pk8 is an Ed25519 PKCS#8 key")
+    }
+
     /// The server URL this profile was made for.
     pub fn server(&self) -> &str {
         &self.server
