@@ -49,6 +49,9 @@ pub struct InitArgs {
     /// Found the (empty) log, admitting this delegation as its secretariat.
     #[arg(long)]
     pub bootstrap: bool,
+    /// A CA certificate (PEM) to trust for the server, besides the system roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

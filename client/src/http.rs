@@ -36,20 +36,25 @@ pub fn is_public(method: &str, path: &str) -> bool {
 impl Api {
     /// A client for the profile's server, signing with its key.
     pub fn for_profile(profile: &crate::profile::Profile) -> CliResult<Api> {
-        let mut api = Api::new(&profile.data.server)?;
+        let mut api = Api::new(&profile.data.server, profile.data.ca_file.as_deref())?;
         api.signer = Some(profile.key()?);
         Ok(api)
     }
 
-    /// An unsigned client (enough for public routes, e.g. at `init`).
-    pub fn new(server: &str) -> CliResult<Api> {
+    /// An unsigned client (enough for public routes, e.g. at `init`). The
+    /// server's certificate must chain to the system roots or to `ca_file`.
+    pub fn new(server: &str, ca_file: Option<&std::path::Path>) -> CliResult<Api> {
         let base = server.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(fail(format!(
                 "server {server:?} must be an http:// or https:// URL"
             )));
         }
-        let http = Client::builder()
+        let mut builder = Client::builder();
+        if let Some(path) = ca_file {
+            builder = builder.add_root_certificate(load_ca(path)?);
+        }
+        let http = builder
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("entente/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -144,4 +149,11 @@ impl Api {
     pub fn consistency(&self, from: u64, to: u64) -> CliResult<ConsistencyProof> {
         self.get_json(&format!("/v1/proofs/consistency?from={from}&to={to}"))
     }
+}
+
+/// Reads a PEM CA certificate for [`Api::new`].
+fn load_ca(path: &std::path::Path) -> CliResult<reqwest::Certificate> {
+    let pem = std::fs::read(path).with_context(|| format!("reading CA file {}", path.display()))?;
+    Ok(reqwest::Certificate::from_pem(&pem)
+        .with_context(|| format!("CA file {} is not a PEM certificate", path.display()))?)
 }

@@ -2,7 +2,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used |
+//! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used, optional `ca_file` |
 //! | `key.pk8` | the delegation's Ed25519 key, PKCS#8, mode 0600 |
 //! | `checkpoint` | the last checkpoint this profile verified (signed note) |
 //!
@@ -38,6 +38,9 @@ pub struct ProfileData {
     pub log_key: String,
     /// The last `seq` this profile signed with its current key.
     pub last_seq: u64,
+    /// A CA certificate (PEM) trusted for the server besides the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// An opened profile folder.

@@ -12,7 +12,7 @@ use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::{verify_store, Store};
-use crate::{log_key, routes};
+use crate::{log_key, routes, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -77,12 +77,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .bind
         .parse()
         .with_context(|| format!("bind address {:?} is not host:port", settings.bind))?;
-    let server = server
-        .bind(addr)
-        .with_context(|| format!("binding {addr}"))?;
+    let (server, scheme) = match tls::server_config(&settings)? {
+        Some(config) => (
+            server
+                .bind_rustls_0_23(addr, config)
+                .with_context(|| format!("binding {addr}"))?,
+            "https",
+        ),
+        None => {
+            tls::check_plain_bind(addr, settings.insecure_bind)?;
+            (
+                server
+                    .bind(addr)
+                    .with_context(|| format!("binding {addr}"))?,
+                "http",
+            )
+        }
+    };
     for a in server.addrs() {
         // One line on stdout, for people and for test harnesses looking for the port.
-        println!("entente-server listening on http://{a}");
+        println!("entente-server listening on {scheme}://{a}");
     }
     server.run().await?;
     // The HTTP workers and their sequencer handles are gone: the thread drains and exits.

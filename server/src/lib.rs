@@ -16,3 +16,4 @@ pub mod sequencer;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod tls;

@@ -46,6 +46,12 @@ pub struct Settings {
     /// The URL clients use, e.g. `https://entente.example.org`, when a proxy
     /// stands in front; empty: the scheme and `Host` the server sees.
     pub public_url: String,
+    /// TLS certificate chain (PEM); empty: plain HTTP.
+    pub tls_cert: String,
+    /// TLS private key (PEM, PKCS#8, SEC1 or PKCS#1); empty: plain HTTP.
+    pub tls_key: String,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    pub insecure_bind: bool,
 }
 
 impl Default for Settings {
@@ -65,6 +71,9 @@ impl Default for Settings {
             request_signature_window_secs: 300,
             replay_cache_entries: 100_000,
             public_url: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            insecure_bind: false,
         }
     }
 }
@@ -84,6 +93,9 @@ const FIELDS: &[&str] = &[
     "request_signature_window_secs",
     "replay_cache_entries",
     "public_url",
+    "tls_cert",
+    "tls_key",
+    "insecure_bind",
 ];
 
 impl Settings {
@@ -131,6 +143,9 @@ impl Settings {
                 "public_url must be http(s)://host[:port] with no path, not {:?}",
                 self.public_url
             ));
+        }
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err("tls_cert and tls_key are set together (or both left empty)".into());
         }
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());

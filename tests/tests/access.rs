@@ -400,3 +400,90 @@ fn request_signed_by_another_implementation_is_accepted() {
     assert_eq!(stdout.lines().next(), Some("200"), "{stdout}\n{stderr}");
     assert!(stdout.contains("\"US\""), "{stdout}");
 }
+
+// ---------------------------------------------------------------- TLS
+
+/// A server with a fresh self-signed certificate for `localhost`; returns it
+/// with the certificate's PEM path (the CA file a profile trusts).
+fn tls_server() -> (Server, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with_args(&["--config", config.to_str().unwrap()]);
+    assert!(server.url().starts_with("https://"), "{}", server.url());
+    (server, cert, dir)
+}
+
+#[test]
+fn cli_trusts_a_server_through_its_ca_file() {
+    let (server, ca, _dir) = tls_server();
+    let url = format!(
+        "https://localhost:{}",
+        server.addr().rsplit(':').next().unwrap()
+    );
+    let cz = Cli::new(&url);
+    let ca = ca.to_str().unwrap();
+    cz.json(&[
+        "init",
+        "--delegation",
+        "CZ",
+        "--name",
+        "Czech Republic",
+        "--server",
+        &url,
+        "--bootstrap",
+        "--ca-file",
+        ca,
+    ]);
+    // A signed read over TLS: @target-uri is rebuilt with https.
+    let roster = cz.json(&["roster"]);
+    assert_eq!(roster[0]["code"], "CZ", "{roster}");
+    cz.json(&["log", "verify"]);
+}
+
+#[test]
+fn cli_refuses_a_server_it_cannot_verify() {
+    let (server, _ca, _dir) = tls_server();
+    let url = format!(
+        "https://localhost:{}",
+        server.addr().rsplit(':').next().unwrap()
+    );
+    let us = Cli::new(&url);
+    let (code, stderr) = us.fails(&[
+        "init",
+        "--delegation",
+        "US",
+        "--name",
+        "US",
+        "--server",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_without_insecure_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(entente_tests::server_bin())
+        .current_dir(dir.path())
+        .args(["--data", "data", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--insecure-bind"), "{stderr}");
+}
