@@ -33,6 +33,21 @@ pub enum Command {
     /// Checkpoints and log verification.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Follow the log live: entries as they are accepted, and checkpoints.
+    Watch(WatchArgs),
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Start at this log index (default: the latest checkpoint's size, i.e. new entries only).
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Print only entries of this kind, e.g. admission.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Exit after printing this many entries.
+    #[arg(long)]
+    pub count: Option<u64>,
 }
 
 #[derive(Args)]

@@ -63,7 +63,9 @@ pub fn home_dir(flag: Option<PathBuf>) -> CliResult<PathBuf> {
 
 /// Writes `bytes` to `path` atomically (temp file, then rename) with `mode`.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
-    let tmp = path.with_extension("tmp");
+    // Per process: `entente watch` pins checkpoints while other commands of the
+    // same profile may be pinning too.
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
         .write(true)

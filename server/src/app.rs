@@ -48,6 +48,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
 
     let ledger = Arc::new(RwLock::new(report.ledger));
+    let (feed, _) = tokio::sync::broadcast::channel(settings.stream_buffer);
     let core = Core {
         store: store.clone(),
         ledger: ledger.clone(),
@@ -55,6 +56,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         log_key: key,
         origin,
         max_batch: settings.max_batch,
+        feed: Some(feed.clone()),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
     let state = AppState {
@@ -64,11 +66,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings: Arc::new(settings.clone()),
         log: Arc::new(verifier),
         replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
+        feed,
     };
 
     let data = web::Data::new(state);
     let mut server =
         HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
+            .on_connect(crate::stream::on_connect)
             .shutdown_timeout(10);
     if settings.workers > 0 {
         server = server.workers(settings.workers);

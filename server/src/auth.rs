@@ -105,6 +105,8 @@ impl ResponseError for AuthError {
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub reader: Reader,
+    /// The key that signed, e.g. to re-check it on a long-lived stream.
+    pub key_id: KeyId,
     content_digest: Option<String>,
 }
 
@@ -235,8 +237,21 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
         .insert(format!("{key_id} {nonce}"), expires_at, now)?;
     Ok(Some(Signed {
         reader,
+        key_id,
         content_digest: joined_header(req, "content-digest")?,
     }))
+}
+
+/// Whether `key_id` is still an active key: a long-lived stream re-checks its
+/// subscriber's key on every batch, so a revocation ends the stream at once.
+pub fn still_active(state: &AppState, key_id: &KeyId) -> Result<(), AuthError> {
+    let ledger = state.ledger();
+    match ledger.roster().key(key_id).map(|(_, k)| &k.status) {
+        Some(KeyStatus::Active) => Ok(()),
+        Some(KeyStatus::Revoked { .. }) => Err(AuthError::RevokedKey(key_id.to_string())),
+        Some(KeyStatus::Rotated { .. }) => Err(AuthError::RotatedKey(key_id.to_string())),
+        None => Err(AuthError::UnknownKey(key_id.to_string())),
+    }
 }
 
 fn bad(e: HttpSigError) -> AuthError {

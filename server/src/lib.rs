@@ -16,4 +16,5 @@ pub mod sequencer;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod stream;
 pub mod tls;

@@ -4,6 +4,7 @@ use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
 use crate::handlers::{checkpoint, entries, health, log_info, proofs, roster, statement, submit};
+use crate::stream;
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("query: {err}")).into()
@@ -19,6 +20,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/statements/{id}", web::get().to(statement::get_statement))
                 .route("/entries", web::get().to(entries::get_entries))
                 .route("/roster", web::get().to(roster::get_roster))
+                .route("/stream", web::get().to(stream::get_stream))
                 .route("/checkpoint", web::get().to(checkpoint::get_checkpoint))
                 .route("/log", web::get().to(log_info::get_log_info))
                 .route("/proofs/inclusion", web::get().to(proofs::get_inclusion))

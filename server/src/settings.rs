@@ -52,6 +52,14 @@ pub struct Settings {
     pub tls_key: String,
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub insecure_bind: bool,
+    /// Committed batches a stream subscriber may fall behind before it is closed.
+    pub stream_buffer: usize,
+    /// Longest a stream may wait for a slow subscriber to take one message, in seconds.
+    pub stream_send_timeout_secs: u64,
+    /// Largest WebSocket frame (and message) a subscriber may send, in bytes.
+    pub stream_max_frame_bytes: usize,
+    /// Kernel send buffer of a stream connection, in bytes: how much a silent subscriber can soak up.
+    pub stream_send_buffer_bytes: usize,
 }
 
 impl Default for Settings {
@@ -74,6 +82,10 @@ impl Default for Settings {
             tls_cert: String::new(),
             tls_key: String::new(),
             insecure_bind: false,
+            stream_buffer: 1024,
+            stream_send_timeout_secs: 10,
+            stream_max_frame_bytes: 4096,
+            stream_send_buffer_bytes: 65536,
         }
     }
 }
@@ -96,6 +108,10 @@ const FIELDS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "insecure_bind",
+    "stream_buffer",
+    "stream_send_timeout_secs",
+    "stream_max_frame_bytes",
+    "stream_send_buffer_bytes",
 ];
 
 impl Settings {
@@ -143,6 +159,9 @@ impl Settings {
                 "public_url must be http(s)://host[:port] with no path, not {:?}",
                 self.public_url
             ));
+        }
+        if self.stream_buffer == 0 || self.stream_send_timeout_secs == 0 {
+            return Err("stream_buffer and stream_send_timeout_secs must be at least 1".into());
         }
         if self.tls_cert.is_empty() != self.tls_key.is_empty() {
             return Err("tls_cert and tls_key are set together (or both left empty)".into());

@@ -6,9 +6,10 @@ use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteVerifier;
 
 use crate::auth::ReplayCache;
-use crate::sequencer::Sequencer;
+use crate::sequencer::{Published, Sequencer};
 use crate::settings::Settings;
 use crate::store::Store;
+use tokio::sync::broadcast;
 
 /// Shared application state (cloned into each worker).
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub log: Arc<NoteVerifier>,
     /// Nonces of recent signed requests (see `auth`).
     pub replay: Arc<ReplayCache>,
+    /// Committed batches, for stream subscribers (see `stream`).
+    pub feed: broadcast::Sender<Arc<Published>>,
 }
 
 impl AppState {

@@ -99,6 +99,7 @@ fn fixture() -> Fixture {
         log_key,
         origin,
         max_batch: 16,
+        feed: None,
     };
     let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();
     let settings = Settings::default();
@@ -107,6 +108,7 @@ fn fixture() -> Fixture {
         ledger,
         sequencer,
         replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
+        feed: tokio::sync::broadcast::channel(4).0,
         settings: Arc::new(settings),
         log: Arc::new(verifier),
     };

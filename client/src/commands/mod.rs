@@ -5,6 +5,7 @@ pub mod init;
 pub mod key;
 pub mod log;
 pub mod roster;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Admit(args) => admit::run(&ctx, args),
         Command::Roster => roster::run(&ctx),
         Command::Log(cmd) => log::run(&ctx, cmd),
+        Command::Watch(args) => watch::run(&ctx, args),
     }
 }
