@@ -358,7 +358,38 @@ fn amber_statement_is_visible_to_its_recipient_only() {
     assert_eq!(e["index"], index);
     assert!(e["leaf_hash"].is_string());
     assert!(e.get("id").is_none() && e.get("envelope").is_none(), "{e}");
-    // The stream: see tests/stream.rs `stream_hides_what_the_reader_may_not_see`.
+
+    // The stream, from that index: US gets the entry, DE only a hidden count.
+    let us_first = first_stream_event(&server, &us.signing_key(), index);
+    assert_eq!(us_first["type"], "entry", "{us_first}");
+    assert_eq!(us_first["id"], id);
+    let de_first = first_stream_event(&server, &de.signing_key(), index);
+    assert_eq!(
+        de_first,
+        serde_json::json!({"type": "hidden", "from": index, "count": 1})
+    );
+}
+
+/// The first message of a stream subscription from `from`, signed by `key`.
+fn first_stream_event(server: &Server, key: &SigningKey, from: u64) -> Value {
+    use tungstenite::client::IntoClientRequest as _;
+    let path = format!("/v1/stream?from={from}");
+    let mut request = format!("ws://{}{path}", server.addr())
+        .into_client_request()
+        .unwrap();
+    for (n, v) in http::signature_headers(key, server.url(), "GET", &path, None) {
+        request.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let tcp = std::net::TcpStream::connect(server.addr()).unwrap();
+    let (mut ws, _) = tungstenite::client(request, tcp).expect("WebSocket handshake");
+    loop {
+        if let tungstenite::Message::Text(t) = ws.read().expect("a stream message") {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
 }
 
 /// An AMBER `position` by CZ for `to`. Adjust the body to issue 3's schema.
