@@ -68,6 +68,21 @@ pub enum Command {
     /// Read message threads.
     #[command(subcommand)]
     Thread(ThreadCommand),
+    /// Follow the log live: entries as they are accepted, and checkpoints.
+    Watch(WatchArgs),
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Start at this log index (default: the latest checkpoint's size, i.e. new entries only).
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Print only entries of this kind, e.g. admission.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Exit after printing this many entries.
+    #[arg(long)]
+    pub count: Option<u64>,
 }
 
 #[derive(Args)]
@@ -84,6 +99,9 @@ pub struct InitArgs {
     /// Found the (empty) log, admitting this delegation as its secretariat.
     #[arg(long)]
     pub bootstrap: bool,
+    /// A CA certificate (PEM) to trust for the server, besides the system roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

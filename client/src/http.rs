@@ -1,10 +1,18 @@
 //! The HTTP client for API v1: JSON in, JSON out, problem+json as errors.
+//!
+//! With the profile's key, every request to a non-public route is signed
+//! (RFC 9421: `@method`, `@target-uri`, `content-digest` for a body, and a
+//! fresh nonce). Public routes — checkpoint, log info, proofs, health — and
+//! statement submission (authenticated by the statement's own signature) go
+//! unsigned.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use entente_shared::api::{ConsistencyProof, Problem, Receipt, PROBLEM_CONTENT_TYPE};
 use entente_shared::dsse::Envelope;
+use entente_shared::httpsig;
+use entente_shared::keys::SigningKey;
 use reqwest::blocking::{Client, Response};
 use serde::de::DeserializeOwned;
 
@@ -14,22 +22,48 @@ use crate::error::{fail, CliError, CliResult};
 pub struct Api {
     base: String,
     http: Client,
+    signer: Option<SigningKey>,
+}
+
+/// Routes anyone may read; requests to them are not signed.
+pub fn is_public(method: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    (method == "POST" && path == "/v1/statements")
+        || matches!(path, "/v1/checkpoint" | "/v1/log" | "/healthz" | "/metrics")
+        || path.starts_with("/v1/proofs/")
 }
 
 impl Api {
-    pub fn new(server: &str) -> CliResult<Api> {
+    /// A client for the profile's server, signing with its key.
+    pub fn for_profile(profile: &crate::profile::Profile) -> CliResult<Api> {
+        let mut api = Api::new(&profile.data.server, profile.data.ca_file.as_deref())?;
+        api.signer = Some(profile.key()?);
+        Ok(api)
+    }
+
+    /// An unsigned client (enough for public routes, e.g. at `init`). The
+    /// server's certificate must chain to the system roots or to `ca_file`.
+    pub fn new(server: &str, ca_file: Option<&std::path::Path>) -> CliResult<Api> {
         let base = server.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(fail(format!(
                 "server {server:?} must be an http:// or https:// URL"
             )));
         }
-        let http = Client::builder()
+        let mut builder = Client::builder();
+        if let Some(path) = ca_file {
+            builder = builder.add_root_certificate(load_ca(path)?);
+        }
+        let http = builder
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("entente/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?;
-        Ok(Api { base, http })
+        Ok(Api {
+            base,
+            http,
+            signer: None,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -37,8 +71,30 @@ impl Api {
     }
 
     fn send(&self, req: reqwest::blocking::RequestBuilder, what: &str) -> CliResult<Response> {
-        let resp = req
-            .send()
+        let mut req = req.build().context("building the request")?;
+        if let Some(key) = &self.signer {
+            let method = req.method().as_str().to_owned();
+            if !is_public(&method, req.url().path()) {
+                let created = time::OffsetDateTime::now_utc().unix_timestamp();
+                let body = req.body().and_then(|b| b.as_bytes());
+                let headers = httpsig::sign(
+                    key,
+                    &method,
+                    req.url().as_str(),
+                    body,
+                    created,
+                    &httpsig::new_nonce(),
+                );
+                for (name, value) in headers.pairs() {
+                    let value = reqwest::header::HeaderValue::from_str(&value)
+                        .context("a signature header is not ASCII")?;
+                    req.headers_mut().insert(name, value);
+                }
+            }
+        }
+        let resp = self
+            .http
+            .execute(req)
             .with_context(|| format!("{what}: cannot reach {}", self.base))?;
         if resp.status().is_success() {
             return Ok(resp);
@@ -93,4 +149,11 @@ impl Api {
     pub fn consistency(&self, from: u64, to: u64) -> CliResult<ConsistencyProof> {
         self.get_json(&format!("/v1/proofs/consistency?from={from}&to={to}"))
     }
+}
+
+/// Reads a PEM CA certificate for [`Api::new`].
+fn load_ca(path: &std::path::Path) -> CliResult<reqwest::Certificate> {
+    let pem = std::fs::read(path).with_context(|| format!("reading CA file {}", path.display()))?;
+    Ok(reqwest::Certificate::from_pem(&pem)
+        .with_context(|| format!("CA file {} is not a PEM certificate", path.display()))?)
 }

@@ -2,7 +2,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used |
+//! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used, optional `ca_file` |
 //! | `key.pk8` | the delegation's Ed25519 key, PKCS#8, mode 0600 |
 //! | `checkpoint` | the last checkpoint this profile verified (signed note) |
 //!
@@ -38,6 +38,9 @@ pub struct ProfileData {
     pub log_key: String,
     /// The last `seq` this profile signed with its current key.
     pub last_seq: u64,
+    /// A CA certificate (PEM) trusted for the server besides the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// An opened profile folder.
@@ -60,7 +63,9 @@ pub fn home_dir(flag: Option<PathBuf>) -> CliResult<PathBuf> {
 
 /// Writes `bytes` to `path` atomically (temp file, then rename) with `mode`.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
-    let tmp = path.with_extension("tmp");
+    // Per process: `entente watch` pins checkpoints while other commands of the
+    // same profile may be pinning too.
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
         .write(true)

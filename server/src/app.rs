@@ -7,11 +7,12 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use entente_shared::note::NoteSigner;
 
+use crate::auth::ReplayCache;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::{verify_store, Store};
-use crate::{log_key, routes};
+use crate::{log_key, routes, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -47,6 +48,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
 
     let ledger = Arc::new(RwLock::new(report.ledger));
+    let (feed, _) = tokio::sync::broadcast::channel(settings.stream_buffer);
     let core = Core {
         store: store.clone(),
         ledger: ledger.clone(),
@@ -54,6 +56,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         log_key: key,
         origin,
         max_batch: settings.max_batch,
+        feed: Some(feed.clone()),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
     let state = AppState {
@@ -62,11 +65,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         sequencer,
         settings: Arc::new(settings.clone()),
         log: Arc::new(verifier),
+        replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
+        feed,
     };
 
     let data = web::Data::new(state);
     let mut server =
         HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
+            .on_connect(crate::stream::on_connect)
             .shutdown_timeout(10);
     if settings.workers > 0 {
         server = server.workers(settings.workers);
@@ -75,12 +81,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .bind
         .parse()
         .with_context(|| format!("bind address {:?} is not host:port", settings.bind))?;
-    let server = server
-        .bind(addr)
-        .with_context(|| format!("binding {addr}"))?;
+    let (server, scheme) = match tls::server_config(&settings)? {
+        Some(config) => (
+            server
+                .bind_rustls_0_23(addr, config)
+                .with_context(|| format!("binding {addr}"))?,
+            "https",
+        ),
+        None => {
+            tls::check_plain_bind(addr, settings.insecure_bind)?;
+            (
+                server
+                    .bind(addr)
+                    .with_context(|| format!("binding {addr}"))?,
+                "http",
+            )
+        }
+    };
     for a in server.addrs() {
         // One line on stdout, for people and for test harnesses looking for the port.
-        println!("entente-server listening on http://{a}");
+        println!("entente-server listening on {scheme}://{a}");
     }
     server.run().await?;
     // The HTTP workers and their sequencer handles are gone: the thread drains and exits.

@@ -4,7 +4,9 @@
 //! [`error::ApiError`], never sled types; only the [`sequencer`] thread writes
 //! the log; every wire type lives in `entente-shared`.
 
+pub mod access;
 pub mod app;
+pub mod auth;
 pub mod body;
 pub mod error;
 pub mod handlers;
@@ -14,3 +16,5 @@ pub mod sequencer;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod stream;
+pub mod tls;

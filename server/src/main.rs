@@ -20,6 +20,9 @@ struct Args {
     /// Address to listen on, e.g. 127.0.0.1:8740 (overrides the settings).
     #[arg(long)]
     bind: Option<String>,
+    /// Serve plain HTTP on a non-loopback address (no TLS configured).
+    #[arg(long)]
+    insecure_bind: bool,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,9 @@ fn main() -> ExitCode {
     }
     if let Some(bind) = args.bind {
         settings.bind = bind;
+    }
+    if args.insecure_bind {
+        settings.insecure_bind = true;
     }
     init_logging(&settings);
     let result = actix_web::rt::System::new().block_on(entente_server::app::run(settings));

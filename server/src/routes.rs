@@ -7,6 +7,7 @@ use crate::handlers::{
     assessments, checkpoint, declarations, entries, health, log_info, positions, proofs, proposals,
     roster, statement, submit, threads,
 };
+use crate::stream;
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("query: {err}")).into()
@@ -22,6 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/statements/{id}", web::get().to(statement::get_statement))
                 .route("/entries", web::get().to(entries::get_entries))
                 .route("/roster", web::get().to(roster::get_roster))
+                .route("/stream", web::get().to(stream::get_stream))
                 .route("/checkpoint", web::get().to(checkpoint::get_checkpoint))
                 .route("/log", web::get().to(log_info::get_log_info))
                 .route("/proofs/inclusion", web::get().to(proofs::get_inclusion))

@@ -30,6 +30,16 @@ pub struct Committed {
     pub checkpoint: Arc<str>,
 }
 
+/// A committed batch, as published to stream subscribers after its flush.
+#[derive(Debug)]
+pub struct Published {
+    /// `(index, canonical envelope JSON)`, in index order.
+    pub entries: Vec<(u64, Vec<u8>)>,
+    /// Tree size after the batch.
+    pub size: u64,
+    pub checkpoint: Arc<str>,
+}
+
 /// Why a submission did not land.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -61,6 +71,9 @@ pub struct Core {
     pub log_key: SigningKey,
     pub origin: String,
     pub max_batch: usize,
+    /// Where committed batches are published for the live stream, if anywhere.
+    /// Sending never blocks: a subscriber that falls behind is told it lagged.
+    pub feed: Option<tokio::sync::broadcast::Sender<Arc<Published>>>,
 }
 
 impl Sequencer {
@@ -146,12 +159,29 @@ impl Core {
         batch.size = self.tree.size();
         batch.checkpoint = checkpoint.clone();
         let n = batch.entries.len();
+        // Copied only when someone listens.
+        let published: Vec<(u64, Vec<u8>)> = match &self.feed {
+            Some(feed) if feed.receiver_count() > 0 => batch
+                .entries
+                .iter()
+                .map(|(i, _, bytes)| (*i, bytes.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
         if let Err(e) = self.store.commit(batch) {
             // The fold already moved on; serving on would show state that is not on disk.
             fatal(&e);
         }
         tracing::debug!(statements = n, size = self.tree.size(), "committed batch");
         let checkpoint: Arc<str> = checkpoint.into();
+        if let (Some(feed), false) = (&self.feed, published.is_empty()) {
+            // An error only means nobody listens any more.
+            let _ = feed.send(Arc::new(Published {
+                entries: published,
+                size: self.tree.size(),
+                checkpoint: checkpoint.clone(),
+            }));
+        }
         for (reply, index) in accepted {
             let _ = reply.send(Ok(Committed {
                 index,

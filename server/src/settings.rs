@@ -39,6 +39,27 @@ pub struct Settings {
     pub log_format: String,
     /// tracing filter, e.g. `info` or `entente_server=debug`.
     pub log_level: String,
+    /// How old (or how far in the future) a signed request's `created` may be, in seconds.
+    pub request_signature_window_secs: u64,
+    /// Most request nonces remembered for replay detection.
+    pub replay_cache_entries: usize,
+    /// The URL clients use, e.g. `https://entente.example.org`, when a proxy
+    /// stands in front; empty: the scheme and `Host` the server sees.
+    pub public_url: String,
+    /// TLS certificate chain (PEM); empty: plain HTTP.
+    pub tls_cert: String,
+    /// TLS private key (PEM, PKCS#8, SEC1 or PKCS#1); empty: plain HTTP.
+    pub tls_key: String,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    pub insecure_bind: bool,
+    /// Committed batches a stream subscriber may fall behind before it is closed.
+    pub stream_buffer: usize,
+    /// Longest a stream may wait for a slow subscriber to take one message, in seconds.
+    pub stream_send_timeout_secs: u64,
+    /// Largest WebSocket frame (and message) a subscriber may send, in bytes.
+    pub stream_max_frame_bytes: usize,
+    /// Kernel send buffer of a stream connection, in bytes: how much a silent subscriber can soak up.
+    pub stream_send_buffer_bytes: usize,
 }
 
 impl Default for Settings {
@@ -55,6 +76,16 @@ impl Default for Settings {
             queue_depth: 16 * 1024,
             log_format: "text".into(),
             log_level: "info".into(),
+            request_signature_window_secs: 300,
+            replay_cache_entries: 100_000,
+            public_url: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            insecure_bind: false,
+            stream_buffer: 1024,
+            stream_send_timeout_secs: 10,
+            stream_max_frame_bytes: 4096,
+            stream_send_buffer_bytes: 65536,
         }
     }
 }
@@ -71,6 +102,16 @@ const FIELDS: &[&str] = &[
     "queue_depth",
     "log_format",
     "log_level",
+    "request_signature_window_secs",
+    "replay_cache_entries",
+    "public_url",
+    "tls_cert",
+    "tls_key",
+    "insecure_bind",
+    "stream_buffer",
+    "stream_send_timeout_secs",
+    "stream_max_frame_bytes",
+    "stream_send_buffer_bytes",
 ];
 
 impl Settings {
@@ -106,6 +147,24 @@ impl Settings {
         }
         if self.max_batch == 0 || self.queue_depth == 0 {
             return Err("max_batch and queue_depth must be at least 1".into());
+        }
+        if self.request_signature_window_secs == 0 || self.replay_cache_entries == 0 {
+            return Err(
+                "request_signature_window_secs and replay_cache_entries must be at least 1".into(),
+            );
+        }
+        if !self.public_url.is_empty() && crate::auth::split_public_url(&self.public_url).is_none()
+        {
+            return Err(format!(
+                "public_url must be http(s)://host[:port] with no path, not {:?}",
+                self.public_url
+            ));
+        }
+        if self.stream_buffer == 0 || self.stream_send_timeout_secs == 0 {
+            return Err("stream_buffer and stream_send_timeout_secs must be at least 1".into());
+        }
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err("tls_cert and tls_key are set together (or both left empty)".into());
         }
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());

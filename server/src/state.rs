@@ -2,12 +2,14 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use entente_shared::ledger::{EntryMeta, Ledger};
+use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteVerifier;
 
-use crate::sequencer::Sequencer;
+use crate::auth::ReplayCache;
+use crate::sequencer::{Published, Sequencer};
 use crate::settings::Settings;
 use crate::store::Store;
+use tokio::sync::broadcast;
 
 /// Shared application state (cloned into each worker).
 #[derive(Clone)]
@@ -18,18 +20,15 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The log's origin and checkpoint verifier key.
     pub log: Arc<NoteVerifier>,
+    /// Nonces of recent signed requests (see `auth`).
+    pub replay: Arc<ReplayCache>,
+    /// Committed batches, for stream subscribers (see `stream`).
+    pub feed: broadcast::Sender<Arc<Published>>,
 }
 
 impl AppState {
     /// Reads the fold. Only the sequencer writes it, briefly, once per batch.
     pub fn ledger(&self) -> RwLockReadGuard<'_, Ledger> {
         self.ledger.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether the statement behind `meta` may be shown. Reads are not yet
-    /// authenticated on this branch, so every statement is visible; the
-    /// access work (issue 4) replaces this with the reader's TLP check.
-    pub fn visible(&self, _meta: &EntryMeta) -> bool {
-        true
     }
 }

@@ -122,3 +122,22 @@ pub struct ThreadView {
     pub thread: StatementId,
     pub messages: Vec<crate::ledger::ThreadMessage>,
 }
+
+/// One message of the `GET /v1/stream` WebSocket (a JSON text frame each).
+///
+/// In log order, without gaps: every entry from the subscription's start is
+/// either an `entry` (the reader may see it) or counted in a `hidden` run, and
+/// a `checkpoint` follows each committed batch once its entries are sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    Entry {
+        index: u64,
+        id: StatementId,
+        envelope: Envelope,
+    },
+    /// `count` entries from index `from` that this reader may not see.
+    Hidden { from: u64, count: u64 },
+    /// A signed checkpoint (signed-note text) of the tree so far.
+    Checkpoint { checkpoint: String },
+}

@@ -17,6 +17,8 @@
 //! | [`note`] | C2SP signed notes |
 //! | [`checkpoint`] | C2SP tlog checkpoints |
 //! | [`api`] | HTTP wire types |
+//! | [`httpsig`] | RFC 9421 HTTP message signatures (signed reads) |
+//! | [`visibility`] | TLP 2.0: who may read a statement |
 //! | [`b64`] | base64 on the wire |
 
 pub mod api;
@@ -24,6 +26,7 @@ pub mod b64;
 pub mod checkpoint;
 pub mod dsse;
 pub mod frameworks;
+pub mod httpsig;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
@@ -31,3 +34,4 @@ pub mod note;
 pub mod refusal;
 pub mod statement;
 mod text_form;
+pub mod visibility;

@@ -38,6 +38,13 @@ impl Cli {
         self.home.path().join("key.pk8")
     }
 
+    /// The delegation's signing key, read from its home (to sign raw requests).
+    pub fn signing_key(&self) -> entente_shared::keys::SigningKey {
+        let der = std::fs::read(self.key_file()).expect("reading key.pk8");
+        entente_shared::keys::SigningKey::from_pkcs8(&der)
+            .expect("key.pk8 is an Ed25519 PKCS#8 key")
+    }
+
     /// The server URL this profile was made for.
     pub fn server(&self) -> &str {
         &self.server
@@ -91,6 +98,108 @@ impl Cli {
             .code()
             .unwrap_or_else(|| panic!("killed by a signal: {shown}"));
         (code, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A long-running `entente` command (e.g. `watch`), its stdout read line by
+/// line on a thread. Dropping it kills the process.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::path::PathBuf,
+    _scratch: TempDir,
+}
+
+impl Cli {
+    /// Starts `entente --home HOME ARGS...` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let scratch = tempfile::tempdir().expect("creating a temp dir");
+        let stderr = scratch.path().join("stderr");
+        let mut child = Command::new(cli_bin())
+            .arg("--home")
+            .arg(self.home.path())
+            .args(args)
+            .env_remove("ENTENTE_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(&stderr).expect("creating a stderr file"),
+            ))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {}: {e}", cli_bin().display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            stderr,
+            _scratch: scratch,
+        }
+    }
+}
+
+impl Running {
+    /// The next line of stdout, waiting at most `timeout`.
+    pub fn line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// The next stdout line as JSON; panics (showing stderr) if none comes in `timeout`.
+    pub fn json_line(&self, timeout: Duration) -> Value {
+        let line = self
+            .line(timeout)
+            .unwrap_or_else(|| panic!("no output within {timeout:?}; stderr:\n{}", self.stderr()));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Sends SIGINT and waits (at most `timeout`) for the process to exit.
+    pub fn interrupt(&mut self, timeout: Duration) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        self.wait(timeout)
+    }
+
+    /// Waits at most `timeout` for the process to exit; panics if it does not.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("polling entente") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "entente did not exit within {timeout:?}:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! that must send bytes the CLI never would (forged, replayed, malformed or
 //! oversized envelopes) and read the server's answer as it is on the wire.
 //!
+//! [`signed_get`] and [`signature_headers`] sign requests (RFC 9421) with a
+//! delegation's key, for reads that need a signature, and for replaying one.
+//!
 //! One request per connection (`Connection: close`), response read to the end.
 //! It understands `Content-Length`, `Transfer-Encoding: chunked` and
 //! read-until-close; nothing else (no TLS, no redirects, no keep-alive).
@@ -9,6 +12,9 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+use entente_shared::httpsig;
+use entente_shared::keys::SigningKey;
 
 /// A response: status code, `Content-Type` (empty if absent) and body bytes.
 #[derive(Debug, Clone)]
@@ -51,6 +57,44 @@ pub fn post_json(base_url: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u
 /// Sends one request and reads the whole response. Panics on I/O errors: in a
 /// test, an unreachable server is a failure to show, not to handle.
 pub fn request(base_url: &str, method: &str, path: &str, body: Option<&[u8]>) -> Response {
+    request_with_headers(base_url, method, path, &[], body)
+}
+
+/// RFC 9421 signature headers for `method base_url+path` (and `body`), signed
+/// now by `key` with a fresh nonce, as the CLI would send them.
+pub fn signature_headers(
+    key: &SigningKey,
+    base_url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Vec<(String, String)> {
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64;
+    let target = format!("{}{path}", base_url.trim_end_matches('/'));
+    httpsig::sign(key, method, &target, body, created, &httpsig::new_nonce())
+        .pairs()
+        .into_iter()
+        .map(|(n, v)| (n.to_owned(), v))
+        .collect()
+}
+
+/// A signed `GET base_url + path`.
+pub fn signed_get(base_url: &str, path: &str, key: &SigningKey) -> Response {
+    let headers = signature_headers(key, base_url, "GET", path, None);
+    request_with_headers(base_url, "GET", path, &headers, None)
+}
+
+/// Like [`request`], with extra header lines (`name`, `value`).
+pub fn request_with_headers(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Response {
     let host = base_url
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -58,6 +102,9 @@ pub fn request(base_url: &str, method: &str, path: &str, body: Option<&[u8]>) ->
     let stream = TcpStream::connect(&host).unwrap_or_else(|e| panic!("connecting to {host}: {e}"));
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some(body) = body {
         head.push_str("Content-Type: application/json\r\n");
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));

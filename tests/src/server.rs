@@ -51,6 +51,19 @@ impl Server {
         })
     }
 
+    /// Starts a server on a fresh data folder and a free loopback port, with
+    /// extra command-line arguments (e.g. `--config FILE` for TLS).
+    pub fn start_with_args(args: &[&str]) -> Server {
+        let scratch = tempfile::tempdir().expect("creating a temp dir");
+        let data = scratch.path().join("data");
+        Server::launch_with(scratch, &data, "127.0.0.1:0", args).unwrap_or_else(|e| {
+            panic!(
+                "entente-server exited ({}) instead of starting:\n{}",
+                e.status, e.stderr
+            )
+        })
+    }
+
     /// Starts a server on an existing data folder and a free port.
     pub fn start_with_data(data: &Path) -> Server {
         Server::try_start_with_data(data)
@@ -87,6 +100,15 @@ impl Server {
     }
 
     fn launch(scratch: TempDir, data: &Path, bind: &str) -> Result<Server, Exited> {
+        Server::launch_with(scratch, data, bind, &[])
+    }
+
+    fn launch_with(
+        scratch: TempDir,
+        data: &Path,
+        bind: &str,
+        args: &[&str],
+    ) -> Result<Server, Exited> {
         let stderr_path = scratch.path().join("server.stderr");
         let stderr = File::create(&stderr_path).expect("creating the server's stderr file");
         let mut child = Command::new(server_bin())
@@ -94,6 +116,7 @@ impl Server {
             .arg(data)
             .arg("--bind")
             .arg(bind)
+            .args(args)
             .current_dir(scratch.path())
             // Settings also come from ENTENTE_* variables; keep the tests'
             // environment from leaking into the server's.
@@ -101,6 +124,9 @@ impl Server {
             .env_remove("ENTENTE_DATA")
             .env_remove("ENTENTE_ORIGIN")
             .env_remove("ENTENTE_LOG_FORMAT")
+            .env_remove("ENTENTE_TLS_CERT")
+            .env_remove("ENTENTE_TLS_KEY")
+            .env_remove("ENTENTE_PUBLIC_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // A file, not a pipe: a chatty server must never block on a full pipe,
@@ -155,14 +181,16 @@ impl Server {
         }
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL, e.g. `http://127.0.0.1:41234` (`https://` with TLS).
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The bound address, e.g. `127.0.0.1:41234`.
     pub fn addr(&self) -> &str {
-        self.url.trim_start_matches("http://")
+        self.url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
     }
 
     /// The data folder (`log` is the sled store, `log-key.pk8` the log key).

@@ -6,7 +6,7 @@
 //! Build the binaries first: `cargo build --workspace`.
 
 use entente_shared::dsse::Envelope;
-use entente_shared::keys::{KeyId, SigningKey};
+use entente_shared::keys::SigningKey;
 use entente_shared::statement::{Admission, Body, Distribution, Role, Statement};
 use entente_tests::http::{self, Response};
 use entente_tests::{copy_dir, Cli, Server, PROBLEM};
@@ -123,13 +123,14 @@ fn signing_key(cli: &Cli) -> SigningKey {
 
 /// Highest `seq` in the log among statements signed by `key`, so a test can
 /// pick seqs above (or between) whatever scheme the CLI uses.
-fn max_seq(server: &Server, key: &KeyId) -> u64 {
+fn max_seq(server: &Server, reader: &SigningKey) -> u64 {
+    let key = &reader.key_id();
     let size = server.log_size();
-    let r = http::request(
+    // A signed read: GREEN entries are hidden from anonymous readers.
+    let r = http::signed_get(
         server.url(),
-        "GET",
         &format!("/v1/entries?start=0&end={size}"),
-        None,
+        reader,
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let entries = r.json()["entries"].as_array().cloned().unwrap_or_default();
@@ -362,7 +363,7 @@ fn revoked_key_is_refused() {
 fn forged_signature_is_refused() {
     let (server, cz) = founded();
     let cz_key = signing_key(&cz);
-    let seq = max_seq(&server, &cz_key.key_id()) + 1000;
+    let seq = max_seq(&server, &cz_key) + 1000;
 
     // An outsider signs a statement that claims CZ's key (and says so in the
     // DSSE keyid too): only the signature can tell.
@@ -401,7 +402,7 @@ fn replayed_statement_is_refused() {
     let (server, cz) = founded();
     let cz_key = signing_key(&cz);
     // Above any seq the CLI used, and leaving room below for the stale one.
-    let base = max_seq(&server, &cz_key.key_id());
+    let base = max_seq(&server, &cz_key);
     let envelope = admission_by_cz(&cz_key, base + 1000, "FR").sign(&cz_key);
 
     let first = post_envelope(&server, &envelope);
@@ -456,7 +457,7 @@ fn restart_keeps_roster_and_checkpoint() {
     cz.json(&["log", "verify"]);
     let roster = cz.json(&["roster"]);
     let checkpoint = cz.json(&["log", "checkpoint"]);
-    let (_, _, raw_roster) = http::get(server.url(), "/v1/roster");
+    let raw_roster = http::signed_get(server.url(), "/v1/roster", &signing_key(&cz)).body;
 
     let status = server.stop();
     assert!(status.success(), "SIGTERM: {status}\n{}", server.stderr());
@@ -471,7 +472,7 @@ fn restart_keeps_roster_and_checkpoint() {
             "{field}: {after} vs {checkpoint}"
         );
     }
-    let (_, _, raw_after) = http::get(again.url(), "/v1/roster");
+    let raw_after = http::signed_get(again.url(), "/v1/roster", &signing_key(&cz)).body;
     assert_eq!(
         raw_after, raw_roster,
         "GET /v1/roster changed across the restart"

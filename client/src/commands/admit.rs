@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: AdmitArgs) -> CliResult<()> {
     let delegation: DelegationCode = args.code.parse().map_err(fail)?;
     let public_key: PublicKey = args.key.parse().map_err(fail)?;
     let role: Role = args.role.parse().map_err(fail)?;
-    let api = Api::new(&profile.data.server)?;
+    let api = Api::for_profile(&profile)?;
     let body = Body::Admission(Admission {
         delegation: delegation.clone(),
         name: args.name,

@@ -16,7 +16,13 @@ use crate::publish::publish;
 
 pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     let delegation: DelegationCode = args.delegation.parse().map_err(fail)?;
-    let api = Api::new(&args.server)?;
+    let ca_file = match &args.ca_file {
+        Some(p) => Some(
+            std::fs::canonicalize(p).map_err(|e| fail(format!("CA file {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let api = Api::new(&args.server, ca_file.as_deref())?;
     // Trust on first use: the log's key is pinned now and checked on every later contact.
     let info: LogInfo = api.get_json("/v1/log")?;
     let verifier: NoteVerifier = info
@@ -34,6 +40,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         origin: info.origin.clone(),
         log_key: info.verifier_key.clone(),
         last_seq: 0,
+        ca_file,
     };
     let mut profile = Profile::create(&ctx.home, data, &der)?;
     let mut out = json!({

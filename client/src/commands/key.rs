@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
             })?;
         }
         KeyCommand::Rotate => {
-            let api = Api::new(&profile.data.server)?;
+            let api = Api::for_profile(&profile)?;
             let (new_key, der) = SigningKey::generate().map_err(fail)?;
             let body = Body::KeyRotation(KeyRotation {
                 new_key: new_key.public_key(),
@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
         }
         KeyCommand::Revoke { key_id, reason } => {
             let target: KeyId = key_id.parse().map_err(fail)?;
-            let api = Api::new(&profile.data.server)?;
+            let api = Api::for_profile(&profile)?;
             let body = Body::KeyRevocation(KeyRevocation {
                 key: target.clone(),
                 reason,

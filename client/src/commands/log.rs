@@ -21,7 +21,7 @@ use crate::profile::Profile;
 
 pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
     let profile = Profile::open(&ctx.home)?;
-    let api = Api::new(&profile.data.server)?;
+    let api = Api::for_profile(&profile)?;
     let cp = pin::latest(&profile, &api)?.checkpoint;
     match cmd {
         LogCommand::Checkpoint => {

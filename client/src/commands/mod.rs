@@ -15,6 +15,7 @@ pub mod session;
 pub mod stance;
 pub mod supplier;
 pub mod thread;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -51,5 +52,6 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Position(cmd) => position::run(&ctx, cmd),
         Command::Message(cmd) => message::run(&ctx, cmd),
         Command::Thread(cmd) => thread::run(&ctx, cmd),
+        Command::Watch(args) => watch::run(&ctx, args),
     }
 }

@@ -13,7 +13,7 @@ use crate::profile::Profile;
 
 pub fn run(ctx: &Context) -> CliResult<()> {
     let profile = Profile::open(&ctx.home)?;
-    let api = Api::new(&profile.data.server)?;
+    let api = Api::for_profile(&profile)?;
     pin::latest(&profile, &api)?;
     let view: RosterView = api.get_json("/v1/roster")?;
     let list: Vec<Value> = view

@@ -38,7 +38,7 @@ impl Session {
 
     /// Checks the server of an already opened profile.
     pub fn connect(profile: Profile) -> CliResult<Session> {
-        let api = Api::new(&profile.data.server)?;
+        let api = Api::for_profile(&profile)?;
         let size = pin::latest(&profile, &api)?.checkpoint.size;
         Ok(Session { profile, api, size })
     }

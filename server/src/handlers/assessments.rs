@@ -4,6 +4,8 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::views::found;
+use crate::access::visible;
+use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,6 +16,7 @@ pub struct Filter {
 }
 
 pub async fn list(
+    auth: MaybeSigned,
     q: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -22,21 +25,25 @@ pub async fn list(
     let records: Vec<_> = match &q.supplier {
         Some(name) => book
             .of_supplier(name)
-            .filter(|r| state.visible(&r.meta))
+            .filter(|r| visible(&auth.reader, &r.meta))
             .collect(),
-        None => book.iter().filter(|r| state.visible(&r.meta)).collect(),
+        None => book
+            .iter()
+            .filter(|r| visible(&auth.reader, &r.meta))
+            .collect(),
     };
     Ok(HttpResponse::Ok().json(records))
 }
 
 pub async fn supplier(
+    auth: MaybeSigned,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let view = state
         .ledger()
         .assessments()
-        .supplier_view(&path, |m| state.visible(m));
+        .supplier_view(&path, |m| visible(&auth.reader, m));
     found(view, || {
         format!("no assessment of supplier {:?}", path.as_str())
     })

@@ -4,21 +4,24 @@ use actix_web::{web, HttpResponse};
 use entente_shared::ledger::Declaration;
 
 use super::views::{found, parse_id};
+use crate::access::visible;
+use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let ledger = state.ledger();
     let proposals = ledger.proposals();
     let list: Vec<Declaration> = proposals
         .iter()
-        .filter(|p| state.visible(&p.meta))
+        .filter(|p| visible(&auth.reader, &p.meta))
         .filter_map(|p| proposals.declaration(&p.meta.id))
         .collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
 pub async fn show(
+    auth: MaybeSigned,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -27,7 +30,7 @@ pub async fn show(
     let proposals = ledger.proposals();
     let declaration = proposals
         .get(&id)
-        .filter(|p| state.visible(&p.meta))
+        .filter(|p| visible(&auth.reader, &p.meta))
         .and_then(|_| proposals.declaration(&id));
     found(declaration, || {
         format!("no declaration {id} (not adopted, or no such proposal)")

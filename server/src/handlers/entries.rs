@@ -1,12 +1,12 @@
 //! `GET /v1/entries?start=&end=`: log entries by index, at most a page at a time.
+//! Entries the reader may not see come as index and leaf hash only.
 
 use actix_web::{web, HttpResponse};
-use entente_shared::api::{Entries, Entry, MAX_ENTRIES_PER_PAGE};
-use entente_shared::dsse::Envelope;
-use entente_shared::merkle::leaf_hash;
-use entente_shared::statement::StatementId;
+use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use serde::Deserialize;
 
+use crate::access::entry_for;
+use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -18,6 +18,7 @@ pub struct Range {
 }
 
 pub async fn get_entries(
+    auth: MaybeSigned,
     range: web::Query<Range>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -35,14 +36,7 @@ pub async fn get_entries(
     }
     let mut entries = Vec::new();
     for (index, bytes) in state.store.entries(range.start, end)? {
-        let envelope =
-            Envelope::from_json(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
-        entries.push(Entry {
-            index,
-            leaf_hash: leaf_hash(&bytes),
-            id: Some(StatementId::of_payload(&envelope.payload)),
-            envelope: Some(envelope),
-        });
+        entries.push(entry_for(&auth.reader, index, &bytes)?);
     }
     Ok(HttpResponse::Ok().json(Entries { entries }))
 }

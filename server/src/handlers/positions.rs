@@ -3,20 +3,23 @@
 use actix_web::{web, HttpResponse};
 
 use super::views::{found, parse_id};
+use crate::access::visible;
+use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let ledger = state.ledger();
     let list: Vec<_> = ledger
         .discussion()
         .positions()
-        .filter(|p| state.visible(&p.meta))
+        .filter(|p| visible(&auth.reader, &p.meta))
         .collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
 pub async fn show(
+    auth: MaybeSigned,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -25,6 +28,6 @@ pub async fn show(
     let paper = ledger
         .discussion()
         .position(&id)
-        .filter(|p| state.visible(&p.meta));
+        .filter(|p| visible(&auth.reader, &p.meta));
     found(paper, || format!("no position {id}"))
 }

@@ -6,6 +6,8 @@ use entente_shared::api::ProposalView;
 use entente_shared::ledger::ProposalRecord;
 
 use super::views::{found, parse_id};
+use crate::access::visible;
+use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,18 +18,19 @@ fn view(record: &ProposalRecord) -> ProposalView {
     }
 }
 
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let ledger = state.ledger();
     let views: Vec<ProposalView> = ledger
         .proposals()
         .iter()
-        .filter(|p| state.visible(&p.meta))
+        .filter(|p| visible(&auth.reader, &p.meta))
         .map(view)
         .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
 pub async fn show(
+    auth: MaybeSigned,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -36,7 +39,7 @@ pub async fn show(
     let record = ledger
         .proposals()
         .get(&id)
-        .filter(|p| state.visible(&p.meta))
+        .filter(|p| visible(&auth.reader, &p.meta))
         .map(view);
     found(record, || format!("no proposal {id}"))
 }

@@ -1,0 +1,317 @@
+//! `GET /v1/stream?from=INDEX`: the live log as a WebSocket.
+//!
+//! After the same signed-request check as every read ([`Signed`]), the
+//! subscriber gets, in log order and without gaps, one
+//! [`StreamEvent`] per entry it may see, runs of entries it may not see as
+//! `hidden` counts, and the checkpoint of each committed batch after its
+//! entries. `from` defaults to the current log size (live only); a client
+//! resumes after a disconnect by passing the index it expects next.
+//!
+//! No gap, no repeat: the subscriber joins the sequencer's broadcast *first*,
+//! then catches up from the store, then takes live batches, skipping indexes
+//! it already sent and filling any hole from the store (the store always holds
+//! a batch before it is published).
+//!
+//! Bounds: writers never wait, since the broadcast never blocks. A subscriber
+//! more than `stream_buffer` batches behind is closed with 1013 "lagged; resume
+//! from N"; one that takes no message for `stream_send_timeout_secs` with 1008
+//! "too slow; resume from N"; a revoked or rotated key ends the stream with
+//! 1008. Incoming frames and messages are limited to `stream_max_frame_bytes`
+//! (larger: 1009); the subscriber has nothing to say but pings and a close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{CloseCode, CloseReason, Session};
+use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE};
+use entente_shared::checkpoint::Checkpoint;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use crate::access::readable;
+use crate::auth::{still_active, Signed};
+use crate::error::ApiError;
+use crate::sequencer::Published;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    from: Option<u64>,
+}
+
+/// The connection's TCP socket, recorded at connect so that a stream can cap
+/// its kernel send buffer (see `stream_send_buffer_bytes`).
+#[derive(Clone, Copy)]
+pub struct ConnSocket(std::os::fd::RawFd);
+
+/// `HttpServer::on_connect` hook: remembers the socket of each connection.
+pub fn on_connect(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+    use actix_web::rt::net::TcpStream;
+    use std::os::fd::AsRawFd as _;
+    if let Some(tcp) = conn.downcast_ref::<TcpStream>() {
+        ext.insert(ConnSocket(tcp.as_raw_fd()));
+    } else if let Some(tls) =
+        conn.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<TcpStream>>()
+    {
+        ext.insert(ConnSocket(tls.get_ref().0.as_raw_fd()));
+    }
+}
+
+fn cap_send_buffer(req: &HttpRequest, bytes: usize) {
+    if let Some(ConnSocket(fd)) = req.conn_data::<ConnSocket>().copied() {
+        // SAFETY: `fd` is the socket of the connection serving this very
+        // request, so it stays open for the duration of this call.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if let Err(e) = socket2::SockRef::from(&fd).set_send_buffer_size(bytes) {
+            tracing::warn!(error = %e, "cannot cap a stream's send buffer");
+        }
+    }
+}
+
+pub async fn get_stream(
+    auth: Signed,
+    q: web::Query<StreamQuery>,
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let size = state.store.size().map_err(ApiError::from)?;
+    let from = q.from.unwrap_or(size);
+    if from > size {
+        return Err(
+            ApiError::BadRequest(format!("from {from} is past the log's size {size}")).into(),
+        );
+    }
+    // Join the feed before reading the store: nothing committed from now on is missed.
+    let live = state.feed.subscribe();
+    let (response, session, messages) = actix_ws::handle(&req, body)?;
+    cap_send_buffer(&req, state.settings.stream_send_buffer_bytes);
+    let max = state.settings.stream_max_frame_bytes;
+    let messages = messages
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let out = Out {
+        session,
+        next: from,
+        hidden: None,
+        timeout: Duration::from_secs(state.settings.stream_send_timeout_secs),
+    };
+    let state = state.into_inner();
+    actix_web::rt::spawn(serve(state, auth, out, messages, live));
+    Ok(response)
+}
+
+/// Why a stream ends.
+enum End {
+    /// The subscriber closed or vanished.
+    Gone,
+    Lagged,
+    TooSlow,
+    TooBig,
+    KeyInactive(String),
+    ShuttingDown,
+    Internal,
+}
+
+async fn serve(
+    state: Arc<AppState>,
+    auth: Signed,
+    mut out: Out,
+    mut messages: actix_ws::AggregatedMessageStream,
+    mut live: broadcast::Receiver<Arc<Published>>,
+) {
+    let end: Result<std::convert::Infallible, End> = async {
+        out.catch_up(&state, &auth, None).await?;
+        out.current_checkpoint(&state).await?;
+        loop {
+            tokio::select! {
+                batch = live.recv() => match batch {
+                    Ok(batch) => {
+                        if let Err(e) = still_active(&state, &auth.key_id) {
+                            return Err(End::KeyInactive(e.to_string()));
+                        }
+                        out.batch(&state, &auth, &batch).await?;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Err(End::Lagged),
+                    Err(broadcast::error::RecvError::Closed) => return Err(End::ShuttingDown),
+                },
+                msg = messages.recv() => match msg {
+                    None => return Err(End::Gone),
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => return Err(End::TooBig),
+                    Some(Err(_)) => return Err(End::Gone),
+                    Some(Ok(actix_ws::AggregatedMessage::Ping(bytes))) => {
+                        out.send_with(|s| Box::pin(async move { s.pong(&bytes).await })).await?;
+                    }
+                    Some(Ok(actix_ws::AggregatedMessage::Close(_))) => return Err(End::Gone),
+                    // Text, binary and pongs from the subscriber mean nothing here.
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+    .await;
+    let Err(end) = end;
+    let next = out.next;
+    let (code, text) = match end {
+        End::Gone => return,
+        End::Lagged => (CloseCode::Again, format!("lagged; resume from {next}")),
+        End::TooSlow => (CloseCode::Policy, format!("too slow; resume from {next}")),
+        End::TooBig => (CloseCode::Size, "message too big".to_owned()),
+        End::KeyInactive(why) => (CloseCode::Policy, why),
+        End::ShuttingDown => (
+            CloseCode::Away,
+            format!("shutting down; resume from {next}"),
+        ),
+        End::Internal => (
+            CloseCode::Error,
+            format!("internal error; resume from {next}"),
+        ),
+    };
+    tracing::debug!(%text, "closing a stream");
+    let reason = CloseReason {
+        code,
+        description: Some(text),
+    };
+    // Let go of the feed first: from here on this subscriber holds nothing of
+    // the log. The close frame waits behind what it has not read yet, and
+    // reaches it whenever it reads again (or never, if it never does).
+    drop(live);
+    drop(messages);
+    let _ = out.session.close(Some(reason)).await;
+}
+
+/// The sending half, with where the subscriber is in the log.
+struct Out {
+    session: Session,
+    /// The next index the subscriber expects.
+    next: u64,
+    /// A run of hidden entries not yet announced: `(from, count)`.
+    hidden: Option<(u64, u64)>,
+    timeout: Duration,
+}
+
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), actix_ws::Closed>> + 'a>>;
+
+impl Out {
+    async fn send_with<F>(&mut self, f: F) -> Result<(), End>
+    where
+        F: for<'a> FnOnce(&'a mut Session) -> SendFuture<'a>,
+    {
+        match tokio::time::timeout(self.timeout, f(&mut self.session)).await {
+            Err(_) => Err(End::TooSlow),
+            Ok(Err(_)) => Err(End::Gone),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    async fn send(&mut self, event: &StreamEvent) -> Result<(), End> {
+        let text = serde_json::to_string(event).map_err(|_| End::Internal)?;
+        self.send_with(|s| Box::pin(async move { s.text(text).await }))
+            .await
+    }
+
+    async fn flush_hidden(&mut self) -> Result<(), End> {
+        if let Some((from, count)) = self.hidden.take() {
+            self.send(&StreamEvent::Hidden { from, count }).await?;
+        }
+        Ok(())
+    }
+
+    /// Entry `index` (stored `bytes`), as this reader may see it.
+    async fn entry(&mut self, auth: &Signed, index: u64, bytes: &[u8]) -> Result<(), End> {
+        debug_assert_eq!(index, self.next);
+        match readable(&auth.reader, bytes).map_err(|_| End::Internal)? {
+            Some((id, envelope)) => {
+                self.flush_hidden().await?;
+                self.send(&StreamEvent::Entry {
+                    index,
+                    id,
+                    envelope,
+                })
+                .await?;
+            }
+            None => match &mut self.hidden {
+                Some((_, count)) => *count += 1,
+                None => self.hidden = Some((index, 1)),
+            },
+        }
+        self.next = index + 1;
+        Ok(())
+    }
+
+    /// Sends entries from `next` up to `until` (default: the store's size), a page at a time.
+    async fn catch_up(
+        &mut self,
+        state: &AppState,
+        auth: &Signed,
+        until: Option<u64>,
+    ) -> Result<(), End> {
+        let until = match until {
+            Some(u) => u,
+            None => state.store.size().map_err(|_| End::Internal)?,
+        };
+        while self.next < until {
+            let end = until.min(self.next + MAX_ENTRIES_PER_PAGE);
+            let page = state
+                .store
+                .entries(self.next, end)
+                .map_err(|_| End::Internal)?;
+            if page.is_empty() {
+                return Err(End::Internal);
+            }
+            for (index, bytes) in page {
+                self.entry(auth, index, &bytes).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After catching up: the stored checkpoint, if it is of exactly what was sent.
+    async fn current_checkpoint(&mut self, state: &AppState) -> Result<(), End> {
+        let Some(text) = state.store.checkpoint().map_err(|_| End::Internal)? else {
+            return Ok(());
+        };
+        let body = text.split("\n\n").next().unwrap_or_default();
+        let size = Checkpoint::from_body(&format!("{body}\n")).map(|cp| cp.size);
+        if size.ok() == Some(self.next) {
+            self.flush_hidden().await?;
+            self.send(&StreamEvent::Checkpoint { checkpoint: text })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A live batch: skip what was sent, fill a hole from the store, then its checkpoint.
+    async fn batch(
+        &mut self,
+        state: &AppState,
+        auth: &Signed,
+        batch: &Published,
+    ) -> Result<(), End> {
+        if batch.size <= self.next {
+            return Ok(());
+        }
+        if let Some((first, _)) = batch.entries.first() {
+            if *first > self.next {
+                self.catch_up(state, auth, Some(*first)).await?;
+            }
+        }
+        for (index, bytes) in &batch.entries {
+            if *index == self.next {
+                self.entry(auth, *index, bytes).await?;
+            }
+        }
+        if self.next != batch.size {
+            return Err(End::Internal);
+        }
+        self.flush_hidden().await?;
+        self.send(&StreamEvent::Checkpoint {
+            checkpoint: batch.checkpoint.to_string(),
+        })
+        .await
+    }
+}

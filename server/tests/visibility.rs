@@ -1,0 +1,192 @@
+//! Distribution enforced by the handlers, on a store holding an AMBER entry.
+//!
+//! The fold only accepts GREEN roster statements today, so this test writes an
+//! AMBER statement (CZ to US) into the store directly, behind the fold's back,
+//! and checks what `GET /v1/statements/{id}` and `GET /v1/entries` answer to US
+//! (a recipient), DE (not one) and an anonymous reader. The end-to-end version
+//! through the real binaries is `tests/tests/access.rs`
+//! `amber_statement_is_visible_to_its_recipient_only`.
+
+use std::sync::{Arc, RwLock};
+
+use actix_web::{test, web, App};
+use entente_server::auth::ReplayCache;
+use entente_server::routes;
+use entente_server::sequencer::{Core, Sequencer};
+use entente_server::settings::Settings;
+use entente_server::state::AppState;
+use entente_server::store::{CommitBatch, Store};
+use entente_shared::httpsig;
+use entente_shared::keys::SigningKey;
+use entente_shared::ledger::Ledger;
+use entente_shared::merkle::CompactTree;
+use entente_shared::note::NoteSigner;
+use entente_shared::statement::{Admission, Body, Distribution, Role, Statement, StatementId, Tlp};
+
+struct Fixture {
+    state: AppState,
+    us: SigningKey,
+    de: SigningKey,
+    amber_id: StatementId,
+    _dir: tempfile::TempDir,
+}
+
+fn admission(
+    by: &SigningKey,
+    author: &str,
+    code: &str,
+    key: &SigningKey,
+    role: Role,
+    seq: u64,
+    d: Distribution,
+) -> Vec<u8> {
+    let body = Body::Admission(Admission {
+        delegation: code.parse().unwrap(),
+        name: code.into(),
+        role,
+        public_key: key.public_key(),
+    });
+    Statement::new(author.parse().unwrap(), by, seq, d, body)
+        .sign(by)
+        .to_canonical_json()
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log")).unwrap();
+    let (cz, _) = SigningKey::generate().unwrap();
+    let (us, _) = SigningKey::generate().unwrap();
+    let (de, _) = SigningKey::generate().unwrap();
+    let (fr, _) = SigningKey::generate().unwrap();
+    let green = Distribution::green();
+    let mut ledger = Ledger::new();
+    let mut batch = CommitBatch::default();
+    for (i, bytes) in [
+        admission(&cz, "CZ", "CZ", &cz, Role::Secretariat, 1, green.clone()),
+        admission(&cz, "CZ", "US", &us, Role::Member, 2, green.clone()),
+        admission(&cz, "CZ", "DE", &de, Role::Member, 3, green.clone()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let env = entente_shared::dsse::Envelope::from_json(&bytes).unwrap();
+        let v = ledger.verify(env).unwrap();
+        ledger.apply(&v).unwrap();
+        batch.entries.push((i as u64, v.id(), bytes));
+    }
+    // Entry 3: AMBER, CZ to US. The fold would refuse it (roster kinds are
+    // GREEN); written directly, it stands in for an AMBER assessment.
+    let amber = Distribution {
+        tlp: Tlp::Amber,
+        to: vec!["US".parse().unwrap()],
+    };
+    let bytes = admission(&cz, "CZ", "FR", &fr, Role::Member, 4, amber);
+    let env = entente_shared::dsse::Envelope::from_json(&bytes).unwrap();
+    let amber_id = StatementId::of_payload(&env.payload);
+    batch.entries.push((3, amber_id, bytes));
+    ledger.skip_hidden();
+    batch.size = 4;
+    store.commit(batch).unwrap();
+
+    let (log_key, _) = SigningKey::generate().unwrap();
+    let origin = "test.example/log".to_owned();
+    let verifier = NoteSigner::new(&origin, &log_key).unwrap().verifier();
+    let ledger = Arc::new(RwLock::new(ledger));
+    let core = Core {
+        store: store.clone(),
+        ledger: ledger.clone(),
+        tree: CompactTree::new(),
+        log_key,
+        origin,
+        max_batch: 16,
+        feed: None,
+    };
+    let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();
+    let settings = Settings::default();
+    let state = AppState {
+        store,
+        ledger,
+        sequencer,
+        replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
+        feed: tokio::sync::broadcast::channel(4).0,
+        settings: Arc::new(settings),
+        log: Arc::new(verifier),
+    };
+    Fixture {
+        state,
+        us,
+        de,
+        amber_id,
+        _dir: dir,
+    }
+}
+
+/// GETs `path` signed by `key` (or unsigned); returns status and JSON body.
+async fn get(state: &AppState, path: &str, key: Option<&SigningKey>) -> (u16, serde_json::Value) {
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(routes::config),
+    )
+    .await;
+    let mut req = test::TestRequest::get()
+        .uri(path)
+        .insert_header(("host", "localhost"));
+    if let Some(key) = key {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let target = format!("http://localhost{path}");
+        let h = httpsig::sign(key, "GET", &target, None, now, &httpsig::new_nonce());
+        for (n, v) in h.pairs() {
+            req = req.insert_header((n, v));
+        }
+    }
+    let resp = test::call_service(&app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+#[actix_web::test]
+async fn amber_statement_is_shown_to_its_recipient_and_hidden_from_others() {
+    let f = fixture();
+    let path = format!("/v1/statements/{}", f.amber_id);
+    let (status, body) = get(&f.state, &path, Some(&f.us)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["index"], 3);
+
+    let (status, hidden) = get(&f.state, &path, Some(&f.de)).await;
+    assert_eq!(status, 404, "{hidden}");
+    let missing = format!("/v1/statements/{}", "0".repeat(64));
+    let (_, absent) = get(&f.state, &missing, Some(&f.de)).await;
+    assert_eq!(hidden["type"], absent["type"], "hidden answers as missing");
+    assert_eq!(hidden["title"], absent["title"]);
+    let (status, _) = get(&f.state, &path, None).await;
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn entries_hide_what_the_reader_may_not_see() {
+    let f = fixture();
+    let (_, us) = get(&f.state, "/v1/entries?start=0", Some(&f.us)).await;
+    let (_, de) = get(&f.state, "/v1/entries?start=0", Some(&f.de)).await;
+    let (_, anon) = get(&f.state, "/v1/entries?start=0", None).await;
+    let us = us["entries"].as_array().unwrap();
+    let de = de["entries"].as_array().unwrap();
+    let anon = anon["entries"].as_array().unwrap();
+    assert_eq!((us.len(), de.len(), anon.len()), (4, 4, 4));
+    // US sees all four; DE the three GREEN ones; anonymous none (nothing is CLEAR).
+    let shown =
+        |es: &[serde_json::Value]| es.iter().filter(|e| e.get("envelope").is_some()).count();
+    assert_eq!((shown(us), shown(de), shown(anon)), (4, 3, 0));
+    assert_eq!(us[3]["id"], f.amber_id.to_string());
+    let hidden = &de[3];
+    assert_eq!(hidden["index"], 3);
+    assert_eq!(
+        hidden["leaf_hash"], us[3]["leaf_hash"],
+        "same leaf hash for everyone"
+    );
+    assert!(
+        hidden.get("id").is_none() && hidden.get("envelope").is_none(),
+        "{hidden}"
+    );
+}

@@ -1,0 +1,257 @@
+//! End-to-end tests of the live stream (`GET /v1/stream`) and `entente watch`:
+//! latency, resume without gap or repeat across a killed server, a subscriber
+//! that never reads, and the signed-request check at the upgrade.
+//!
+//! Build the binaries first: `cargo build --workspace`.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use entente_shared::keys::SigningKey;
+use entente_shared::statement::{Admission, Body, Distribution, Role, Statement};
+use entente_tests::http;
+use entente_tests::{Cli, Server};
+use serde_json::Value;
+use tungstenite::client::IntoClientRequest as _;
+use tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// CZ founds the log and admits US.
+fn founded_with_us() -> (Server, Cli, Cli) {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = Cli::new(server.url());
+    us.init("US", "United States", false);
+    admit_new(&cz, &us, "US");
+    (server, cz, us)
+}
+
+fn admit_new(cz: &Cli, member: &Cli, code: &str) -> Value {
+    let key = member.json(&["key", "show"]);
+    let pk = key["public_key"].as_str().unwrap();
+    cz.json(&["admit", code, "--name", code, "--key", pk])
+}
+
+/// CZ admits a fresh delegation `code` (its key thrown away), via the CLI.
+fn admit_someone(cz: &Cli, code: &str) -> Value {
+    let (key, _) = SigningKey::generate().unwrap();
+    let pk = key.public_key().to_string();
+    cz.json(&["admit", code, "--name", code, "--key", &pk])
+}
+
+/// Reads watch lines until an entry arrives; returns it (checkpoints skipped).
+fn next_entry(watch: &entente_tests::cli::Running) -> Value {
+    loop {
+        let line = watch.json_line(WAIT);
+        if line["type"] == "entry" {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn watch_receives_a_new_entry_within_a_second() {
+    let (server, cz, us) = founded_with_us();
+    let watch = us.spawn(&["--json", "watch", "--count", "1"]);
+    // On connecting, the current checkpoint comes first: the watcher is live.
+    let first = watch.json_line(WAIT);
+    assert_eq!(first["type"], "checkpoint", "{first}");
+    assert_eq!(first["size"], server.log_size());
+
+    let receipt = admit_someone(&cz, "DE");
+    let accepted = Instant::now();
+    let entry = next_entry(&watch);
+    let latency = accepted.elapsed();
+    assert!(latency < Duration::from_secs(1), "took {latency:?}");
+    assert_eq!(entry["id"], receipt["id"]);
+    assert_eq!(entry["index"], receipt["index"]);
+    assert_eq!(entry["kind"], "admission");
+    assert_eq!(entry["author"], "CZ");
+    let mut watch = watch;
+    assert!(watch.wait(WAIT).success(), "{}", watch.stderr());
+}
+
+#[test]
+fn watch_resumes_after_a_killed_server_with_nothing_missed_or_repeated() {
+    let (mut server, cz, us) = founded_with_us();
+    let mut watch = us.spawn(&["--json", "watch", "--from", "0"]);
+    let mut seen: Vec<u64> = Vec::new();
+    let mut take = |watch: &entente_tests::cli::Running, until: u64| {
+        while seen.last().is_none_or(|&i| i < until) {
+            let e = next_entry(watch);
+            seen.push(e["index"].as_u64().unwrap());
+        }
+    };
+    take(&watch, 1);
+    admit_someone(&cz, "DE");
+    take(&watch, 2);
+
+    // Kill the server under the watcher, then serve the same data on the same address.
+    server.kill();
+    let server = Server::start_with_data_at(server.data_dir(), server.addr());
+    admit_someone(&cz, "FR");
+    admit_someone(&cz, "IT");
+    take(&watch, 4);
+    assert_eq!(
+        seen,
+        vec![0, 1, 2, 3, 4],
+        "every index exactly once, in order"
+    );
+    assert!(
+        watch.stderr().contains("resuming from 3"),
+        "{}",
+        watch.stderr()
+    );
+    // SIGINT: a clean exit.
+    let status = watch.interrupt(WAIT);
+    assert!(status.success(), "{status}: {}", watch.stderr());
+    drop(server);
+}
+
+#[test]
+fn stream_needs_a_signed_request() {
+    let (server, ..) = founded_with_us();
+    let r = http::request_with_headers(server.url(), "GET", "/v1/stream", &upgrade_headers(), None);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains("unsigned-request"), "{}", r.text());
+    let (stranger, _) = SigningKey::generate().unwrap();
+    let mut headers = upgrade_headers();
+    headers.extend(http::signature_headers(
+        &stranger,
+        server.url(),
+        "GET",
+        "/v1/stream",
+        None,
+    ));
+    let r = http::request_with_headers(server.url(), "GET", "/v1/stream", &headers, None);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains("unknown-key"), "{}", r.text());
+}
+
+fn upgrade_headers() -> Vec<(String, String)> {
+    [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A raw WebSocket subscription signed by `key`, from `from`, over a socket
+/// with a small receive buffer (so a silent subscriber fills up quickly).
+fn subscribe(server: &Server, key: &SigningKey, from: u64) -> tungstenite::WebSocket<TcpStream> {
+    let path = format!("/v1/stream?from={from}");
+    let mut request = format!("ws://{}{path}", server.addr())
+        .into_client_request()
+        .unwrap();
+    for (n, v) in http::signature_headers(key, server.url(), "GET", &path, None) {
+        request.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let tcp: TcpStream = socket.into();
+    let (ws, resp) = tungstenite::client(request, tcp).expect("WebSocket handshake");
+    assert_eq!(resp.status(), 101);
+    ws
+}
+
+/// A signed admission of `code` by CZ, as raw bytes for `POST /v1/statements`.
+fn raw_admission(cz: &SigningKey, seq: u64, code: &str) -> Vec<u8> {
+    let (key, _) = SigningKey::generate().unwrap();
+    let body = Body::Admission(Admission {
+        delegation: code.parse().unwrap(),
+        // Long names make big entries, to fill a silent subscriber's buffers sooner.
+        name: format!("{code} {}", "x".repeat(480)),
+        role: Role::Member,
+        public_key: key.public_key(),
+    });
+    Statement::new("CZ".parse().unwrap(), cz, seq, Distribution::green(), body)
+        .sign(cz)
+        .to_canonical_json()
+}
+
+#[test]
+fn a_subscriber_that_never_reads_does_not_slow_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "stream_buffer = 8\nstream_send_timeout_secs = 1\n").unwrap();
+    let server = Server::start_with_args(&["--config", config.to_str().unwrap()]);
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let cz_key = cz.signing_key();
+
+    // Subscribes, then never reads until the writes are done.
+    let mut silent = subscribe(&server, &cz_key, 0);
+    let n = 600;
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for i in 0..n {
+        let t = Instant::now();
+        let r = http::request(
+            server.url(),
+            "POST",
+            "/v1/statements",
+            Some(&raw_admission(&cz_key, 1_000 + i, &format!("X{i:04}"))),
+        );
+        assert_eq!(r.status, 201, "statement {i}: {}", r.text());
+        slowest = slowest.max(t.elapsed());
+    }
+    let total = started.elapsed();
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest receipt took {slowest:?}"
+    );
+    assert!(
+        total < Duration::from_secs(30),
+        "{n} receipts took {total:?}"
+    );
+
+    // Now read: what was queued, then a close with a reason (or the end of the connection).
+    silent
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut entries = 0u64;
+    let reason = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the silent subscriber was never closed"
+        );
+        match silent.read() {
+            Ok(Message::Text(t)) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "entry" {
+                    entries += 1;
+                }
+            }
+            Ok(Message::Close(frame)) => {
+                break frame.map(|f| f.reason.to_string()).unwrap_or_default()
+            }
+            Ok(_) => {}
+            Err(e) => break format!("connection ended: {e}"),
+        }
+    };
+    assert!(
+        entries < n,
+        "a silent subscriber got everything ({entries}): not bounded"
+    );
+    assert!(
+        reason.contains("too slow")
+            || reason.contains("lagged")
+            || reason.contains("connection ended"),
+        "{reason}"
+    );
+    // The server is fine, and a new subscriber resumes from where that one stopped.
+    assert_eq!(server.log_size(), n + 1);
+}
