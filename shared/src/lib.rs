@@ -16,12 +16,14 @@
 //! | [`merkle`] | RFC 9162 hashing and proofs |
 //! | [`note`] | C2SP signed notes |
 //! | [`checkpoint`] | C2SP tlog checkpoints |
+//! | [`cosignature`] | C2SP tlog cosignatures (witnesses) |
 //! | [`api`] | HTTP wire types |
 //! | [`b64`] | base64 on the wire |
 
 pub mod api;
 pub mod b64;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod dsse;
 pub mod frameworks;
 pub mod keys;

@@ -64,12 +64,19 @@ impl Delegations {
             (&d.de, "DE", "Germany", "member"),
             (&d.uk, "UK", "United Kingdom", "member"),
             (&d.fr, "FR", "France", "member"),
-            (&d.nato, "NATO", "North Atlantic Treaty Organization", "observer"),
+            (
+                &d.nato,
+                "NATO",
+                "North Atlantic Treaty Organization",
+                "observer",
+            ),
             (&d.ec, "EC", "European Commission", "observer"),
         ];
         for (cli, code, name, role) in seats {
             let shown = cli.init(code, name, false);
-            let key = shown["public_key"].as_str().expect("init prints public_key");
+            let key = shown["public_key"]
+                .as_str()
+                .expect("init prints public_key");
             d.cz.json(&["admit", code, "--name", name, "--key", key, "--role", role]);
         }
         d
@@ -88,7 +95,13 @@ fn id_of(v: &Value) -> String {
 }
 
 /// One assessment as the TOML `entente assess submit` reads.
-fn assessment_toml(supplier: &str, country: &str, framework: &str, risks: &[(&str, &str)], verdict: &str) -> String {
+fn assessment_toml(
+    supplier: &str,
+    country: &str,
+    framework: &str,
+    risks: &[(&str, &str)],
+    verdict: &str,
+) -> String {
     let mut s = format!(
         "framework = \"{framework}\"\nframework_version = 1\nsegments = [\"core\", \"ran\"]\n\n[supplier]\nname = \"{supplier}\"\ncountry = \"{country}\"\n\n"
     );
@@ -101,7 +114,12 @@ fn assessment_toml(supplier: &str, country: &str, framework: &str, risks: &[(&st
     s
 }
 
-const JD: [&str; 4] = ["foreign-influence", "ownership-transparency", "innovation-ip", "ethical-conduct"];
+const JD: [&str; 4] = [
+    "foreign-influence",
+    "ownership-transparency",
+    "innovation-ip",
+    "ethical-conduct",
+];
 const PRAGUE: [&str; 6] = [
     "legal-environment",
     "state-support",
@@ -112,30 +130,94 @@ const PRAGUE: [&str; 6] = [
 ];
 
 fn rated<'a>(criteria: &[&'a str], risks: &[&'a str]) -> Vec<(&'a str, &'a str)> {
-    criteria.iter().copied().zip(risks.iter().copied()).collect()
+    criteria
+        .iter()
+        .copied()
+        .zip(risks.iter().copied())
+        .collect()
 }
 
 /// Plays the whole scenario; `say` narrates each step.
 pub fn play(d: &Delegations, work: &Path, say: &mut dyn FnMut(String)) -> Outcome {
-    let untrusted = "[verdict]\ndecision = \"untrusted\"\ntransition = \"replace at life-cycle replacement\"\n";
+    let untrusted =
+        "[verdict]\ndecision = \"untrusted\"\ntransition = \"replace at life-cycle replacement\"\n";
     let conditional = "[verdict]\ndecision = \"conditional\"\nmitigations = [\"no deployment in the core\", \"independent source-code review\"]\n";
     let trusted = "[verdict]\ndecision = \"trusted\"\n";
 
     // Supplier assessments, under both frameworks.
     let [meridian, borealis] = SUPPLIERS;
     let subs: [(&Cli, &str, String); 5] = [
-        (&d.us, "US", assessment_toml(meridian, "Freedonia", "joint-declaration-2020", &rated(&JD, &["critical", "high", "high", "high"]), untrusted)),
-        (&d.cz, "CZ", assessment_toml(meridian, "Freedonia", "joint-declaration-2020", &rated(&JD, &["critical", "high", "moderate", "high"]), untrusted)),
-        (&d.de, "DE", assessment_toml(meridian, "Freedonia", "prague-2019", &rated(&PRAGUE, &["high", "high", "moderate", "moderate", "moderate", "high"]), conditional)),
-        (&d.uk, "UK", assessment_toml(borealis, "Sylvania", "prague-2019", &rated(&PRAGUE, &["low", "low", "low", "moderate", "low", "moderate"]), trusted)),
-        (&d.fr, "FR", assessment_toml(borealis, "Sylvania", "joint-declaration-2020", &rated(&JD, &["low", "low", "low", "low"]), trusted)),
+        (
+            &d.us,
+            "US",
+            assessment_toml(
+                meridian,
+                "Freedonia",
+                "joint-declaration-2020",
+                &rated(&JD, &["critical", "high", "high", "high"]),
+                untrusted,
+            ),
+        ),
+        (
+            &d.cz,
+            "CZ",
+            assessment_toml(
+                meridian,
+                "Freedonia",
+                "joint-declaration-2020",
+                &rated(&JD, &["critical", "high", "moderate", "high"]),
+                untrusted,
+            ),
+        ),
+        (
+            &d.de,
+            "DE",
+            assessment_toml(
+                meridian,
+                "Freedonia",
+                "prague-2019",
+                &rated(
+                    &PRAGUE,
+                    &["high", "high", "moderate", "moderate", "moderate", "high"],
+                ),
+                conditional,
+            ),
+        ),
+        (
+            &d.uk,
+            "UK",
+            assessment_toml(
+                borealis,
+                "Sylvania",
+                "prague-2019",
+                &rated(
+                    &PRAGUE,
+                    &["low", "low", "low", "moderate", "low", "moderate"],
+                ),
+                trusted,
+            ),
+        ),
+        (
+            &d.fr,
+            "FR",
+            assessment_toml(
+                borealis,
+                "Sylvania",
+                "joint-declaration-2020",
+                &rated(&JD, &["low", "low", "low", "low"]),
+                trusted,
+            ),
+        ),
     ];
     for (i, (cli, code, toml)) in subs.iter().enumerate() {
         let path = file(work, &format!("assessment-{i}.toml"), toml);
         let r = cli.json(&["assess", "submit", &path]);
         say(format!("{code} assessed a supplier: entry {}", r["index"]));
     }
-    let supplier_views: Vec<Value> = SUPPLIERS.iter().map(|s| d.us.json(&["supplier", "show", s])).collect();
+    let supplier_views: Vec<Value> = SUPPLIERS
+        .iter()
+        .map(|s| d.us.json(&["supplier", "show", s]))
+        .collect();
 
     // A bilateral declaration, negotiated through one revision.
     let draft1 = file(work, "bilateral-1.md", "# Joint Declaration on 5G Security\n\nThe participants will evaluate 5G suppliers on four criteria.\n");
@@ -145,45 +227,136 @@ pub fn play(d: &Delegations, work: &Path, say: &mut dyn FnMut(String)) -> Outcom
         "# Joint Declaration on 5G Security\n\nThe participants will evaluate 5G suppliers on four criteria, \
          including whether a supplier is subject to control by a foreign government without independent judicial review.\n",
     );
-    let p = d.cz.json(&["propose", &draft1, "--title", "US–CZ Joint Declaration on 5G Security", "--participants", "US,CZ", "--rule", "unanimous", "--deadline", "7d"]);
+    let p = d.cz.json(&[
+        "propose",
+        &draft1,
+        "--title",
+        "US–CZ Joint Declaration on 5G Security",
+        "--participants",
+        "US,CZ",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+    ]);
     let bilateral = id_of(&p);
-    say(format!("CZ proposed the bilateral declaration {}", &bilateral[..12]));
+    say(format!(
+        "CZ proposed the bilateral declaration {}",
+        &bilateral[..12]
+    ));
     let stale = d.us.json(&["endorse", &bilateral]);
     let stale_endorsement = id_of(&stale);
     say("US endorsed the first draft".into());
-    d.cz.json(&["revise", &bilateral, &draft2, "--note", "adds the judicial-review criterion at US request"]);
+    d.cz.json(&[
+        "revise",
+        &bilateral,
+        &draft2,
+        "--note",
+        "adds the judicial-review criterion at US request",
+    ]);
     let tally_after_revision = d.us.json(&["proposal", "show", &bilateral])["tally"].clone();
-    say(format!("CZ revised it; endorsements on the new text: {}", tally_after_revision["endorse"]));
+    say(format!(
+        "CZ revised it; endorsements on the new text: {}",
+        tally_after_revision["endorse"]
+    ));
     d.us.json(&["endorse", &bilateral]);
     d.cz.json(&["endorse", &bilateral]);
     say("US and CZ endorsed the revised text: adopted".into());
 
     // Multilateral principles by a two-thirds majority.
     let text = file(work, "principles.md", "# Prague principles on supplier trust\n\n1. Assess suppliers on risk, not price alone.\n2. Prefer transparent ownership.\n");
-    let p = d.de.json(&["propose", &text, "--title", "Principles on 5G supplier trust", "--participants", "CZ,US,DE,UK,FR", "--rule", "fraction:2/3", "--deadline", "14d"]);
+    let p = d.de.json(&[
+        "propose",
+        &text,
+        "--title",
+        "Principles on 5G supplier trust",
+        "--participants",
+        "CZ,US,DE,UK,FR",
+        "--rule",
+        "fraction:2/3",
+        "--deadline",
+        "14d",
+    ]);
     let principles = id_of(&p);
     say(format!("DE proposed the principles {}", &principles[..12]));
-    d.fr.json(&["object", &principles, "--reason", "Principle 1 should name price distortion by state subsidies."]);
+    d.fr.json(&[
+        "object",
+        &principles,
+        "--reason",
+        "Principle 1 should name price distortion by state subsidies.",
+    ]);
     let (_, observer_refusal) = d.nato.fails(&["endorse", &principles]);
     say("NATO, an observer, tried to endorse: refused".into());
     for cli in [&d.cz, &d.us, &d.de] {
         cli.json(&["endorse", &principles]);
     }
-    d.uk.json(&["endorse", &principles, "--reservation", "The UK applies principle 2 to the RAN only."]);
+    d.uk.json(&[
+        "endorse",
+        &principles,
+        "--reservation",
+        "The UK applies principle 2 to the RAN only.",
+    ]);
     say("CZ, US, DE endorsed, UK with a reservation, FR objected: adopted by 4 of 5".into());
-    let position = file(work, "fr-position.md", "# French position\n\nFrance supports the aims but objects to principle 1 as drafted.\n");
-    d.fr.json(&["position", "publish", &position, "--title", "French position on the principles", "--subject", &principles]);
-    d.fr.json(&["message", "send", &principles, "We will propose wording on subsidies."]);
-    d.ec.json(&["message", "send", &principles, "The Commission welcomes the principles."]);
-    let thread_len = d.cz.json(&["thread", "show", &principles])["messages"].as_array().map_or(0, Vec::len);
+    let position = file(
+        work,
+        "fr-position.md",
+        "# French position\n\nFrance supports the aims but objects to principle 1 as drafted.\n",
+    );
+    d.fr.json(&[
+        "position",
+        "publish",
+        &position,
+        "--title",
+        "French position on the principles",
+        "--subject",
+        &principles,
+    ]);
+    d.fr.json(&[
+        "message",
+        "send",
+        &principles,
+        "We will propose wording on subsidies.",
+    ]);
+    d.ec.json(&[
+        "message",
+        "send",
+        &principles,
+        "The Commission welcomes the principles.",
+    ]);
+    let thread_len = d.cz.json(&["thread", "show", &principles])["messages"]
+        .as_array()
+        .map_or(0, Vec::len);
 
     // A notice adopted by silence procedure at its deadline.
-    let notice = file(work, "notice.md", "# Notice\n\nParticipants will share supply-chain incident reports within 72 hours.\n");
-    let p = d.cz.json(&["propose", &notice, "--title", "Notice on incident reporting", "--participants", "CZ,US,DE", "--rule", "silence", "--deadline", "3s"]);
+    let notice = file(
+        work,
+        "notice.md",
+        "# Notice\n\nParticipants will share supply-chain incident reports within 72 hours.\n",
+    );
+    let p = d.cz.json(&[
+        "propose",
+        &notice,
+        "--title",
+        "Notice on incident reporting",
+        "--participants",
+        "CZ,US,DE",
+        "--rule",
+        "silence",
+        "--deadline",
+        "3s",
+    ]);
     let silence = id_of(&p);
-    say(format!("CZ circulated a notice under silence procedure {}", &silence[..12]));
+    say(format!(
+        "CZ circulated a notice under silence procedure {}",
+        &silence[..12]
+    ));
     std::thread::sleep(Duration::from_millis(3500));
-    d.us.json(&["message", "send", &silence, "No objection from the United States."]);
+    d.us.json(&[
+        "message",
+        "send",
+        &silence,
+        "No objection from the United States.",
+    ]);
     say("The deadline passed with no objection: the next entry records the adoption".into());
 
     Outcome {

@@ -28,31 +28,52 @@ fn the_prague_scenario_reaches_every_outcome() {
     // Bilateral: adopted unanimously on the revised text; both signatories
     // with the ids of their signed endorsements; the endorsement of the first
     // draft did not count.
-    assert_eq!(o.tally_after_revision["endorse"], 0, "an endorsement of the old revision carried over");
+    assert_eq!(
+        o.tally_after_revision["endorse"], 0,
+        "an endorsement of the old revision carried over"
+    );
     let bilateral = d.us.json(&["declaration", "show", &o.bilateral]);
     assert_eq!(bilateral["rule"], "unanimous");
     assert_eq!(bilateral["revision_number"], 1);
     let signed = signatories(&bilateral);
-    assert_eq!(signed.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["US", "CZ"]);
+    assert_eq!(
+        signed.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(),
+        ["US", "CZ"]
+    );
     for (_, s) in &signed {
         let id = s["statement"].as_str().unwrap();
         assert_ne!(id, o.stale_endorsement);
         let shown = d.cz.json(&["proposal", "show", &o.bilateral]);
         let positions = shown["positions"].as_array().unwrap();
-        assert!(positions.iter().any(|p| p["meta"]["id"] == id), "signatory statement {id} is a recorded position");
+        assert!(
+            positions.iter().any(|p| p["meta"]["id"] == id),
+            "signatory statement {id} is a recorded position"
+        );
     }
     let text = String::from_utf8(d.us.run(&["declaration", "show", &o.bilateral]).stdout).unwrap();
     for (code, s) in &signed {
-        assert!(text.contains(code.as_str()) && text.contains(s["statement"].as_str().unwrap()), "{text}");
+        assert!(
+            text.contains(code.as_str()) && text.contains(s["statement"].as_str().unwrap()),
+            "{text}"
+        );
     }
 
     // Principles: fraction 2/3, one reservation, one objection.
     let principles = d.fr.json(&["declaration", "show", &o.principles]);
     assert_eq!(principles["rule"], "fraction:2/3");
     let signed = signatories(&principles);
-    assert_eq!(signed.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["CZ", "US", "DE", "UK"]);
-    assert_eq!(signed[3].1["reservation"], "The UK applies principle 2 to the RAN only.");
-    assert!(principles["objections"]["FR"].as_str().unwrap().contains("subsidies"));
+    assert_eq!(
+        signed.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(),
+        ["CZ", "US", "DE", "UK"]
+    );
+    assert_eq!(
+        signed[3].1["reservation"],
+        "The UK applies principle 2 to the RAN only."
+    );
+    assert!(principles["objections"]["FR"]
+        .as_str()
+        .unwrap()
+        .contains("subsidies"));
     assert_eq!(o.thread_len, 2);
 
     // Silence: adopted at the deadline with no signatory needed.
@@ -60,7 +81,12 @@ fn the_prague_scenario_reaches_every_outcome() {
     assert_eq!(silence["rule"], "silence");
 
     // The observer was refused, and only these three were adopted.
-    assert!(o.observer_refusal.contains(&format!("{PROBLEM}role-not-allowed")), "{}", o.observer_refusal);
+    assert!(
+        o.observer_refusal
+            .contains(&format!("{PROBLEM}role-not-allowed")),
+        "{}",
+        o.observer_refusal
+    );
     let all = d.nato.json(&["declaration", "list"]);
     assert_eq!(all.as_array().unwrap().len(), 3);
 
@@ -68,8 +94,16 @@ fn the_prague_scenario_reaches_every_outcome() {
     let meridian = &o.supplier_views[0];
     let frameworks = meridian["frameworks"].as_array().unwrap();
     assert_eq!(frameworks.len(), 2);
-    let jd = frameworks.iter().find(|f| f["framework"] == "joint-declaration-2020").unwrap();
-    let innovation = jd["criteria"].as_array().unwrap().iter().find(|c| c["criterion"] == "innovation-ip").unwrap();
+    let jd = frameworks
+        .iter()
+        .find(|f| f["framework"] == "joint-declaration-2020")
+        .unwrap();
+    let innovation = jd["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["criterion"] == "innovation-ip")
+        .unwrap();
     assert_eq!(innovation["diverges"], true);
     assert_eq!(innovation["risks"]["US"], "high");
     assert_eq!(innovation["risks"]["CZ"], "moderate");
@@ -83,8 +117,15 @@ fn refused(cli: &Cli, witness: &Cli, args: &[&str], slug: &str) {
     let before = log_size(witness);
     let (code, err) = cli.fails(args);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains(&format!("{PROBLEM}{slug}")), "expected {slug}: {err}");
-    assert_eq!(log_size(witness), before, "a refused statement changed the log");
+    assert!(
+        err.contains(&format!("{PROBLEM}{slug}")),
+        "expected {slug}: {err}"
+    );
+    assert_eq!(
+        log_size(witness),
+        before,
+        "a refused statement changed the log"
+    );
 }
 
 #[test]
@@ -99,29 +140,111 @@ fn every_policy_refusal_has_its_own_type_and_changes_nothing() {
     };
     let v1 = path("v1.md", "first text\n");
     let v2 = path("v2.md", "second text\n");
-    let p = d.cz.json(&["propose", &v1, "--title", "T", "--participants", "CZ,US", "--rule", "unanimous", "--deadline", "1d"]);
+    let p = d.cz.json(&[
+        "propose",
+        &v1,
+        "--title",
+        "T",
+        "--participants",
+        "CZ,US",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "1d",
+    ]);
     let id = p["id"].as_str().unwrap().to_owned();
-    let first = d.cz.json(&["proposal", "show", &id])["revisions"][0]["digest"].as_str().unwrap().to_owned();
+    let first = d.cz.json(&["proposal", "show", &id])["revisions"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     d.cz.json(&["revise", &id, &v2]);
 
-    refused(&d.us, &d.cz, &["endorse", &id, "--revision", &first], "stale-revision");
+    refused(
+        &d.us,
+        &d.cz,
+        &["endorse", &id, "--revision", &first],
+        "stale-revision",
+    );
     refused(&d.de, &d.cz, &["endorse", &id], "not-a-participant");
     refused(&d.ec, &d.cz, &["abstain", &id], "role-not-allowed");
-    refused(&d.us, &d.cz, &["revise", &id, &v1, "--note", "mine"], "not-yours");
+    refused(
+        &d.us,
+        &d.cz,
+        &["revise", &id, &v1, "--note", "mine"],
+        "not-yours",
+    );
     refused(&d.cz, &d.cz, &["revise", &id, &v1], "unchanged-text");
-    refused(&d.cz, &d.cz, &["propose", &v1, "--title", "T", "--participants", "CZ,NATO", "--rule", "unanimous", "--deadline", "1d"], "bad-participants");
-    refused(&d.nato, &d.cz, &["propose", &v1, "--title", "T", "--participants", "CZ", "--rule", "unanimous", "--deadline", "1d"], "role-not-allowed");
-    refused(&d.us, &d.cz, &["message", "send", &"ab".repeat(32), "hello"], "no-such-statement");
+    refused(
+        &d.cz,
+        &d.cz,
+        &[
+            "propose",
+            &v1,
+            "--title",
+            "T",
+            "--participants",
+            "CZ,NATO",
+            "--rule",
+            "unanimous",
+            "--deadline",
+            "1d",
+        ],
+        "bad-participants",
+    );
+    refused(
+        &d.nato,
+        &d.cz,
+        &[
+            "propose",
+            &v1,
+            "--title",
+            "T",
+            "--participants",
+            "CZ",
+            "--rule",
+            "unanimous",
+            "--deadline",
+            "1d",
+        ],
+        "role-not-allowed",
+    );
+    refused(
+        &d.us,
+        &d.cz,
+        &["message", "send", &"ab".repeat(32), "hello"],
+        "no-such-statement",
+    );
 
     // An assessment must rate exactly its framework's criteria.
     let missing = path(
         "a.toml",
         "framework = \"joint-declaration-2020\"\nframework_version = 1\nsegments = [\"core\"]\n[supplier]\nname = \"Meridian Telecom\"\ncountry = \"Freedonia\"\n[verdict]\ndecision = \"trusted\"\n[[ratings]]\ncriterion = \"foreign-influence\"\nrisk = \"low\"\nrationale = \"r\"\n",
     );
-    refused(&d.us, &d.cz, &["assess", "submit", &missing], "bad-assessment");
+    refused(
+        &d.us,
+        &d.cz,
+        &["assess", "submit", &missing],
+        "bad-assessment",
+    );
 
     // After the deadline, positions are refused.
-    let late = d.cz.json(&["propose", &v1, "--title", "Late", "--participants", "CZ,US", "--rule", "unanimous", "--deadline", "1s"]);
+    let late = d.cz.json(&[
+        "propose",
+        &v1,
+        "--title",
+        "Late",
+        "--participants",
+        "CZ,US",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "1s",
+    ]);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    refused(&d.us, &d.cz, &["endorse", late["id"].as_str().unwrap()], "deadline-passed");
+    refused(
+        &d.us,
+        &d.cz,
+        &["endorse", late["id"].as_str().unwrap()],
+        "deadline-passed",
+    );
 }

@@ -12,7 +12,14 @@ fn main() {
     if let Some(cargo) = std::env::var_os("CARGO") {
         let release = cfg!(not(debug_assertions));
         let mut build = Command::new(cargo);
-        build.args(["build", "-q", "-p", "entente-server", "-p", "entente-client"]);
+        build.args([
+            "build",
+            "-q",
+            "-p",
+            "entente-server",
+            "-p",
+            "entente-client",
+        ]);
         if release {
             build.arg("--release");
         }
@@ -23,7 +30,11 @@ fn main() {
         }
     }
     let server = Server::start();
-    println!("Entente — Prague demo\nserver {} (data in {})\n", server.url(), server.data_dir().display());
+    println!(
+        "Entente — Prague demo\nserver {} (data in {})\n",
+        server.url(),
+        server.data_dir().display()
+    );
     let work = tempfile::tempdir().expect("temp dir");
     let d = Delegations::seat(server.url());
     println!("Seated: CZ (secretariat); US, DE, UK, FR (members); NATO, EC (observers)\n");
@@ -43,7 +54,13 @@ fn main() {
         let shown = d.us.run(&["declaration", "show", id]);
         println!("{}", String::from_utf8_lossy(&shown.stdout));
     }
-    println!("Observer's endorsement refused: {}", outcome.observer_refusal.trim());
+    println!(
+        "Observer's endorsement refused: {}",
+        outcome.observer_refusal.trim()
+    );
     let verify = d.fr.run(&["log", "verify"]);
-    println!("\nFR verifies the whole log: {}", String::from_utf8_lossy(&verify.stdout).trim());
+    println!(
+        "\nFR verifies the whole log: {}",
+        String::from_utf8_lossy(&verify.stdout).trim()
+    );
 }
