@@ -4,8 +4,8 @@ use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    assessments, checkpoint, declarations, entries, health, log_info, positions, proofs, proposals,
-    roster, statement, submit, threads,
+    assessments, checkpoint, cosignatures, declarations, entries, health, log_info, positions,
+    proofs, proposals, roster, statement, submit, threads,
 };
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -23,6 +23,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/entries", web::get().to(entries::get_entries))
                 .route("/roster", web::get().to(roster::get_roster))
                 .route("/checkpoint", web::get().to(checkpoint::get_checkpoint))
+                .route(
+                    "/cosignatures",
+                    web::post().to(cosignatures::post_cosignature),
+                )
                 .route("/log", web::get().to(log_info::get_log_info))
                 .route("/proofs/inclusion", web::get().to(proofs::get_inclusion))
                 .route(

@@ -39,6 +39,9 @@ pub struct Settings {
     pub log_format: String,
     /// tracing filter, e.g. `info` or `entente_server=debug`.
     pub log_level: String,
+    /// Re-sign an idle log's checkpoint (same tree, newer time) after this
+    /// many seconds without an entry or a fresh cosignature; 0: never.
+    pub checkpoint_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             queue_depth: 16 * 1024,
             log_format: "text".into(),
             log_level: "info".into(),
+            checkpoint_interval_secs: 60,
         }
     }
 }
@@ -71,6 +75,7 @@ const FIELDS: &[&str] = &[
     "queue_depth",
     "log_format",
     "log_level",
+    "checkpoint_interval_secs",
 ];
 
 impl Settings {
