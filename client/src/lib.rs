@@ -5,6 +5,7 @@
 //! checkpoints and entries are checked against the pinned log key, the pinned
 //! checkpoint and the shared fold before anything is printed as fact.
 
+pub mod archive;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -13,3 +14,4 @@ pub mod output;
 pub mod pin;
 pub mod profile;
 pub mod publish;
+pub mod trust;

@@ -17,10 +17,12 @@
 //! | [`note`] | C2SP signed notes |
 //! | [`checkpoint`] | C2SP tlog checkpoints |
 //! | [`cosignature`] | C2SP tlog cosignatures (witnesses) |
+//! | [`archive`] | the offline archive bundle: format and every verification step |
 //! | [`api`] | HTTP wire types |
 //! | [`b64`] | base64 on the wire |
 
 pub mod api;
+pub mod archive;
 pub mod b64;
 pub mod checkpoint;
 pub mod cosignature;

@@ -1,10 +1,12 @@
 //! One file per subcommand, each with a `run`.
 
 pub mod admit;
+pub mod archive;
 pub mod init;
 pub mod key;
 pub mod log;
 pub mod roster;
+pub mod witness;
 
 use std::path::PathBuf;
 
@@ -29,5 +31,7 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Admit(args) => admit::run(&ctx, args),
         Command::Roster => roster::run(&ctx),
         Command::Log(cmd) => log::run(&ctx, cmd),
+        Command::Witness(args) => witness::run(&ctx, args),
+        Command::Archive(cmd) => archive::run(&ctx, cmd),
     }
 }
