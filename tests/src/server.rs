@@ -51,6 +51,19 @@ impl Server {
         })
     }
 
+    /// Starts a server on a fresh data folder with extra settings as
+    /// `ENTENTE_*` environment variables, e.g. `("ENTENTE_CHECKPOINT_INTERVAL_SECS", "1")`.
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Server {
+        let scratch = tempfile::tempdir().expect("creating a temp dir");
+        let data = scratch.path().join("data");
+        Server::launch_with(scratch, &data, "127.0.0.1:0", vars).unwrap_or_else(|e| {
+            panic!(
+                "entente-server exited ({}) instead of starting:\n{}",
+                e.status, e.stderr
+            )
+        })
+    }
+
     /// Starts a server on an existing data folder and a free port.
     pub fn start_with_data(data: &Path) -> Server {
         Server::try_start_with_data(data)
@@ -87,6 +100,15 @@ impl Server {
     }
 
     fn launch(scratch: TempDir, data: &Path, bind: &str) -> Result<Server, Exited> {
+        Server::launch_with(scratch, data, bind, &[])
+    }
+
+    fn launch_with(
+        scratch: TempDir,
+        data: &Path,
+        bind: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<Server, Exited> {
         let stderr_path = scratch.path().join("server.stderr");
         let stderr = File::create(&stderr_path).expect("creating the server's stderr file");
         let mut child = Command::new(server_bin())
@@ -101,6 +123,7 @@ impl Server {
             .env_remove("ENTENTE_DATA")
             .env_remove("ENTENTE_ORIGIN")
             .env_remove("ENTENTE_LOG_FORMAT")
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // A file, not a pipe: a chatty server must never block on a full pipe,
