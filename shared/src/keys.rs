@@ -14,7 +14,6 @@ use std::str::FromStr;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ring::signature::{Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ED25519};
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// Length of an Ed25519 public key in bytes.
@@ -89,18 +88,7 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-impl Serialize for PublicKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(PublicKey);
 
 /// A key id: 32 lowercase hex digits (see the module docs).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,18 +127,7 @@ impl fmt::Debug for KeyId {
     }
 }
 
-impl Serialize for KeyId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(KeyId);
 
 /// PKCS#8 bytes of a private key, wiped on drop, never printed.
 pub struct Pkcs8(Zeroizing<Vec<u8>>);

@@ -34,3 +34,4 @@ pub mod merkle;
 pub mod note;
 pub mod refusal;
 pub mod statement;
+mod text_form;

@@ -26,8 +26,10 @@ pub async fn submit(
         }
         .into());
     }
-    // Signature checks run here, on the worker, not on the sequencer.
-    let verified = state.ledger().verify(envelope)?;
+    // Signature checks run here, on the worker, not on the sequencer, and
+    // outside the lock on the fold.
+    let unverified = state.ledger().prepare(envelope)?;
+    let verified = unverified.verify()?;
     check_clock(
         verified.statement().issued_at,
         time::OffsetDateTime::now_utc(),

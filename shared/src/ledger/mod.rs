@@ -94,6 +94,34 @@ impl SignatureChecked {
     }
 }
 
+/// A decoded statement and the key that must have signed it.
+pub struct Unverified {
+    envelope: Envelope,
+    statement: Statement,
+    key: PublicKey,
+}
+
+impl Unverified {
+    /// Checks the signature.
+    pub fn verify(self) -> Result<VerifiedStatement, Refusal> {
+        let Unverified {
+            envelope,
+            statement,
+            key,
+        } = self;
+        envelope.verify(&statement.key, &key).map_err(|e| match e {
+            DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
+            other => Refusal::Malformed(other.to_string()),
+        })?;
+        let id = StatementId::of_payload(&envelope.payload);
+        Ok(VerifiedStatement {
+            envelope,
+            statement,
+            id,
+        })
+    }
+}
+
 /// State folded from the log so far. Serialisable, so the server can keep
 /// a snapshot instead of replaying the log at every start.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -146,18 +174,20 @@ impl Ledger {
 
     /// Decodes `envelope` and checks its signature.
     pub fn verify(&self, envelope: Envelope) -> Result<VerifiedStatement, Refusal> {
+        self.prepare(envelope)?.verify()
+    }
+
+    /// Decodes `envelope` and finds the key that must have signed it, without
+    /// checking the signature yet: the server does that step outside its lock
+    /// on the fold, as it is the expensive one.
+    pub fn prepare(&self, envelope: Envelope) -> Result<Unverified, Refusal> {
         let statement =
             Statement::decode(&envelope.payload).map_err(|e| Refusal::Malformed(e.0))?;
         let key = self.signer_key(&statement)?;
-        envelope.verify(&statement.key, &key).map_err(|e| match e {
-            DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
-            other => Refusal::Malformed(other.to_string()),
-        })?;
-        let id = StatementId::of_payload(&envelope.payload);
-        Ok(VerifiedStatement {
+        Ok(Unverified {
             envelope,
             statement,
-            id,
+            key,
         })
     }
 

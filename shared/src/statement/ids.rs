@@ -46,18 +46,7 @@ impl fmt::Debug for StatementId {
     }
 }
 
-impl Serialize for StatementId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for StatementId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(StatementId);
 
 /// A delegation's code: 2 to 8 characters, capital letters and digits,
 /// starting with a letter (`CZ`, `US`, `NATO`, `EC`).
@@ -100,18 +89,7 @@ impl fmt::Debug for DelegationCode {
     }
 }
 
-impl Serialize for DelegationCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for DelegationCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(DelegationCode);
 
 /// A delegation's role in the roster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

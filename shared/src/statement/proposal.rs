@@ -45,18 +45,7 @@ impl FromStr for TextDigest {
     }
 }
 
-impl Serialize for TextDigest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TextDigest {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(TextDigest);
 
 /// When a proposal is adopted. Text form: `unanimous`, `threshold:N`,
 /// `fraction:A/B`, `silence`.
@@ -112,18 +101,7 @@ impl FromStr for AdoptionRule {
     }
 }
 
-impl Serialize for AdoptionRule {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for AdoptionRule {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::text_form::serde_via_str!(AdoptionRule);
 
 /// A `proposal` body: a text of principles or a draft declaration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
