@@ -49,7 +49,6 @@ fn publish(server: &Server, cli: &Cli, code: &str, seq: u64, body: Body) -> Stat
 struct Log {
     server: Server,
     cz: Cli,
-    us: Cli,
     de: Cli,
     work: tempfile::TempDir,
 }
@@ -115,7 +114,6 @@ fn log_with_a_declaration() -> Log {
     Log {
         server,
         cz,
-        us,
         de,
         work: tempfile::tempdir().unwrap(),
     }
