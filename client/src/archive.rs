@@ -63,6 +63,20 @@ pub fn read_and_verify(
     Ok((header, verified))
 }
 
+/// One declaration from a verified bundle (`declaration show --from-archive`).
+pub fn declaration(
+    path: &Path,
+    id: &entente_shared::statement::StatementId,
+    pinned: Option<&NoteVerifier>,
+) -> CliResult<entente_shared::ledger::Declaration> {
+    let (_, verified) = read_and_verify(path, pinned)?;
+    verified
+        .ledger
+        .proposals()
+        .declaration(id)
+        .ok_or_else(|| fail(format!("no declaration {id} in {}", path.display())))
+}
+
 /// What an export wrote.
 pub struct ExportSummary {
     pub file: PathBuf,

@@ -344,6 +344,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn witnessed_counts_active_roster_keys_only() {
+        use crate::ledger::KeyStatus;
+        use crate::note::NoteSigner;
+        use crate::statement::Role;
+        let log_key = key_from_seed([1; 32]);
+        let (us, de, uk) = (
+            key_from_seed([2; 32]),
+            key_from_seed([3; 32]),
+            key_from_seed([4; 32]),
+        );
+        let mut roster = Roster::default();
+        for (code, key) in [("US", &us), ("DE", &de), ("UK", &uk)] {
+            let code: DelegationCode = code.parse().unwrap();
+            roster.upsert_delegation(code.clone(), code.to_string(), Role::Member, 0);
+            roster.add_key(&code, key.public_key(), 0);
+        }
+        // UK's key is revoked: its cosignature no longer counts, and says so.
+        roster.key_mut(&uk.key_id()).unwrap().status = KeyStatus::Revoked {
+            at: 1,
+            reason: String::new(),
+        };
+        let log = NoteSigner::new("o/log", &log_key).unwrap();
+        let mut note = SignedNote::sign(BODY, &log).unwrap();
+        for (code, key, ts) in [("US", &us, 10), ("DE", &de, 20), ("UK", &uk, 30)] {
+            let name = witness_name(&code.parse().unwrap());
+            note.add_signature(cosign(&name, key, BODY, ts).unwrap());
+        }
+        // A line by a delegation not in the roster is ignored.
+        note.add_signature(cosign("entente-witness/FR", &us, BODY, 5).unwrap());
+        let w = witnessed(&note, &roster);
+        let codes: Vec<&str> = w.valid.iter().map(|c| c.delegation.as_str()).collect();
+        assert_eq!(codes, ["DE", "US"]);
+        assert_eq!(w.by(&"DE".parse().unwrap()).unwrap().timestamp, 20);
+        assert_eq!(w.invalid.len(), 1);
+        assert_eq!(w.invalid[0].0.as_str(), "UK");
+
+        // A forged line by an admitted delegation is reported invalid.
+        let mut forged = note.clone();
+        let i = forged
+            .signatures
+            .iter()
+            .position(|s| s.name.ends_with("/US"))
+            .unwrap();
+        forged.signatures[i].signature[20] ^= 1;
+        let w = witnessed(&forged, &roster);
+        assert!(w
+            .invalid
+            .iter()
+            .any(|(c, e)| c.as_str() == "US" && matches!(e, CosignatureError::BadSignature(_))));
+    }
+
     proptest! {
         #[test]
         fn cosign_round_trips(seed in any::<[u8; 32]>(), ts in 0u64..(1 << 63), size in any::<u64>()) {

@@ -471,3 +471,48 @@ fn every_kind_of_tampering_is_caught_and_named() {
     )
     .unwrap();
 }
+
+/// The Prague scenario needs the policy CLI commands (`assess`, `propose`,
+/// `endorse`, …) that land on main separately; un-ignore once they are merged.
+#[test]
+#[ignore = "needs the policy CLI commands from main (entente_tests::scenario)"]
+fn archive_of_the_prague_scenario_reproduces_declarations_and_supplier_views() {
+    use entente_tests::scenario::{play, Delegations, SUPPLIERS};
+    let server = Server::start();
+    let d = Delegations::seat(server.url());
+    let work = tempfile::tempdir().unwrap();
+    let outcome = play(&d, work.path(), &mut |_| {});
+    d.us.json(&["witness"]);
+    d.de.json(&["witness"]);
+    d.cz.json(&["witness", "policy", "--witnesses", "US,DE", "--quorum", "2"]);
+    let path = work.path().join("prague.jsonl");
+    d.cz.json(&["archive", "export", path.to_str().unwrap()]);
+    let v = verify_offline(&path, &["--log-key", &log_key(&d.cz)]).expect("verifies");
+
+    let (_, _, body) = http::get(server.url(), "/v1/declarations");
+    let served: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["declarations"], served);
+    let ids: Vec<&str> = served
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    for id in [&outcome.bilateral, &outcome.principles, &outcome.silence] {
+        assert!(ids.contains(&id.as_str()), "{id} not adopted: {served}");
+    }
+    for name in SUPPLIERS {
+        let (_, _, body) = http::get(
+            server.url(),
+            &format!("/v1/suppliers/{}", name.replace(' ', "%20")),
+        );
+        let served: Value = serde_json::from_slice(&body).unwrap();
+        let ours = v["suppliers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from the archive's views"));
+        assert_eq!(ours, &served, "{name}");
+    }
+}
