@@ -6,6 +6,7 @@ mod policy;
 pub use policy::*;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -70,6 +71,11 @@ pub enum Command {
     Thread(ThreadCommand),
     /// Follow the log live: entries as they are accepted, and checkpoints.
     Watch(WatchArgs),
+    /// Witness the log: check consistency, cosign, post; or set the witness policy.
+    Witness(WitnessArgs),
+    /// Export an offline-verifiable bundle, or verify one with no server.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
 }
 
 #[derive(Args)]
@@ -83,6 +89,76 @@ pub struct WatchArgs {
     /// Exit after printing this many entries.
     #[arg(long)]
     pub count: Option<u64>,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct WitnessArgs {
+    #[command(subcommand)]
+    pub command: Option<WitnessCommand>,
+    /// Cosign the latest checkpoint once and exit (the default).
+    #[arg(long, conflicts_with = "every")]
+    pub once: bool,
+    /// Keep witnessing, once every DURATION (e.g. 30s, 5m, 1h).
+    #[arg(long, value_parser = parse_duration)]
+    pub every: Option<Duration>,
+}
+
+#[derive(Subcommand)]
+pub enum WitnessCommand {
+    /// Show or set which witnesses this profile requires, and how many.
+    Policy(PolicyArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyArgs {
+    /// Delegation codes whose cosignatures count, e.g. US,DE (empty: none).
+    #[arg(long, value_delimiter = ',')]
+    pub witnesses: Option<Vec<String>>,
+    /// How many of them must have cosigned a checkpoint (0: no policy).
+    #[arg(long)]
+    pub quorum: Option<usize>,
+    /// Warn when the newest checkpoint is older than this (e.g. 1h).
+    #[arg(long, value_parser = parse_duration)]
+    pub max_checkpoint_age: Option<Duration>,
+}
+
+#[derive(Subcommand)]
+pub enum ArchiveCommand {
+    /// Write everything this delegation may see, with proofs, to one bundle.
+    Export {
+        /// The bundle to write (JSON Lines).
+        file: PathBuf,
+        /// Leave out envelopes below this index (roster statements are always kept).
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+    },
+    /// Verify a bundle offline: no server, no profile.
+    Verify {
+        /// The bundle to read.
+        file: PathBuf,
+        /// The log key pinned out of band (`name+hash+base64`); the bundle's
+        /// own is used if absent, which proves integrity but not whose log it is.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
+}
+
+/// Parses `90`, `90s`, `5m`, `2h` or `1d` as a duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86400),
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (s, m, h, d)")),
+    };
+    Ok(Duration::from_secs(secs))
 }
 
 #[derive(Args)]

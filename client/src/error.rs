@@ -4,6 +4,8 @@ use entente_shared::api::Problem;
 
 /// Exit code for a log that is inconsistent with the pinned checkpoint.
 pub const EXIT_INCONSISTENT: u8 = 3;
+/// Exit code for a checkpoint without the witness quorum the profile requires.
+pub const EXIT_UNTRUSTED: u8 = 4;
 
 /// Everything that stops a command.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +16,12 @@ pub enum CliError {
     /// The log contradicts what this profile saw before: fork or rollback.
     #[error("LOG INCONSISTENT — {0}")]
     Inconsistent(String),
+    /// An archive bundle failed verification: the entry and the reason.
+    #[error("ARCHIVE DOES NOT VERIFY — {0}")]
+    Archive(String),
+    /// The checkpoint lacks the witness quorum the profile's policy requires.
+    #[error("CHECKPOINT NOT TRUSTED — {0}")]
+    Untrusted(String),
     /// Anything else: I/O, network, bad input.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -22,7 +30,8 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Inconsistent(_) => EXIT_INCONSISTENT,
+            CliError::Inconsistent(_) | CliError::Archive(_) => EXIT_INCONSISTENT,
+            CliError::Untrusted(_) => EXIT_UNTRUSTED,
             _ => 1,
         }
     }

@@ -140,6 +140,23 @@ impl Api {
         Ok(resp.json().context("the server's receipt is unreadable")?)
     }
 
+    /// POSTs `body` as JSON to `path` and decodes the JSON answer.
+    pub fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> CliResult<T> {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).context("encoding the request")?);
+        let resp = self.send(req, path)?;
+        Ok(resp
+            .json()
+            .with_context(|| format!("{path}: unexpected answer"))?)
+    }
+
     /// The latest checkpoint's signed-note text.
     pub fn checkpoint(&self) -> CliResult<String> {
         self.get_text("/v1/checkpoint")

@@ -5,6 +5,7 @@
 //! checkpoints and entries are checked against the pinned log key, the pinned
 //! checkpoint and the shared fold before anything is printed as fact.
 
+pub mod archive;
 pub mod assessment_file;
 pub mod cli;
 pub mod commands;
@@ -16,3 +17,4 @@ pub mod pin;
 pub mod profile;
 pub mod publish;
 pub mod resolve;
+pub mod trust;

@@ -5,6 +5,12 @@
 //! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used, optional `ca_file` |
 //! | `key.pk8` | the delegation's Ed25519 key, PKCS#8, mode 0600 |
 //! | `checkpoint` | the last checkpoint this profile verified (signed note) |
+//! | `witness/cosigned` | as a witness: the last checkpoint this delegation cosigned (log-signed note) |
+//! | `witness/fork-evidence-<time>/` | as a witness: two signed checkpoints that cannot both be true |
+//!
+//! The witness keeps its own record, apart from `checkpoint`: what it has
+//! vouched for to others must only ever grow consistently, whatever the
+//! profile's other commands saw or were told.
 //!
 //! The folder is `--home DIR`, else `ENTENTE_HOME`, else `~/.entente`.
 
@@ -24,6 +30,19 @@ use crate::error::{fail, CliResult};
 const PROFILE_FILE: &str = "profile.toml";
 const KEY_FILE: &str = "key.pk8";
 const CHECKPOINT_FILE: &str = "checkpoint";
+const WITNESS_DIR: &str = "witness";
+const COSIGNED_FILE: &str = "cosigned";
+
+/// Default for [`ProfileData::max_checkpoint_age_secs`]: one hour.
+pub const DEFAULT_MAX_CHECKPOINT_AGE_SECS: u64 = 3600;
+
+fn default_max_age() -> u64 {
+    DEFAULT_MAX_CHECKPOINT_AGE_SECS
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 /// What `profile.toml` holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +60,16 @@ pub struct ProfileData {
     /// A CA certificate (PEM) trusted for the server besides the system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// Witness policy: the delegations whose cosignatures count...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<DelegationCode>,
+    /// ...and how many of them must have cosigned a checkpoint before it is
+    /// trusted (0: no policy).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub quorum: usize,
+    /// Warn when the newest checkpoint (or cosignature of it) is older than this.
+    #[serde(default = "default_max_age")]
+    pub max_checkpoint_age_secs: u64,
 }
 
 /// An opened profile folder.
@@ -170,5 +199,46 @@ impl Profile {
     /// Pins a (verified) checkpoint.
     pub fn pin(&self, text: &str) -> CliResult<()> {
         write_file(&self.home.join(CHECKPOINT_FILE), text.as_bytes(), 0o600)
+    }
+
+    fn witness_dir(&self) -> CliResult<PathBuf> {
+        let dir = self.home.join(WITNESS_DIR);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    /// The last checkpoint this delegation cosigned as a witness, if any.
+    pub fn cosigned(&self) -> CliResult<Option<String>> {
+        match fs::read_to_string(self.home.join(WITNESS_DIR).join(COSIGNED_FILE)) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        }
+    }
+
+    /// Records a checkpoint as cosigned (before the cosignature leaves).
+    pub fn record_cosigned(&self, text: &str) -> CliResult<()> {
+        write_file(
+            &self.witness_dir()?.join(COSIGNED_FILE),
+            text.as_bytes(),
+            0o600,
+        )
+    }
+
+    /// Keeps two conflicting signed checkpoints, and why, in a new folder.
+    pub fn save_fork_evidence(
+        &self,
+        cosigned: &str,
+        presented: &str,
+        reason: &str,
+    ) -> CliResult<PathBuf> {
+        let now = time::OffsetDateTime::now_utc();
+        let stamp = format!("{}-{:09}", now.unix_timestamp(), now.nanosecond());
+        let dir = self.witness_dir()?.join(format!("fork-evidence-{stamp}"));
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_file(&dir.join("cosigned"), cosigned.as_bytes(), 0o600)?;
+        write_file(&dir.join("presented"), presented.as_bytes(), 0o600)?;
+        write_file(&dir.join("reason"), format!("{reason}\n").as_bytes(), 0o600)?;
+        Ok(dir)
     }
 }

@@ -57,6 +57,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         origin,
         max_batch: settings.max_batch,
         feed: Some(feed.clone()),
+        checkpoint_interval: (settings.checkpoint_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(settings.checkpoint_interval_secs)),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
     let state = AppState {

@@ -21,6 +21,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A cosignature that does not verify, or by no admitted delegation.
+    #[error("{0}")]
+    BadCosignature(String),
+    /// A cosigned checkpoint this log never signed (or not at this size and root).
+    #[error("{0}")]
+    UnknownCheckpoint(String),
     #[error("the server is busy; try again shortly")]
     Busy,
     #[error("the server is shutting down")]
@@ -35,6 +41,8 @@ impl ApiError {
             ApiError::Refused(r) => r.slug(),
             ApiError::NotFound(_) => "not-found",
             ApiError::BadRequest(_) => "bad-request",
+            ApiError::BadCosignature(_) => "bad-cosignature",
+            ApiError::UnknownCheckpoint(_) => "unknown-checkpoint",
             ApiError::Busy => "busy",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -46,6 +54,8 @@ impl ApiError {
             ApiError::Refused(_) => "statement refused",
             ApiError::NotFound(_) => "not found",
             ApiError::BadRequest(_) => "bad request",
+            ApiError::BadCosignature(_) => "cosignature refused",
+            ApiError::UnknownCheckpoint(_) => "unknown checkpoint",
             ApiError::Busy => "busy",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal error",
@@ -75,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::Refused(r) => r.status(),
             ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_) => 400,
+            ApiError::BadCosignature(_) | ApiError::UnknownCheckpoint(_) => 422,
             ApiError::Busy | ApiError::Unavailable => 503,
             ApiError::Internal(_) => 500,
         };

@@ -4,8 +4,8 @@ use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    assessments, checkpoint, declarations, entries, health, log_info, positions, proofs, proposals,
-    roster, statement, submit, threads,
+    assessments, checkpoint, cosignatures, declarations, entries, health, log_info, positions,
+    proofs, proposals, roster, statement, submit, threads,
 };
 use crate::stream;
 
@@ -25,6 +25,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/roster", web::get().to(roster::get_roster))
                 .route("/stream", web::get().to(stream::get_stream))
                 .route("/checkpoint", web::get().to(checkpoint::get_checkpoint))
+                .route(
+                    "/cosignatures",
+                    web::post().to(cosignatures::post_cosignature),
+                )
                 .route("/log", web::get().to(log_info::get_log_info))
                 .route("/proofs/inclusion", web::get().to(proofs::get_inclusion))
                 .route(

@@ -7,10 +7,23 @@
 //! batch, and writes everything in one atomic batch followed by one flush
 //! (group commit). Only then are the receipts released. Only this thread ever
 //! flushes: sled 0.34 deadlocks when many tasks flush at once (sled#1308).
+//!
+//! Two small writes that are not log entries go through this thread too, so
+//! that it stays the only one that flushes:
+//! - witnesses' cosignatures ([`Sequencer::cosign`]), checked by the handler
+//!   and written with the next batch, or on their own if no statement waits;
+//! - the idle re-sign: when the log has had no entry and no cosignature of its
+//!   latest checkpoint for `checkpoint_interval_secs`, the thread signs the same
+//!   size and root again with a newer `time` line (legitimate in C2SP: the
+//!   same tree, a newer statement that it is the latest). Without it a quiet
+//!   log and a frozen one would look the same to a client checking age.
+//!   A ticker thread holding only a weak handle asks for it, so it never keeps
+//!   the sequencer alive.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
 use entente_shared::keys::SigningKey;
@@ -20,7 +33,7 @@ use entente_shared::note::NoteSigner;
 use entente_shared::refusal::Refusal;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{CommitBatch, Store};
+use crate::store::{CommitBatch, NewCosignature, Store};
 
 /// Where a statement landed: its index and the checkpoint of the batch that holds it.
 #[derive(Clone, Debug)]
@@ -51,9 +64,20 @@ pub enum SubmitError {
     Stopped,
 }
 
-struct Job {
-    statement: VerifiedStatement,
-    reply: oneshot::Sender<Result<Committed, SubmitError>>,
+// Statements are most jobs; boxing them would add an allocation per statement
+// to save a few hundred bytes per queue slot on the rarer kinds.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Statement {
+        statement: VerifiedStatement,
+        reply: oneshot::Sender<Result<Committed, SubmitError>>,
+    },
+    Cosignature {
+        cosignature: NewCosignature,
+        reply: oneshot::Sender<Result<(), SubmitError>>,
+    },
+    /// From the ticker: re-sign the checkpoint if it has gone stale.
+    Refresh,
 }
 
 /// A handle to the sequencer thread; dropping every handle stops it after
@@ -74,23 +98,62 @@ pub struct Core {
     /// Where committed batches are published for the live stream, if anywhere.
     /// Sending never blocks: a subscriber that falls behind is told it lagged.
     pub feed: Option<tokio::sync::broadcast::Sender<Arc<Published>>>,
+    /// Re-sign an idle log's checkpoint this often; `None`: never.
+    pub checkpoint_interval: Option<Duration>,
+}
+
+/// The latest checkpoint as the thread knows it, for the idle re-sign.
+#[derive(Default)]
+struct Latest {
+    /// Its body (note text); cosignatures of exactly this body count as fresh.
+    body: String,
+    /// Newest of its own time and the timestamps of its cosignatures.
+    attested: u64,
 }
 
 impl Sequencer {
     /// Starts the thread; `queue_depth` statements may wait for it.
     pub fn start(core: Core, queue_depth: usize) -> std::io::Result<(Sequencer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(queue_depth);
+        if let Some(every) = core.checkpoint_interval {
+            let weak = tx.downgrade();
+            // Ask a few times per interval, so a stale checkpoint is at most
+            // a quarter interval late; a full queue skips a tick (the log is
+            // busy making checkpoints anyway).
+            let tick = (every / 4).max(Duration::from_millis(250));
+            std::thread::Builder::new()
+                .name("checkpoint-ticker".into())
+                .spawn(move || loop {
+                    std::thread::sleep(tick);
+                    let Some(tx) = weak.upgrade() else { break };
+                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Job::Refresh) {
+                        break;
+                    }
+                })?;
+        }
         let handle = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || run(core, rx))?;
         Ok((Sequencer { tx }, handle))
     }
 
+    /// Queues a checked cosignature and waits until it is stored.
+    pub async fn cosign(&self, cosignature: NewCosignature) -> Result<(), SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Job::Cosignature { cosignature, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+            })?;
+        answer.await.map_err(|_| SubmitError::Stopped)?
+    }
+
     /// Queues a verified statement and waits until it is durably committed or refused.
     pub async fn submit(&self, statement: VerifiedStatement) -> Result<Committed, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .try_send(Job { statement, reply })
+            .try_send(Job::Statement { statement, reply })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
@@ -100,6 +163,7 @@ impl Sequencer {
 }
 
 fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
+    let mut latest = core.stored_latest();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < core.max_batch {
@@ -108,20 +172,79 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        core.commit(jobs);
+        let mut statements = Vec::with_capacity(jobs.len());
+        let mut cosignatures = Vec::new();
+        let mut refresh = false;
+        for job in jobs {
+            match job {
+                Job::Statement { statement, reply } => statements.push((statement, reply)),
+                Job::Cosignature { cosignature, reply } => cosignatures.push((cosignature, reply)),
+                Job::Refresh => refresh = true,
+            }
+        }
+        core.commit(statements, cosignatures, refresh, &mut latest);
     }
     tracing::info!("sequencer stopped");
 }
 
+fn now() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}
+
+type CosignJob = (NewCosignature, oneshot::Sender<Result<(), SubmitError>>);
+type StatementJob = (
+    VerifiedStatement,
+    oneshot::Sender<Result<Committed, SubmitError>>,
+);
+
 impl Core {
-    fn commit(&mut self, jobs: Vec<Job>) {
+    /// The stored checkpoint's body and time, to start the idle clock from.
+    fn stored_latest(&self) -> Latest {
+        let text = match self.store.checkpoint() {
+            Ok(Some(text)) => text,
+            Ok(None) => return Latest::default(),
+            Err(e) => fatal(&e),
+        };
+        match SignedCheckpoint::parse_and_verify(
+            &text,
+            &NoteSigner::new(&self.origin, &self.log_key)
+                .map(|s| s.verifier())
+                .unwrap_or_else(|e| fatal(&e)),
+        ) {
+            Ok(cp) => Latest {
+                attested: cp.checkpoint.time.unwrap_or(0),
+                body: cp.note.text,
+            },
+            // The start-up check verified it; a failure here is a bug, not data.
+            Err(e) => fatal(&e),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        jobs: Vec<StatementJob>,
+        cosignatures: Vec<CosignJob>,
+        refresh: bool,
+        latest: &mut Latest,
+    ) {
+        let (cosignatures, cosign_replies): (Vec<_>, Vec<_>) = cosignatures.into_iter().unzip();
+        for c in &cosignatures {
+            if c.cosignature.body == latest.body {
+                latest.attested = latest.attested.max(c.cosignature.timestamp.min(now()));
+            }
+        }
+        let answer_cosigners = |replies: Vec<oneshot::Sender<Result<(), SubmitError>>>| {
+            for reply in replies {
+                let _ = reply.send(Ok(()));
+            }
+        };
         let mut batch = CommitBatch::default();
         let mut accepted = Vec::with_capacity(jobs.len());
         let mut in_batch: HashMap<_, u64> = HashMap::new();
         {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
-            for job in jobs {
-                let id = job.statement.id();
+            for (statement, reply) in jobs {
+                let id = statement.id();
                 let seen = match in_batch.get(&id) {
                     Some(&i) => Some(i),
                     None => match self.store.index_of(&id) {
@@ -130,34 +253,64 @@ impl Core {
                     },
                 };
                 if let Some(index) = seen {
-                    let _ = job.reply.send(Err(Refusal::Replayed(index).into()));
+                    let _ = reply.send(Err(Refusal::Replayed(index).into()));
                     continue;
                 }
-                match ledger.apply(&job.statement) {
+                match ledger.apply(&statement) {
                     Err(refusal) => {
-                        let _ = job.reply.send(Err(refusal.into()));
+                        let _ = reply.send(Err(refusal.into()));
                     }
                     Ok(index) => {
-                        let bytes = job.statement.envelope().to_canonical_json();
+                        let bytes = statement.envelope().to_canonical_json();
                         self.tree.append(leaf_hash(&bytes), |level, i, hash| {
                             batch.nodes.push((level, i, *hash));
                         });
                         in_batch.insert(id, index);
                         batch.entries.push((index, id, bytes));
-                        accepted.push((job.reply, index));
+                        accepted.push((reply, index));
                     }
                 }
             }
         }
         if accepted.is_empty() {
+            let stale = self
+                .checkpoint_interval
+                .is_some_and(|every| now().saturating_sub(latest.attested) >= every.as_secs());
+            let resign = refresh && stale && self.tree.size() > 0;
+            if cosignatures.is_empty() && !resign {
+                return;
+            }
+            let checkpoint = if resign {
+                match self.sign_checkpoint() {
+                    Ok((text, body)) => {
+                        latest.body = body;
+                        latest.attested = now();
+                        Some(text)
+                    }
+                    Err(e) => fatal(&e),
+                }
+            } else {
+                None
+            };
+            if let Err(e) = self
+                .store
+                .commit_aside(&cosignatures, checkpoint.as_deref())
+            {
+                fatal(&e);
+            }
+            if resign {
+                tracing::debug!(size = self.tree.size(), "re-signed the idle checkpoint");
+            }
+            answer_cosigners(cosign_replies);
             return;
         }
-        let checkpoint = match self.sign_checkpoint() {
-            Ok(text) => text,
+        let (checkpoint, body) = match self.sign_checkpoint() {
+            Ok(signed) => signed,
             Err(e) => fatal(&e),
         };
         batch.size = self.tree.size();
         batch.checkpoint = checkpoint.clone();
+        batch.cosignatures = cosignatures;
         let n = batch.entries.len();
         // Copied only when someone listens.
         let published: Vec<(u64, Vec<u8>)> = match &self.feed {
@@ -172,6 +325,9 @@ impl Core {
             // The fold already moved on; serving on would show state that is not on disk.
             fatal(&e);
         }
+        latest.body = body;
+        latest.attested = now();
+        answer_cosigners(cosign_replies);
         tracing::debug!(statements = n, size = self.tree.size(), "committed batch");
         let checkpoint: Arc<str> = checkpoint.into();
         if let (Some(feed), false) = (&self.feed, published.is_empty()) {
@@ -191,17 +347,18 @@ impl Core {
         }
     }
 
-    fn sign_checkpoint(&self) -> anyhow::Result<String> {
+    /// Signs the current tree: the note text and its body.
+    fn sign_checkpoint(&self) -> anyhow::Result<(String, String)> {
         let signer = NoteSigner::new(&self.origin, &self.log_key)?;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let cp = Checkpoint {
             origin: self.origin.clone(),
             size: self.tree.size(),
             root: self.tree.root(),
-            time: Some(now.max(0) as u64),
+            time: Some(now()),
             extensions: Vec::new(),
         };
-        Ok(SignedCheckpoint::sign(cp, &signer)?.to_text())
+        let signed = SignedCheckpoint::sign(cp, &signer)?;
+        Ok((signed.to_text(), signed.note.text))
     }
 }
 

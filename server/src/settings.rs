@@ -60,6 +60,9 @@ pub struct Settings {
     pub stream_max_frame_bytes: usize,
     /// Kernel send buffer of a stream connection, in bytes: how much a silent subscriber can soak up.
     pub stream_send_buffer_bytes: usize,
+    /// Re-sign an idle log's checkpoint (same tree, newer time) after this
+    /// many seconds without an entry or a fresh cosignature; 0: never.
+    pub checkpoint_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -86,6 +89,7 @@ impl Default for Settings {
             stream_send_timeout_secs: 10,
             stream_max_frame_bytes: 4096,
             stream_send_buffer_bytes: 65536,
+            checkpoint_interval_secs: 60,
         }
     }
 }
@@ -112,6 +116,7 @@ const FIELDS: &[&str] = &[
     "stream_send_timeout_secs",
     "stream_max_frame_bytes",
     "stream_send_buffer_bytes",
+    "checkpoint_interval_secs",
 ];
 
 impl Settings {

@@ -16,10 +16,11 @@ use entente_server::sequencer::{Core, Sequencer};
 use entente_server::settings::Settings;
 use entente_server::state::AppState;
 use entente_server::store::{CommitBatch, Store};
+use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
 use entente_shared::httpsig;
 use entente_shared::keys::SigningKey;
 use entente_shared::ledger::Ledger;
-use entente_shared::merkle::CompactTree;
+use entente_shared::merkle::{leaf_hash, CompactTree};
 use entente_shared::note::NoteSigner;
 use entente_shared::statement::{Admission, Body, Distribution, Role, Statement, StatementId, Tlp};
 
@@ -86,20 +87,36 @@ fn fixture() -> Fixture {
     batch.entries.push((3, amber_id, bytes));
     ledger.skip_hidden();
     batch.size = 4;
-    store.commit(batch).unwrap();
-
+    // A real tree and signed checkpoint, as the sequencer would have written them.
     let (log_key, _) = SigningKey::generate().unwrap();
     let origin = "test.example/log".to_owned();
-    let verifier = NoteSigner::new(&origin, &log_key).unwrap().verifier();
+    let signer = NoteSigner::new(&origin, &log_key).unwrap();
+    let verifier = signer.verifier();
+    let mut tree = CompactTree::new();
+    for (_, _, bytes) in &batch.entries {
+        tree.append(leaf_hash(bytes), |level, index, hash| {
+            batch.nodes.push((level, index, *hash))
+        });
+    }
+    let cp = Checkpoint {
+        origin: origin.clone(),
+        size: 4,
+        root: tree.root(),
+        time: Some(1),
+        extensions: vec![],
+    };
+    batch.checkpoint = SignedCheckpoint::sign(cp, &signer).unwrap().to_text();
+    store.commit(batch).unwrap();
     let ledger = Arc::new(RwLock::new(ledger));
     let core = Core {
         store: store.clone(),
         ledger: ledger.clone(),
-        tree: CompactTree::new(),
+        tree,
         log_key,
         origin,
         max_batch: 16,
         feed: None,
+        checkpoint_interval: None,
     };
     let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();
     let settings = Settings::default();

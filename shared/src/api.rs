@@ -141,3 +141,27 @@ pub enum StreamEvent {
     /// A signed checkpoint (signed-note text) of the tree so far.
     Checkpoint { checkpoint: String },
 }
+
+/// Largest body `POST /v1/cosignatures` reads: a checkpoint note with a
+/// few dozen signature lines is a few kilobytes.
+pub const MAX_COSIGNATURE_BODY: usize = 64 * 1024;
+
+/// Body of `POST /v1/cosignatures`: a witness's cosignature of a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureRequest {
+    /// The checkpoint as the log signed it (signed-note text; other
+    /// signature lines may be present and are ignored).
+    pub checkpoint: String,
+    /// The witness's signature line (`— entente-witness/<CODE> <base64>`).
+    pub cosignature: String,
+}
+
+/// Answer to `POST /v1/cosignatures`: what was stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosignatureReceipt {
+    pub delegation: crate::statement::DelegationCode,
+    pub size: u64,
+    /// The cosignature's own timestamp (Unix seconds).
+    pub timestamp: u64,
+}

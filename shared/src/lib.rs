@@ -16,14 +16,18 @@
 //! | [`merkle`] | RFC 9162 hashing and proofs |
 //! | [`note`] | C2SP signed notes |
 //! | [`checkpoint`] | C2SP tlog checkpoints |
+//! | [`cosignature`] | C2SP tlog cosignatures (witnesses) |
+//! | [`archive`] | the offline archive bundle: format and every verification step |
 //! | [`api`] | HTTP wire types |
 //! | [`httpsig`] | RFC 9421 HTTP message signatures (signed reads) |
 //! | [`visibility`] | TLP 2.0: who may read a statement |
 //! | [`b64`] | base64 on the wire |
 
 pub mod api;
+pub mod archive;
 pub mod b64;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod dsse;
 pub mod frameworks;
 pub mod httpsig;

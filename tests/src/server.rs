@@ -54,9 +54,19 @@ impl Server {
     /// Starts a server on a fresh data folder and a free loopback port, with
     /// extra command-line arguments (e.g. `--config FILE` for TLS).
     pub fn start_with_args(args: &[&str]) -> Server {
+        Server::start_with(args, &[])
+    }
+
+    /// Starts a server on a fresh data folder with extra settings as
+    /// `ENTENTE_*` environment variables, e.g. `("ENTENTE_CHECKPOINT_INTERVAL_SECS", "1")`.
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Server {
+        Server::start_with(&[], vars)
+    }
+
+    fn start_with(args: &[&str], vars: &[(&str, &str)]) -> Server {
         let scratch = tempfile::tempdir().expect("creating a temp dir");
         let data = scratch.path().join("data");
-        Server::launch_with(scratch, &data, "127.0.0.1:0", args).unwrap_or_else(|e| {
+        Server::launch_with(scratch, &data, "127.0.0.1:0", args, vars).unwrap_or_else(|e| {
             panic!(
                 "entente-server exited ({}) instead of starting:\n{}",
                 e.status, e.stderr
@@ -100,7 +110,7 @@ impl Server {
     }
 
     fn launch(scratch: TempDir, data: &Path, bind: &str) -> Result<Server, Exited> {
-        Server::launch_with(scratch, data, bind, &[])
+        Server::launch_with(scratch, data, bind, &[], &[])
     }
 
     fn launch_with(
@@ -108,6 +118,7 @@ impl Server {
         data: &Path,
         bind: &str,
         args: &[&str],
+        vars: &[(&str, &str)],
     ) -> Result<Server, Exited> {
         let stderr_path = scratch.path().join("server.stderr");
         let stderr = File::create(&stderr_path).expect("creating the server's stderr file");
@@ -127,6 +138,7 @@ impl Server {
             .env_remove("ENTENTE_TLS_CERT")
             .env_remove("ENTENTE_TLS_KEY")
             .env_remove("ENTENTE_PUBLIC_URL")
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // A file, not a pipe: a chatty server must never block on a full pipe,

@@ -183,6 +183,10 @@ pub enum DeclarationCommand {
         id: String,
         #[arg(long, value_enum, default_value = "md")]
         format: DocFormat,
+        /// Render it from an archive bundle alone: offline, no server, no
+        /// profile (the bundle is verified first, as `archive verify` does).
+        #[arg(long, value_name = "FILE")]
+        from_archive: Option<PathBuf>,
     },
 }
 

@@ -8,10 +8,26 @@ use super::session::Session;
 use super::Context;
 use crate::cli::{DeclarationCommand, DocFormat};
 use crate::document;
-use crate::error::CliResult;
+use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_list, short, timestamp};
 
 pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
+    if let DeclarationCommand::Show {
+        id,
+        format,
+        from_archive: Some(path),
+    } = &cmd
+    {
+        let all = crate::archive::declarations(path, None)?;
+        let id = crate::resolve::statement_id(id, "declaration", || {
+            Ok(all.iter().map(|d| d.id).collect::<Vec<_>>())
+        })?;
+        let d = all
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| fail(format!("no declaration {id} in {}", path.display())))?;
+        return show(ctx, &d, *format);
+    }
     let session = Session::open(ctx)?;
     match cmd {
         DeclarationCommand::List => {
@@ -38,18 +54,24 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
                 },
             )?;
         }
-        DeclarationCommand::Show { id, format } => {
+        DeclarationCommand::Show { id, format, .. } => {
             let id =
                 session.resolve(&id, "declaration", "/v1/declarations", |d: &Declaration| {
                     d.id
                 })?;
             let d: Declaration = session.get(&format!("/v1/declarations/{id}"))?;
-            let json = ctx.json || format == DocFormat::Json;
-            emit(json, &json!(d), || match format {
-                DocFormat::Html => document::html(&d),
-                _ => document::markdown(&d),
-            })?;
+            show(ctx, &d, format)?;
         }
     }
+    Ok(())
+}
+
+/// Prints one declaration in the chosen format.
+fn show(ctx: &Context, d: &Declaration, format: DocFormat) -> CliResult<()> {
+    let json = ctx.json || format == DocFormat::Json;
+    emit(json, &json!(d), || match format {
+        DocFormat::Html => document::html(d),
+        _ => document::markdown(d),
+    })?;
     Ok(())
 }

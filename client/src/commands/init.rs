@@ -41,6 +41,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         log_key: info.verifier_key.clone(),
         last_seq: 0,
         ca_file,
+        witnesses: Vec::new(),
+        quorum: 0,
+        max_checkpoint_age_secs: crate::profile::DEFAULT_MAX_CHECKPOINT_AGE_SECS,
     };
     let mut profile = Profile::create(&ctx.home, data, &der)?;
     let mut out = json!({

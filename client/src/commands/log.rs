@@ -3,7 +3,8 @@
 //! `verify` is the full audit: it downloads every entry, re-runs the shared
 //! fold over them (every signature and roster rule), rebuilds the Merkle tree
 //! and checks its root against the latest checkpoint, which itself must be
-//! consistent with the pinned one.
+//! consistent with the pinned one and carry the witness quorum the profile
+//! asks for (checked against the roster `verify` folded itself).
 
 use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use entente_shared::b64;
@@ -18,42 +19,61 @@ use crate::http::Api;
 use crate::output::emit;
 use crate::pin;
 use crate::profile::Profile;
+use crate::trust;
 
 pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
     let profile = Profile::open(&ctx.home)?;
     let api = Api::for_profile(&profile)?;
-    let cp = pin::latest(&profile, &api)?.checkpoint;
     match cmd {
         LogCommand::Checkpoint => {
-            let out = json!({
+            let assessed = trust::latest(&profile, &api)?;
+            let cp = &assessed.checkpoint.checkpoint;
+            let mut out = json!({
                 "origin": cp.origin,
                 "size": cp.size,
                 "root": b64::encode(&cp.root),
                 "time": cp.time,
             });
+            merge(&mut out, assessed.to_json(&profile));
             emit(ctx.json, &out, || {
                 format!(
-                    "origin  {}\nsize    {}\nroot    {}\ntime    {}\nconsistent with the pinned checkpoint\n",
+                    "origin  {}\nsize    {}\nroot    {}\ntime    {}\nconsistent with the pinned checkpoint\n{}\n",
                     cp.origin,
                     cp.size,
                     b64::encode(&cp.root),
-                    cp.time.map(|t| t.to_string()).unwrap_or_default()
+                    cp.time.map(|t| t.to_string()).unwrap_or_default(),
+                    assessed.describe(&profile)
                 )
             })?;
         }
         LogCommand::Verify => {
-            let verified = audit(&api, cp.size, &cp.root)?;
-            let out = json!({ "size": cp.size, "root": b64::encode(&cp.root), "entries_verified": verified });
+            let signed = pin::latest(&profile, &api)?;
+            let (size, root) = (signed.checkpoint.size, signed.checkpoint.root);
+            let ledger = audit(&api, size, &root)?;
+            let assessed = trust::assess(&profile, signed, ledger.roster());
+            trust::enforce(&profile, &assessed)?;
+            let mut out =
+                json!({ "size": size, "root": b64::encode(&root), "entries_verified": size });
+            merge(&mut out, assessed.to_json(&profile));
             emit(ctx.json, &out, || {
-                format!("verified {verified} entries: signatures, roster rules and root of checkpoint {}\n", cp.size)
+                format!(
+                    "verified {size} entries: signatures, roster rules and root of checkpoint {size}\n{}\n",
+                    assessed.describe(&profile)
+                )
             })?;
         }
     }
     Ok(())
 }
 
-/// Re-verifies entries `[0, size)` and checks they hash to `root`.
-fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<u64> {
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    if let (Some(into), serde_json::Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
+}
+
+/// Re-verifies entries `[0, size)` and checks they hash to `root`; returns the fold.
+fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<Ledger> {
     let mut ledger = Ledger::new();
     let mut tree = MemoryTree::new();
     let bad = |index: u64, why: String| CliError::Inconsistent(format!("entry {index}: {why}"));
@@ -98,5 +118,5 @@ fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<u64> {
             "the entries do not hash to the root of checkpoint {size}"
         )));
     }
-    Ok(size)
+    Ok(ledger)
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand, each with a `run`.
 
 pub mod admit;
+pub mod archive;
 pub mod assess;
 pub mod declaration;
 pub mod init;
@@ -16,6 +17,7 @@ pub mod stance;
 pub mod supplier;
 pub mod thread;
 pub mod watch;
+pub mod witness;
 
 use std::path::PathBuf;
 
@@ -53,5 +55,7 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Message(cmd) => message::run(&ctx, cmd),
         Command::Thread(cmd) => thread::run(&ctx, cmd),
         Command::Watch(args) => watch::run(&ctx, args),
+        Command::Witness(args) => witness::run(&ctx, args),
+        Command::Archive(cmd) => archive::run(&ctx, cmd),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod assessments;
 pub mod checkpoint;
+pub mod cosignatures;
 pub mod declarations;
 pub mod entries;
 pub mod health;

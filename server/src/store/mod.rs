@@ -2,9 +2,10 @@
 //!
 //! [`Store`] keeps the log's entries, the statement-id index, every perfect
 //! Merkle subtree hash (so proofs cost O(log n) reads) and the latest signed
-//! checkpoint. Writes happen only through [`Store::commit`], which the
-//! sequencer calls once per batch: one atomic batch, then one flush, before any
-//! receipt leaves. Handlers see [`Store`] and [`StoreError`], never sled.
+//! checkpoint, and witnesses' cosignatures. Writes happen only through
+//! [`Store::commit`] and [`Store::commit_aside`], which only the sequencer
+//! thread calls: one atomic batch, then one flush, before any receipt leaves.
+//! Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
 mod verify;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
+use serde::{Deserialize, Serialize};
 
 pub use verify::{verify_store, VerifyReport};
 
@@ -33,6 +35,26 @@ pub struct CommitBatch {
     pub nodes: Vec<(u8, u64, Hash)>,
     pub size: u64,
     pub checkpoint: String,
+    /// Cosignatures that arrived with this batch (outside the log).
+    pub cosignatures: Vec<NewCosignature>,
+}
+
+/// A witness's cosignature as stored (see [`layout`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCosignature {
+    /// The checkpoint body (note text) it covers.
+    pub body: String,
+    /// The signature line, newline included.
+    pub line: String,
+    /// The cosignature's own timestamp (Unix seconds).
+    pub timestamp: u64,
+}
+
+/// A cosignature to store: tree size, delegation code, what it covers.
+pub struct NewCosignature {
+    pub size: u64,
+    pub code: String,
+    pub cosignature: StoredCosignature,
 }
 
 /// The log store (cheap to clone: sled handles are shared).
@@ -126,9 +148,52 @@ impl Store {
         }
         b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
         b.insert(layout::META_CHECKPOINT, batch.checkpoint.as_bytes());
+        Self::add_cosignatures(&mut b, &batch.cosignatures);
         self.db.apply_batch(b)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Writes what changes no entry — cosignatures, and a re-signed
+    /// checkpoint of the same tree (a newer time) — atomically, then flushes.
+    /// Sequencer thread only, like [`Store::commit`].
+    pub fn commit_aside(
+        &self,
+        cosignatures: &[NewCosignature],
+        checkpoint: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut b = sled::Batch::default();
+        Self::add_cosignatures(&mut b, cosignatures);
+        if let Some(cp) = checkpoint {
+            b.insert(layout::META_CHECKPOINT, cp.as_bytes());
+        }
+        self.db.apply_batch(b)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn add_cosignatures(b: &mut sled::Batch, cosignatures: &[NewCosignature]) {
+        for c in cosignatures {
+            // Serialising a struct of strings and a number cannot fail.
+            let value = serde_json::to_vec(&c.cosignature).unwrap_or_default();
+            b.insert(layout::cosignature_key(c.size, &c.code), value);
+        }
+    }
+
+    /// Every stored cosignature of a checkpoint of tree size `size`, by
+    /// delegation code (at most one each), in code order.
+    pub fn cosignatures(&self, size: u64) -> Result<Vec<(String, StoredCosignature)>, StoreError> {
+        let prefix = layout::cosignature_prefix(size);
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(prefix) {
+            let (k, v) = item?;
+            let code = String::from_utf8(k[prefix.len()..].to_vec())
+                .map_err(|_| StoreError::Corrupt("cosignature key is not UTF-8".into()))?;
+            let c = serde_json::from_slice(&v)
+                .map_err(|_| StoreError::Corrupt(format!("cosignature by {code} is unreadable")))?;
+            out.push((code, c));
+        }
+        Ok(out)
     }
 
     /// Bytes the store takes on disk.

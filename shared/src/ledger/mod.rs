@@ -57,6 +57,43 @@ impl VerifiedStatement {
     }
 }
 
+/// A statement whose DSSE signature verified against a given public key,
+/// before any roster was consulted. Signature checks are independent per
+/// entry, so an offline verifier makes these on every core and then hands
+/// them, in log order, to [`Ledger::accept_checked`], which only has to
+/// compare keys. It is not a [`VerifiedStatement`]: the fold has not said
+/// that this key may sign it.
+#[derive(Clone, Debug)]
+pub struct SignatureChecked {
+    envelope: Envelope,
+    statement: Statement,
+    id: StatementId,
+    key: PublicKey,
+}
+
+impl SignatureChecked {
+    /// Decodes `envelope` and checks its signature with `key`.
+    pub fn check(envelope: Envelope, key: &PublicKey) -> Result<SignatureChecked, Refusal> {
+        let statement =
+            Statement::decode(&envelope.payload).map_err(|e| Refusal::Malformed(e.0))?;
+        envelope.verify(&statement.key, key).map_err(|e| match e {
+            DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
+            other => Refusal::Malformed(other.to_string()),
+        })?;
+        let id = StatementId::of_payload(&envelope.payload);
+        Ok(SignatureChecked {
+            envelope,
+            statement,
+            id,
+            key: *key,
+        })
+    }
+
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
+}
+
 /// A decoded statement and the key that must have signed it.
 pub struct Unverified {
     envelope: Envelope,
@@ -151,6 +188,22 @@ impl Ledger {
             envelope,
             statement,
             key,
+        })
+    }
+
+    /// Turns a statement whose signature was checked elsewhere into a
+    /// [`VerifiedStatement`], if the key it was checked with is the one this
+    /// roster (or the founding admission) names: [`Ledger::verify`] without
+    /// repeating the signature check.
+    pub fn accept_checked(&self, c: SignatureChecked) -> Result<VerifiedStatement, Refusal> {
+        let key = self.signer_key(&c.statement)?;
+        if key != c.key {
+            return Err(Refusal::BadSignature);
+        }
+        Ok(VerifiedStatement {
+            envelope: c.envelope,
+            statement: c.statement,
+            id: c.id,
         })
     }
 

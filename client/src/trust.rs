@@ -1,0 +1,160 @@
+//! When a checkpoint is trusted: pinned and consistent (see [`crate::pin`]),
+//! cosigned by a quorum of the witnesses the profile names, and fresh.
+//!
+//! Witness policy (`profile.toml`: `witnesses = ["US", "DE"]`, `quorum = 2`):
+//! a checkpoint counts only with `quorum` valid cosignatures by the named
+//! delegations, checked against their active keys in a roster. Commands that
+//! rely on the log's state — `log checkpoint`, `log verify`, `archive export`
+//! — stop with [`CliError::Untrusted`] (exit 4) when the quorum is not met.
+//! `log verify` checks against the roster it folded itself; the others use
+//! the server's `GET /v1/roster`, which `log verify` audits.
+//!
+//! Freshness: the newest of the checkpoint's own `time` and its valid
+//! cosignatures' timestamps (a witness cosigning at T says "as of T this was
+//! the newest checkpoint the log showed me"). Older than
+//! `max_checkpoint_age_secs`: a warning on stderr — a log may be quiet, and
+//! the server re-signs an idle checkpoint, so an old one means a frozen log
+//! or a host showing an old view.
+
+use entente_shared::api::RosterView;
+use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::cosignature::{self, Witnessed};
+use entente_shared::ledger::Roster;
+use serde_json::{json, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::http::Api;
+use crate::pin;
+use crate::profile::Profile;
+
+/// A checkpoint with what its witnesses and its age say about it.
+pub struct Assessed {
+    pub checkpoint: SignedCheckpoint,
+    pub witnessed: Witnessed,
+    /// Policy witnesses that validly cosigned.
+    pub policy_cosigners: Vec<String>,
+    /// `None` without a policy.
+    pub quorum_met: Option<bool>,
+    /// Seconds since the newest signature or cosignature, if it has a time.
+    pub age_secs: Option<u64>,
+}
+
+impl Assessed {
+    /// The `--json` shape shared by the commands that show it.
+    pub fn to_json(&self, profile: &Profile) -> Value {
+        json!({
+            "cosigners": self.witnessed.valid.iter().map(|c| json!({
+                "delegation": c.delegation,
+                "timestamp": c.timestamp,
+            })).collect::<Vec<_>>(),
+            "witness_policy": {
+                "witnesses": profile.data.witnesses,
+                "quorum": profile.data.quorum,
+                "cosigned_by": self.policy_cosigners,
+                "met": self.quorum_met,
+            },
+            "age_secs": self.age_secs,
+        })
+    }
+
+    /// One human line on the witnesses.
+    pub fn describe(&self, profile: &Profile) -> String {
+        let all: Vec<String> = self
+            .witnessed
+            .valid
+            .iter()
+            .map(|c| c.delegation.to_string())
+            .collect();
+        let cosigned = if all.is_empty() {
+            "no witness".to_string()
+        } else {
+            all.join(", ")
+        };
+        match self.quorum_met {
+            None => format!("cosigned by {cosigned} (no witness policy)"),
+            Some(met) => format!(
+                "cosigned by {cosigned}; policy: {} of {} — {}",
+                profile.data.quorum,
+                join(&profile.data.witnesses),
+                if met { "quorum met" } else { "QUORUM NOT MET" }
+            ),
+        }
+    }
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn now() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
+}
+
+/// Weighs `cp`'s cosignatures against `roster` and the profile's policy.
+pub fn assess(profile: &Profile, checkpoint: SignedCheckpoint, roster: &Roster) -> Assessed {
+    let witnessed = cosignature::witnessed(&checkpoint.note, roster);
+    let policy_cosigners: Vec<String> = profile
+        .data
+        .witnesses
+        .iter()
+        .filter(|w| witnessed.by(w).is_some())
+        .map(ToString::to_string)
+        .collect();
+    let quorum_met =
+        (profile.data.quorum > 0).then_some(policy_cosigners.len() >= profile.data.quorum);
+    let newest = witnessed
+        .valid
+        .iter()
+        .map(|c| c.timestamp)
+        .chain(checkpoint.checkpoint.time)
+        .max();
+    Assessed {
+        age_secs: newest.map(|t| now().saturating_sub(t)),
+        checkpoint,
+        witnessed,
+        policy_cosigners,
+        quorum_met,
+    }
+}
+
+/// Fails unless the policy's quorum is met; warns on stderr if stale.
+pub fn enforce(profile: &Profile, a: &Assessed) -> CliResult<()> {
+    if let Some(age) = a.age_secs {
+        if age > profile.data.max_checkpoint_age_secs {
+            eprintln!(
+                "entente: warning: the newest checkpoint (size {}) was signed or cosigned {age}s ago, \
+                 more than max_checkpoint_age_secs = {}: the log may be frozen, or the host is showing an old view",
+                a.checkpoint.checkpoint.size, profile.data.max_checkpoint_age_secs
+            );
+        }
+    }
+    if a.quorum_met == Some(false) {
+        return Err(CliError::Untrusted(format!(
+            "checkpoint {} has {} valid cosignature(s) from the policy's witnesses {} ({}), the quorum is {}",
+            a.checkpoint.checkpoint.size,
+            a.policy_cosigners.len(),
+            join(&profile.data.witnesses),
+            if a.policy_cosigners.is_empty() {
+                "none".to_string()
+            } else {
+                a.policy_cosigners.join(",")
+            },
+            profile.data.quorum
+        )));
+    }
+    Ok(())
+}
+
+/// The latest checkpoint, pinned, weighed against the server's roster and
+/// the policy, and enforced.
+pub fn latest(profile: &Profile, api: &Api) -> CliResult<Assessed> {
+    let cp = pin::latest(profile, api)?;
+    let view: RosterView = api.get_json("/v1/roster")?;
+    let a = assess(profile, cp, &view.roster);
+    enforce(profile, &a)?;
+    Ok(a)
+}

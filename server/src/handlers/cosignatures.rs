@@ -1,0 +1,93 @@
+//! `POST /v1/cosignatures`: a witness's cosignature of a checkpoint.
+//!
+//! Checked here, on the worker: the checkpoint must be one this log signed
+//! (log signature, size within the log, root equal to the stored tree's root
+//! at that size), and the line must be a valid `cosignature/v1` by the named
+//! delegation's active key in the current roster. Its timestamp may not be
+//! ahead of the server's clock by more than the statement skew bound. Then
+//! the sequencer stores it, so that only that thread ever flushes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use entente_shared::api::{CosignatureReceipt, CosignatureRequest, MAX_COSIGNATURE_BODY};
+use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::cosignature::{self, CosignatureError};
+use entente_shared::merkle::root;
+
+use crate::body::read_limited;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{NewCosignature, StoredCosignature};
+
+pub async fn post_cosignature(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_limited(&req, payload, MAX_COSIGNATURE_BODY).await?;
+    let request: CosignatureRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("cosignature request: {e}")))?;
+
+    let unknown = |why: String| ApiError::UnknownCheckpoint(why);
+    let cp = SignedCheckpoint::parse_and_verify(&request.checkpoint, &state.log)
+        .map_err(|e| unknown(format!("not a checkpoint of this log: {e}")))?;
+    let size = cp.checkpoint.size;
+    let current = state.store.size()?;
+    if size > current {
+        return Err(unknown(format!(
+            "checkpoint size {size} is past the log's size {current}"
+        )));
+    }
+    let stored_root = root(&state.store, size).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if stored_root != cp.checkpoint.root {
+        return Err(unknown(format!(
+            "the checkpoint's root is not this log's root at size {size}"
+        )));
+    }
+
+    let bad = |e: CosignatureError| ApiError::BadCosignature(e.to_string());
+    let sig = cosignature::parse_line(&request.cosignature).map_err(bad)?;
+    let code = cosignature::witness_code(&sig.name).map_err(bad)?;
+    let timestamp = {
+        let ledger = state.ledger();
+        let delegation = ledger.roster().delegation(&code).ok_or_else(|| {
+            ApiError::BadCosignature(format!("{code} is not an admitted delegation"))
+        })?;
+        let mut outcome = Err(CosignatureError::Missing(sig.name.clone()));
+        for key in delegation.active_keys() {
+            outcome = cosignature::verify(&sig, &cp.note.text, &key.public_key);
+            if !matches!(outcome, Err(CosignatureError::Missing(_))) {
+                break;
+            }
+        }
+        outcome.map_err(|e| match e {
+            CosignatureError::Missing(_) => ApiError::BadCosignature(format!(
+                "the cosignature is not by an active key of {code}"
+            )),
+            other => bad(other),
+        })?
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    if timestamp > now.saturating_add(state.settings.max_clock_skew_secs) {
+        return Err(ApiError::BadCosignature(format!(
+            "the cosignature's timestamp {timestamp} is ahead of the server's clock ({now})"
+        )));
+    }
+    state
+        .sequencer
+        .cosign(NewCosignature {
+            size,
+            code: code.to_string(),
+            cosignature: StoredCosignature {
+                body: cp.note.text.clone(),
+                line: sig.to_line(),
+                timestamp,
+            },
+        })
+        .await?;
+    tracing::info!(%code, size, "stored a cosignature");
+    Ok(HttpResponse::Created().json(CosignatureReceipt {
+        delegation: code,
+        size,
+        timestamp,
+    }))
+}

@@ -1,0 +1,417 @@
+//! The offline archive bundle (`entente-archive/v1`): its format and every
+//! check an offline verifier makes, as pure functions.
+//!
+//! A bundle is JSON Lines: one header line ([`Header`]), then exactly one
+//! line per log entry ([`ArchiveEntry`]) for indexes `0..size`, in order.
+//! `docs/archive.md` specifies the bytes for implementers in other languages.
+//!
+//! Verification runs in four stages, so that the expensive, independent work
+//! can run on every core (the caller chooses how — the CLI uses rayon):
+//! 1. [`parse_entry`] (per entry, parallel): position, leaf hash of the
+//!    envelope bytes, inclusion proof against the checkpoint, statement decode;
+//! 2. [`signing_keys`] (sequential, cheap): every public key the bundle's
+//!    roster statements introduce, by key id;
+//! 3. [`check_signature`] (per entry, parallel): the DSSE signature against
+//!    the key its statement names;
+//! 4. [`fold`] (sequential): the shared [`Ledger`] over the entries in order —
+//!    which key was active at that entry, `seq`, roles, every policy rule —
+//!    then the checkpoint's cosignatures against the folded roster.
+//!
+//! The first failing entry (lowest index) is the one reported, whichever
+//! stage caught it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::b64;
+use crate::checkpoint::SignedCheckpoint;
+use crate::cosignature::{self, Witnessed};
+use crate::dsse::Envelope;
+use crate::frameworks::{Framework, Frameworks};
+use crate::keys::{KeyId, PublicKey};
+use crate::ledger::{Declaration, Ledger, SignatureChecked, SupplierView};
+use crate::merkle::{leaf_hash, verify_inclusion, Hash};
+use crate::note::NoteVerifier;
+use crate::statement::{Body, DelegationCode, Statement};
+
+/// The `format` of every v1 header.
+pub const FORMAT: &str = "entente-archive/v1";
+
+/// One shipped framework, as the bundle carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkSource {
+    /// File name under `config/frameworks/`.
+    pub file: String,
+    /// The TOML text.
+    pub toml: String,
+}
+
+/// The first line of a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The log's origin (checkpoint first line and log key name).
+    pub origin: String,
+    /// The log's note verifier key (`name+hash+base64(0x01 || key)`). A
+    /// verifier should compare it with the key it pinned out of band.
+    pub log_key: String,
+    /// The signed checkpoint, with witnesses' cosignatures, as signed-note text.
+    pub checkpoint: String,
+    /// Tree size of that checkpoint: the number of entry lines that follow.
+    pub size: u64,
+    /// Entries below this index carry an envelope only if they are roster
+    /// statements (`--since`); 0 for a full export.
+    pub since: u64,
+    /// Delegation that exported the bundle (whose view it is).
+    pub exported_by: DelegationCode,
+    /// Unix seconds of the export (informative, not verified).
+    pub exported_at: u64,
+    /// The assessment frameworks the fold judges with.
+    pub frameworks: Vec<FrameworkSource>,
+}
+
+/// One entry line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveEntry {
+    pub index: u64,
+    /// `SHA-256(0x00 || envelope bytes)`, standard base64.
+    #[serde(with = "b64::hash")]
+    pub leaf_hash: Hash,
+    /// The envelope's canonical JSON, exactly the bytes the log hashed, as
+    /// a JSON string; absent for an entry the exporter may not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<String>,
+    /// RFC 9162 inclusion proof of `leaf_hash` at `index` in the checkpoint's tree.
+    #[serde(with = "b64::hashes")]
+    pub inclusion_proof: Vec<Hash>,
+}
+
+/// Why a bundle does not verify: the entry (if one is to blame) and the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveError {
+    pub index: Option<u64>,
+    pub reason: String,
+}
+
+impl ArchiveError {
+    fn at(index: u64, reason: impl Into<String>) -> ArchiveError {
+        ArchiveError {
+            index: Some(index),
+            reason: reason.into(),
+        }
+    }
+
+    fn bundle(reason: impl Into<String>) -> ArchiveError {
+        ArchiveError {
+            index: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ArchiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "entry {i}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ArchiveError {}
+
+/// The frameworks this build judges with, as a bundle carries them.
+pub fn builtin_frameworks() -> Vec<FrameworkSource> {
+    crate::frameworks::SOURCES
+        .iter()
+        .map(|(file, toml)| FrameworkSource {
+            file: (*file).to_owned(),
+            toml: (*toml).to_owned(),
+        })
+        .collect()
+}
+
+/// Checks the header: format, log key, the checkpoint's log signature and size.
+///
+/// `pinned` is the log key the verifier holds out of band; without it the
+/// bundle's own key is used, which proves integrity but not authorship.
+pub fn check_header(
+    header: &Header,
+    pinned: Option<&NoteVerifier>,
+) -> Result<SignedCheckpoint, ArchiveError> {
+    if header.format != FORMAT {
+        return Err(ArchiveError::bundle(format!(
+            "unknown bundle format {:?} (expected {FORMAT})",
+            header.format
+        )));
+    }
+    let key: NoteVerifier = header
+        .log_key
+        .parse()
+        .map_err(|e| ArchiveError::bundle(format!("the bundle's log key: {e}")))?;
+    if let Some(pinned) = pinned {
+        if *pinned != key {
+            return Err(ArchiveError::bundle(format!(
+                "the bundle's log key {} is not the pinned log key {}",
+                key.to_vkey(),
+                pinned.to_vkey()
+            )));
+        }
+    }
+    if key.name() != header.origin {
+        return Err(ArchiveError::bundle(
+            "the log key is not named after the origin",
+        ));
+    }
+    let cp = SignedCheckpoint::parse_and_verify(&header.checkpoint, &key)
+        .map_err(|e| ArchiveError::bundle(format!("the checkpoint: {e}")))?;
+    if cp.checkpoint.size != header.size {
+        return Err(ArchiveError::bundle(format!(
+            "the header says {} entries but the checkpoint has size {}",
+            header.size, cp.checkpoint.size
+        )));
+    }
+    Ok(cp)
+}
+
+/// Checks that the bundle's frameworks are exactly those this verifier's
+/// fold judges with (the fold uses the compiled-in ones).
+pub fn check_frameworks(header: &Header) -> Result<BTreeSet<String>, ArchiveError> {
+    let mut ids = BTreeSet::new();
+    for src in &header.frameworks {
+        let fw: Framework = toml::from_str(&src.toml)
+            .map_err(|e| ArchiveError::bundle(format!("framework {}: {e}", src.file)))?;
+        match Frameworks::builtin().get(&fw.id) {
+            Some(ours) if *ours == fw => {}
+            _ => {
+                return Err(ArchiveError::bundle(format!(
+                    "framework {} ({}) differs from the one this verifier judges with",
+                    fw.id, src.file
+                )))
+            }
+        }
+        ids.insert(fw.id);
+    }
+    Ok(ids)
+}
+
+/// An entry after stage 1.
+#[derive(Clone, Debug)]
+pub struct ParsedEntry {
+    pub index: u64,
+    pub leaf: Hash,
+    /// The envelope and its decoded statement; `None` for a hidden entry.
+    pub visible: Option<(Envelope, Statement)>,
+}
+
+/// Stage 1 for the line at `position`: index, leaf hash, inclusion proof, decode.
+pub fn parse_entry(
+    position: u64,
+    entry: ArchiveEntry,
+    cp: &SignedCheckpoint,
+) -> Result<ParsedEntry, ArchiveError> {
+    if entry.index != position {
+        let why = if entry.index > position {
+            format!(
+                "missing: the bundle has entry {} in its place (dropped or reordered entries)",
+                entry.index
+            )
+        } else {
+            format!(
+                "out of order: the bundle has entry {} in its place (reordered or repeated entries)",
+                entry.index
+            )
+        };
+        return Err(ArchiveError::at(position, why));
+    }
+    let at = |why: String| ArchiveError::at(position, why);
+    let visible = match &entry.envelope {
+        None => None,
+        Some(text) => {
+            if leaf_hash(text.as_bytes()) != entry.leaf_hash {
+                return Err(at(
+                    "the envelope does not hash to its leaf hash (changed bytes)".into(),
+                ));
+            }
+            let envelope = Envelope::from_json(text.as_bytes())
+                .map_err(|e| at(format!("the envelope: {e}")))?;
+            if envelope.to_canonical_json() != text.as_bytes() {
+                return Err(at("the envelope is not in canonical form".into()));
+            }
+            let statement = Statement::decode(&envelope.payload)
+                .map_err(|e| at(format!("the statement: {}", e.0)))?;
+            Some((envelope, statement))
+        }
+    };
+    verify_inclusion(
+        &entry.leaf_hash,
+        position,
+        cp.checkpoint.size,
+        &entry.inclusion_proof,
+        &cp.checkpoint.root,
+    )
+    .map_err(|e| {
+        at(format!(
+            "its inclusion proof does not verify against the checkpoint: {e}"
+        ))
+    })?;
+    Ok(ParsedEntry {
+        index: position,
+        leaf: entry.leaf_hash,
+        visible,
+    })
+}
+
+/// Stage 2: every public key that roster statements in the bundle introduce.
+/// Key ids are hashes of keys, so this map cannot be confused by a bad
+/// entry; whether the key may sign a given entry is the fold's question.
+pub fn signing_keys<'a>(
+    entries: impl IntoIterator<Item = &'a ParsedEntry>,
+) -> HashMap<KeyId, PublicKey> {
+    let mut keys = HashMap::new();
+    for e in entries {
+        let Some((_, st)) = &e.visible else { continue };
+        let key = match &st.body {
+            Body::Admission(a) => a.public_key,
+            Body::KeyRotation(r) => r.new_key,
+            _ => continue,
+        };
+        keys.insert(key.key_id(), key);
+    }
+    keys
+}
+
+/// An entry after stage 3.
+#[derive(Debug)]
+pub enum Ready {
+    Hidden,
+    /// Signature checked against the key its statement names.
+    Checked(Box<SignatureChecked>),
+    /// No roster statement in the bundle introduces its key: the fold
+    /// decides (and refuses it with the precise reason).
+    Unchecked(Box<Envelope>),
+}
+
+/// Stage 3: the DSSE signature of one entry.
+pub fn check_signature(
+    entry: ParsedEntry,
+    keys: &HashMap<KeyId, PublicKey>,
+) -> Result<(u64, Ready), ArchiveError> {
+    let Some((envelope, statement)) = entry.visible else {
+        return Ok((entry.index, Ready::Hidden));
+    };
+    let Some(key) = keys.get(&statement.key) else {
+        return Ok((entry.index, Ready::Unchecked(Box::new(envelope))));
+    };
+    let checked = SignatureChecked::check(envelope, key).map_err(|e| {
+        ArchiveError::at(
+            entry.index,
+            format!("signature by key {}: {e}", statement.key),
+        )
+    })?;
+    Ok((entry.index, Ready::Checked(Box::new(checked))))
+}
+
+/// A bundle that verified, and what the fold made of it.
+pub struct Verified {
+    pub ledger: Ledger,
+    pub checkpoint: SignedCheckpoint,
+    pub witnessed: Witnessed,
+    /// Entries with an envelope, and without.
+    pub visible: u64,
+    pub hidden: u64,
+}
+
+impl Verified {
+    /// Every adopted declaration, in proposal order.
+    pub fn declarations(&self) -> Vec<Declaration> {
+        self.ledger
+            .proposals()
+            .iter()
+            .filter_map(|p| self.ledger.proposals().declaration(&p.meta.id))
+            .collect()
+    }
+
+    /// The supplier comparison for every assessed supplier, by name.
+    pub fn supplier_views(&self) -> Vec<SupplierView> {
+        let names: BTreeSet<String> = self
+            .ledger
+            .assessments()
+            .iter()
+            .map(|a| a.body.supplier.name.clone())
+            .collect();
+        let mut seen = BTreeSet::new();
+        names
+            .iter()
+            .filter(|n| seen.insert(crate::statement::Supplier::key(n)))
+            .filter_map(|n| self.ledger.assessments().supplier_view(n, |_| true))
+            .collect()
+    }
+}
+
+/// Stage 4: folds the entries in order (lowest-index failure wins, whatever
+/// stage found it), then checks the checkpoint's cosignatures against the
+/// roster the fold reached, and that every framework used was bundled.
+pub fn fold(
+    cp: SignedCheckpoint,
+    frameworks: &BTreeSet<String>,
+    entries: Vec<Result<(u64, Ready), ArchiveError>>,
+) -> Result<Verified, ArchiveError> {
+    let size = cp.checkpoint.size;
+    let lines = entries.len() as u64;
+    if lines > size {
+        return Err(ArchiveError::bundle(format!(
+            "the bundle has {lines} entry lines for a checkpoint of size {size}"
+        )));
+    }
+    let mut ledger = Ledger::new();
+    let (mut visible, mut hidden) = (0, 0);
+    for item in entries {
+        let (index, ready) = item?;
+        let refused = |e: crate::refusal::Refusal| ArchiveError::at(index, e.to_string());
+        let verified = match ready {
+            Ready::Hidden => {
+                ledger.skip_hidden();
+                hidden += 1;
+                continue;
+            }
+            Ready::Checked(c) => ledger.accept_checked(*c).map_err(refused)?,
+            Ready::Unchecked(e) => ledger.verify(*e).map_err(refused)?,
+        };
+        if let Body::Assessment(a) = &verified.statement().body {
+            if !frameworks.contains(&a.framework) {
+                return Err(ArchiveError::at(
+                    index,
+                    format!("framework {} is not in the bundle", a.framework),
+                ));
+            }
+        }
+        ledger.apply(&verified).map_err(refused)?;
+        visible += 1;
+    }
+    if lines < size {
+        return Err(ArchiveError::at(
+            lines,
+            format!("missing: the bundle ends after {lines} of {size} entries"),
+        ));
+    }
+    let witnessed = cosignature::witnessed(&cp.note, ledger.roster());
+    if let Some((code, e)) = witnessed.invalid.first() {
+        return Err(ArchiveError::bundle(format!(
+            "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
+        )));
+    }
+    Ok(Verified {
+        ledger,
+        checkpoint: cp,
+        witnessed,
+        visible,
+        hidden,
+    })
+}
