@@ -100,7 +100,7 @@ pub struct WitnessArgs {
     #[arg(long, conflicts_with = "every")]
     pub once: bool,
     /// Keep witnessing, once every DURATION (e.g. 30s, 5m, 1h).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = crate::duration::parse)]
     pub every: Option<Duration>,
 }
 
@@ -119,7 +119,7 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub quorum: Option<usize>,
     /// Warn when the newest checkpoint is older than this (e.g. 1h).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = crate::duration::parse)]
     pub max_checkpoint_age: Option<Duration>,
 }
 
@@ -142,23 +142,6 @@ pub enum ArchiveCommand {
         #[arg(long)]
         log_key: Option<String>,
     },
-}
-
-/// Parses `90`, `90s`, `5m`, `2h` or `1d` as a duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 1h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86400),
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (s, m, h, d)")),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 #[derive(Args)]

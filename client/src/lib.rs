@@ -10,6 +10,7 @@ pub mod assessment_file;
 pub mod cli;
 pub mod commands;
 pub mod document;
+pub mod duration;
 pub mod error;
 pub mod http;
 pub mod output;

@@ -82,8 +82,9 @@ impl When {
         if let Ok(t) = OffsetDateTime::parse(arg, &Rfc3339) {
             return Ok(When::At(t));
         }
-        duration_secs(arg)
-            .map(|secs| When::After(Duration::seconds(secs)))
+        crate::duration::seconds(arg)
+            .ok()
+            .map(|secs| When::After(Duration::seconds(secs as i64)))
             .ok_or_else(|| {
                 fail(format!(
                     "deadline {arg:?} is neither an RFC 3339 time (e.g. 2030-05-06T12:00:00Z) \
@@ -106,33 +107,6 @@ impl When {
         }
         Ok(at)
     }
-}
-
-/// Seconds in a duration like `7d`, `90m` or `1d12h`; `None` if malformed,
-/// zero or absurdly large.
-fn duration_secs(s: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: i64 = match c {
-            'w' => 7 * 86_400,
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: i64 = digits.parse().ok()?;
-        digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    // A trailing number without a unit is ambiguous: refuse it.
-    let ten_years = 10 * 366 * 86_400;
-    (digits.is_empty() && total > 0 && total <= ten_years).then_some(total)
 }
 
 #[cfg(test)]
