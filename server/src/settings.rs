@@ -122,15 +122,15 @@ const FIELDS: &[&str] = &[
 impl Settings {
     /// Layers defaults, the config file and `ENTENTE_*` variables. A missing
     /// file is an error only when it was named explicitly.
-    pub fn load(config: Option<&Path>) -> Result<Settings, figment::Error> {
+    pub fn load(config: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
         match config {
             Some(path) => {
                 if !path.exists() {
-                    return Err(figment::Error::from(format!(
+                    return Err(Box::new(figment::Error::from(format!(
                         "config file {} not found",
                         path.display()
-                    )));
+                    ))));
                 }
                 fig = fig.merge(Toml::file(path));
             }
@@ -138,8 +138,10 @@ impl Settings {
         }
         // Only our own keys: ENTENTE_HOME and friends belong to the CLI.
         fig = fig.merge(Env::prefixed("ENTENTE_").only(FIELDS));
-        let settings: Settings = fig.extract()?;
-        settings.validate().map_err(figment::Error::from)?;
+        let settings: Settings = fig.extract().map_err(Box::new)?;
+        settings
+            .validate()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(settings)
     }
 
