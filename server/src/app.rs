@@ -7,6 +7,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use entente_shared::note::NoteSigner;
 
+use crate::rate_limit::DelegationLimiter;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -18,7 +19,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data)
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
     let key = log_key::load_or_create(&settings.data)?;
-    let store = Store::open(&settings.data.join("log")).context("opening the store")?;
+    let store = Store::open_with_cache(
+        &settings.data.join("log"),
+        settings.cache_capacity_mb.saturating_mul(1 << 20),
+    )
+    .context("opening the store")?;
     let origin = match store.origin()? {
         Some(origin) => origin,
         None => {
@@ -46,6 +51,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "store verified"
     );
 
+    crate::metrics::set_log_size(report.ledger.size());
     let ledger = Arc::new(RwLock::new(report.ledger));
     let core = Core {
         store: store.clone(),
@@ -62,12 +68,18 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         sequencer,
         settings: Arc::new(settings.clone()),
         log: Arc::new(verifier),
+        limiter: Arc::new(DelegationLimiter::new(
+            settings.rate_per_delegation,
+            settings.rate_burst,
+        )),
     };
 
     let data = web::Data::new(state);
     let mut server =
         HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
-            .shutdown_timeout(10);
+            .shutdown_timeout(10)
+            .max_connections(settings.max_connections)
+            .client_request_timeout(std::time::Duration::from_millis(settings.header_timeout_ms));
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }

@@ -3,7 +3,9 @@
 use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
-use crate::handlers::{checkpoint, entries, health, log_info, proofs, roster, statement, submit};
+use crate::handlers::{
+    checkpoint, entries, health, log_info, metrics, proofs, roster, statement, submit,
+};
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("query: {err}")).into()
@@ -13,6 +15,7 @@ fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(bad_query))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::get_metrics))
         .service(
             web::scope("/v1")
                 .route("/statements", web::post().to(submit::submit))

@@ -146,10 +146,13 @@ impl Core {
         batch.size = self.tree.size();
         batch.checkpoint = checkpoint.clone();
         let n = batch.entries.len();
+        let started = std::time::Instant::now();
         if let Err(e) = self.store.commit(batch) {
             // The fold already moved on; serving on would show state that is not on disk.
             fatal(&e);
         }
+        crate::metrics::observe_commit(n, started.elapsed().as_secs_f64());
+        crate::metrics::set_log_size(self.tree.size());
         tracing::debug!(statements = n, size = self.tree.size(), "committed batch");
         let checkpoint: Arc<str> = checkpoint.into();
         for (reply, index) in accepted {

@@ -39,6 +39,18 @@ pub struct Settings {
     pub log_format: String,
     /// tracing filter, e.g. `info` or `entente_server=debug`.
     pub log_level: String,
+    /// sled page cache, in MiB (sled's own default is 1 GiB).
+    pub cache_capacity_mb: u64,
+    /// Statements per second one delegation may submit, sustained (429 past it).
+    pub rate_per_delegation: u32,
+    /// Statements one delegation may submit at once before the rate applies.
+    pub rate_burst: u32,
+    /// Open connections per HTTP worker; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Milliseconds a client has to send its request headers (then 408 and closed).
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send its whole body (then 408 timeout).
+    pub body_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +67,12 @@ impl Default for Settings {
             queue_depth: 16 * 1024,
             log_format: "text".into(),
             log_level: "info".into(),
+            cache_capacity_mb: 64,
+            rate_per_delegation: 200,
+            rate_burst: 400,
+            max_connections: 1024,
+            header_timeout_ms: 5000,
+            body_timeout_ms: 10000,
         }
     }
 }
@@ -71,6 +89,12 @@ const FIELDS: &[&str] = &[
     "queue_depth",
     "log_format",
     "log_level",
+    "cache_capacity_mb",
+    "rate_per_delegation",
+    "rate_burst",
+    "max_connections",
+    "header_timeout_ms",
+    "body_timeout_ms",
 ];
 
 impl Settings {
@@ -106,6 +130,11 @@ impl Settings {
         }
         if self.max_batch == 0 || self.queue_depth == 0 {
             return Err("max_batch and queue_depth must be at least 1".into());
+        }
+        if self.rate_per_delegation == 0 || self.rate_burst == 0 || self.max_connections == 0 {
+            return Err(
+                "rate_per_delegation, rate_burst and max_connections must be at least 1".into(),
+            );
         }
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteVerifier;
 
+use crate::rate_limit::DelegationLimiter;
 use crate::sequencer::Sequencer;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The log's origin and checkpoint verifier key.
     pub log: Arc<NoteVerifier>,
+    /// Per-delegation submission rate.
+    pub limiter: Arc<DelegationLimiter>,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod actors;
 pub mod cli;
 pub mod http;
 pub mod server;

@@ -51,6 +51,19 @@ impl Server {
         })
     }
 
+    /// Starts a server on a fresh data folder and a free port, with extra
+    /// environment variables (e.g. `ENTENTE_RATE_BURST`) to change settings.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        let scratch = tempfile::tempdir().expect("creating a temp dir");
+        let data = scratch.path().join("data");
+        Server::launch_with(scratch, &data, "127.0.0.1:0", env).unwrap_or_else(|e| {
+            panic!(
+                "entente-server exited ({}) instead of starting:\n{}",
+                e.status, e.stderr
+            )
+        })
+    }
+
     /// Starts a server on an existing data folder and a free port.
     pub fn start_with_data(data: &Path) -> Server {
         Server::try_start_with_data(data)
@@ -87,6 +100,15 @@ impl Server {
     }
 
     fn launch(scratch: TempDir, data: &Path, bind: &str) -> Result<Server, Exited> {
+        Server::launch_with(scratch, data, bind, &[])
+    }
+
+    fn launch_with(
+        scratch: TempDir,
+        data: &Path,
+        bind: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Server, Exited> {
         let stderr_path = scratch.path().join("server.stderr");
         let stderr = File::create(&stderr_path).expect("creating the server's stderr file");
         let mut child = Command::new(server_bin())
@@ -101,6 +123,7 @@ impl Server {
             .env_remove("ENTENTE_DATA")
             .env_remove("ENTENTE_ORIGIN")
             .env_remove("ENTENTE_LOG_FORMAT")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             // A file, not a pipe: a chatty server must never block on a full pipe,
@@ -163,6 +186,16 @@ impl Server {
     /// The bound address, e.g. `127.0.0.1:41234`.
     pub fn addr(&self) -> &str {
         self.url.trim_start_matches("http://")
+    }
+
+    /// The process id, e.g. to read its memory use from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// The data folder (`log` is the sled store, `log-key.pk8` the log key).

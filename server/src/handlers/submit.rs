@@ -9,9 +9,23 @@ use entente_shared::refusal::Refusal;
 
 use crate::body::read_limited;
 use crate::error::ApiError;
+use crate::metrics;
 use crate::state::AppState;
 
 pub async fn submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let answer = accept(req, payload, state).await;
+    match &answer {
+        Ok(_) => metrics::statement_accepted(),
+        Err(e) => metrics::statement_refused(e.slug()),
+    }
+    answer
+}
+
+async fn accept(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -28,6 +42,8 @@ pub async fn submit(
     }
     // Signature checks run here, on the worker, not on the sequencer.
     let verified = state.ledger().verify(envelope)?;
+    // After the signature: only the real author's allowance is spent.
+    state.limiter.check(&verified.statement().author)?;
     check_clock(
         verified.statement().issued_at,
         time::OffsetDateTime::now_utc(),
