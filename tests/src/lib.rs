@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub mod actors;
 pub mod cli;
 pub mod http;
+pub mod load;
 pub mod server;
 
 pub use cli::Cli;
