@@ -31,6 +31,8 @@ pub enum ApiError {
     RateLimited(String),
     #[error("the request body did not arrive in time")]
     Timeout,
+    #[error("the server is still restoring its state after start-up; try again shortly")]
+    Starting,
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Timeout => "timeout",
+            ApiError::Starting => "starting",
         }
     }
 
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::Internal(_) => "internal error",
             ApiError::RateLimited(_) => "rate limited",
             ApiError::Timeout => "request timeout",
+            ApiError::Starting => "starting",
         }
     }
 }
@@ -84,7 +88,7 @@ impl ResponseError for ApiError {
             ApiError::Refused(r) => r.status(),
             ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_) => 400,
-            ApiError::Busy | ApiError::Unavailable => 503,
+            ApiError::Busy | ApiError::Unavailable | ApiError::Starting => 503,
             ApiError::Internal(_) => 500,
             ApiError::RateLimited(_) => 429,
             ApiError::Timeout => 408,
@@ -104,7 +108,7 @@ impl ResponseError for ApiError {
         };
         let mut resp = HttpResponse::build(self.status_code());
         resp.content_type(PROBLEM_CONTENT_TYPE);
-        if let ApiError::RateLimited(_) = self {
+        if let ApiError::RateLimited(_) | ApiError::Starting = self {
             // The bucket refills continuously; a second is always enough for one more.
             resp.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
         }

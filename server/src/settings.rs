@@ -51,6 +51,8 @@ pub struct Settings {
     pub header_timeout_ms: u64,
     /// Milliseconds a client has to send its whole body (then 408 timeout).
     pub body_timeout_ms: u64,
+    /// zstd-compress the store's pages; fixed when the store is created.
+    pub compress_store: bool,
 }
 
 impl Default for Settings {
@@ -73,6 +75,7 @@ impl Default for Settings {
             max_connections: 1024,
             header_timeout_ms: 5000,
             body_timeout_ms: 10000,
+            compress_store: false,
         }
     }
 }
@@ -95,6 +98,7 @@ const FIELDS: &[&str] = &[
     "max_connections",
     "header_timeout_ms",
     "body_timeout_ms",
+    "compress_store",
 ];
 
 impl Settings {

@@ -241,7 +241,7 @@ fn hostile_paths(rng: &mut StdRng, size: u64) -> Vec<String> {
         "%00".into(),
         "abc".into(),
     ];
-    let mut pick = |rng: &mut StdRng| numbers[rng.random_range(0..numbers.len())].clone();
+    let pick = |rng: &mut StdRng| numbers[rng.random_range(0..numbers.len())].clone();
     let mut paths = Vec::new();
     for _ in 0..40 {
         let (a, b) = (pick(rng), pick(rng));

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub async fn get_roster(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let view = {
         let ledger = state.ledger();
         RosterView {

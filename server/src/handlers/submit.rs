@@ -40,6 +40,7 @@ async fn accept(
         }
         .into());
     }
+    state.fold_ready().await?;
     // Signature checks run here, on the worker, not on the sequencer.
     let verified = state.ledger().verify(envelope)?;
     // After the signature: only the real author's allowance is spent.

@@ -14,7 +14,7 @@ use std::path::Path;
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 
-pub use verify::{verify_store, VerifyReport};
+pub use verify::{check_tree, replay_fold, verify_store, TreeReport, VerifyReport};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,25 @@ pub struct CommitBatch {
     pub checkpoint: String,
 }
 
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+    /// zstd on sled's pages (level 3). Fixed when the store is created: sled
+    /// refuses to open a store with the other choice.
+    pub compression: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            cache_bytes: 1 << 30,
+            compression: false,
+        }
+    }
+}
+
 /// The log store (cheap to clone: sled handles are shared).
 #[derive(Clone)]
 pub struct Store {
@@ -42,16 +61,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir` with sled's default (1 GiB) cache.
+    /// Opens (or creates) the store in `dir` with sled's defaults (1 GiB
+    /// cache, no compression).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with_cache(dir, 1 << 30)
+        Store::open_with(dir, &StoreOptions::default())
     }
 
-    /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+    /// Opens (or creates) the store in `dir` with `options`.
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(cache_bytes)
+            .cache_capacity(options.cache_bytes)
+            .use_compression(options.compression)
+            .compression_factor(3)
             .open()?;
         Ok(Store { db })
     }
@@ -110,6 +132,46 @@ impl Store {
             out.push((index, v.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Entries from `start` on, in order, read lazily (for start-up scans that
+    /// must not hold the whole log in memory).
+    fn entries_from(
+        &self,
+        start: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+        let end = [b'e' + 1];
+        self.db
+            .range(&layout::entry_key(start)[..]..&end[..])
+            .map(|item| {
+                let (k, v) = item?;
+                let index = layout::be_u64(&k[1..])
+                    .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
+                Ok((index, v))
+            })
+    }
+
+    /// The stored Merkle nodes of one level, by index, read lazily in order.
+    fn nodes_of_level(
+        &self,
+        level: u8,
+    ) -> impl Iterator<Item = Result<(u64, Hash), StoreError>> + '_ {
+        let start = layout::node_key(level, 0);
+        let end = layout::node_key(level.saturating_add(1), 0);
+        let range = if level == u8::MAX {
+            self.db.range(&start[..]..&[b'n' + 1][..])
+        } else {
+            self.db.range(&start[..]..&end[..])
+        };
+        range.map(move |item| {
+            let (k, v) = item?;
+            let index = layout::be_u64(&k[2..])
+                .ok_or_else(|| StoreError::Corrupt("bad node key".into()))?;
+            let hash: Hash = v.as_ref().try_into().map_err(|_| {
+                StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
+            })?;
+            Ok((index, hash))
+        })
     }
 
     /// Where the statement with this id sits in the log.

@@ -130,14 +130,21 @@ fn sign_one(kind: Kind, actor: &mut Actor, payload_bytes: usize, n: u64) -> Sign
         Kind::Rotation => actor.rotate(),
         Kind::Admission => {
             let (newcomer, _) = SigningKey::generate().expect("generating a key");
-            // A bare admission payload is ~330 bytes; each 'é' adds two.
+            // A bare admission payload is ~330 bytes; each padding character
+            // adds two. Pseudo-random letters from U+00C0..U+00FF: about as
+            // compressible as prose (6 bits per 16), not a repeated byte that
+            // any compressor would make vanish.
             let chars = payload_bytes.saturating_sub(330).div_ceil(2).clamp(1, 500);
-            actor.admission_of(
-                code('D', n),
-                newcomer.public_key(),
-                Role::Observer,
-                "é".repeat(chars),
-            )
+            let mut x = n | 1;
+            let name: String = (0..chars)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from_u32(0xC0 + (x % 64) as u32).unwrap_or('é')
+                })
+                .collect();
+            actor.admission_of(code('D', n), newcomer.public_key(), Role::Observer, name)
         }
     };
     envelope.to_canonical_json().into()
