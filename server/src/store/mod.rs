@@ -7,9 +7,11 @@
 //! receipt leaves. Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
+mod upper;
 mod verify;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
@@ -58,6 +60,7 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    upper: Arc<upper::UpperNodes>,
 }
 
 impl Store {
@@ -75,7 +78,10 @@ impl Store {
             .use_compression(options.compression)
             .compression_factor(3)
             .open()?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            upper: Arc::default(),
+        })
     }
 
     /// Number of entries in the log.
@@ -191,13 +197,17 @@ impl Store {
             b.insert(&layout::entry_key(index)[..], bytes);
             b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
         }
-        for (level, index, hash) in batch.nodes {
-            b.insert(&layout::node_key(level, index)[..], &hash[..]);
+        for (level, index, hash) in &batch.nodes {
+            b.insert(&layout::node_key(*level, *index)[..], &hash[..]);
         }
         b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
         b.insert(layout::META_CHECKPOINT, batch.checkpoint.as_bytes());
         self.db.apply_batch(b)?;
         self.db.flush()?;
+        // Only after the flush: a proof never uses a node that is not on disk.
+        for (level, index, hash) in &batch.nodes {
+            self.upper.record(*level, *index, hash);
+        }
         Ok(())
     }
 
@@ -211,6 +221,9 @@ impl NodeSource for Store {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        if let Some(hash) = self.upper.get(level, index) {
+            return Ok(hash);
+        }
         let v = self
             .db
             .get(layout::node_key(level, index))?

@@ -93,7 +93,7 @@ pub fn check_tree(store: &Store, log_key: &NoteVerifier) -> Result<TreeReport, S
             }
             let stored = levels[level as usize].next();
             match stored {
-                Some(Ok((at, h))) if at == i && h == *hash => {}
+                Some(Ok((at, h))) if at == i && h == *hash => store.upper.record(level, i, hash),
                 Some(Err(e)) => mismatch = Some(e),
                 _ => {
                     mismatch = Some(corrupt(format!(
