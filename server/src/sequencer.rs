@@ -109,19 +109,19 @@ impl Core {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
             for job in jobs {
                 let id = job.statement.id();
-                let seen = match in_batch.get(&id) {
-                    Some(&i) => Some(i),
-                    None => match self.store.index_of(&id) {
-                        Ok(found) => found,
-                        Err(e) => fatal(&e),
-                    },
-                };
-                if let Some(index) = seen {
-                    let _ = job.reply.send(Err(Refusal::Replayed(index).into()));
-                    continue;
-                }
                 match ledger.apply(&job.statement) {
                     Err(refusal) => {
+                        // The fold refuses every exact replay (its key's seq
+                        // no longer grows), so the id index is only read on
+                        // this path, to name the replay and its index.
+                        let seen = match in_batch.get(&id) {
+                            Some(&i) => Some(i),
+                            None => match self.store.index_of(&id) {
+                                Ok(found) => found,
+                                Err(e) => fatal(&e),
+                            },
+                        };
+                        let refusal = seen.map_or(refusal, Refusal::Replayed);
                         let _ = job.reply.send(Err(refusal.into()));
                     }
                     Ok(index) => {

@@ -251,6 +251,10 @@ impl<'a> Run<'a> {
         let rounds = statements.div_ceil(actors).max(1);
         let chains = self.workload.sign_rounds(rounds);
         let sent = chains.clone();
+        eprintln!(
+            "loadgen: clock started: posting {} statements",
+            actors * rounds
+        );
         let (out, answers) = client::post_chains(&self.host, chains, self.args.connections).await?;
         let mut checker = ReceiptChecker::new(self.log.clone());
         let mut errors = 0u64;
@@ -362,7 +366,19 @@ impl<'a> Run<'a> {
                 "startup_ms".into(),
                 (started.elapsed().as_millis() as u64).into(),
             );
-            extra.insert("rss_mb_after_start".into(), rss_mb(server.pid()).into());
+            extra.insert("rss_mb_at_listen".into(), rss_mb(server.pid()).into());
+            // The fold replays after the server listens (see server/src/store/verify.rs).
+            while !server.stderr().contains("fold restored") {
+                if started.elapsed() > Duration::from_secs(600) || !server.is_running() {
+                    bail!("the fold was not restored:\n{}", server.stderr());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            extra.insert(
+                "fold_ready_ms".into(),
+                (started.elapsed().as_millis() as u64).into(),
+            );
+            extra.insert("rss_mb_fold_ready".into(), rss_mb(server.pid()).into());
             self.host = server.addr().to_owned();
             pid = Some(server.pid());
             let info: LogInfo = get_json(&self.host, "/v1/log").await?;
