@@ -20,12 +20,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data)
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
     let key = log_key::load_or_create(&settings.data)?;
+    let opened = std::time::Instant::now();
     let options = StoreOptions {
         cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
         compression: settings.compress_store,
     };
     let store =
         Store::open_with(&settings.data.join("log"), &options).context("opening the store")?;
+    tracing::info!(
+        elapsed_ms = opened.elapsed().as_millis() as u64,
+        "store opened"
+    );
     let origin = match store.origin()? {
         Some(origin) => origin,
         None => {

@@ -23,7 +23,7 @@
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::dsse::Envelope;
 use entente_shared::ledger::Ledger;
-use entente_shared::merkle::{leaf_hash, CompactTree, Hash};
+use entente_shared::merkle::{leaf_hash, CompactTree, Hash, MemoryTree, NodeSource as _};
 use entente_shared::note::NoteVerifier;
 
 use super::{Store, StoreError};
@@ -40,9 +40,6 @@ pub struct TreeReport {
     pub tree: CompactTree,
     pub checkpoint: Option<SignedCheckpoint>,
 }
-
-/// One level's stored nodes, read in index order.
-type NodeScan<'a> = Box<dyn Iterator<Item = Result<(u64, Hash), StoreError>> + 'a>;
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::Corrupt(msg)
@@ -71,47 +68,22 @@ pub fn check_tree(store: &Store, log_key: &NoteVerifier) -> Result<TreeReport, S
                 .map_err(|e| corrupt(format!("stored checkpoint: {e}")))?,
         ),
     };
-    let mut tree = CompactTree::new();
-    // One ordered scan per level, advanced as the appends complete nodes.
-    let mut levels: Vec<NodeScan<'_>> = Vec::new();
-    let mut mismatch: Option<StoreError> = None;
-    for item in store.entries_from(0) {
-        let (index, bytes) = item?;
-        if index >= size {
-            break;
-        }
-        if index != tree.size() {
-            return Err(corrupt(format!("entry {} is missing", tree.size())));
-        }
-        tree.append(leaf_hash(&bytes), |level, i, hash| {
-            if mismatch.is_some() {
-                return;
-            }
-            while levels.len() <= level as usize {
-                let l = levels.len() as u8;
-                levels.push(Box::new(store.nodes_of_level(l)));
-            }
-            let stored = levels[level as usize].next();
-            match stored {
-                Some(Ok((at, h))) if at == i && h == *hash => store.upper.record(level, i, hash),
-                Some(Err(e)) => mismatch = Some(e),
-                _ => {
-                    mismatch = Some(corrupt(format!(
-                        "Merkle node {level}/{i} does not match entry {index}"
-                    )))
-                }
-            }
-        });
-        if let Some(e) = mismatch.take() {
-            return Err(e);
-        }
+    let started = std::time::Instant::now();
+    let leaves = leaf_hashes(store, size)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "leaf hashes recomputed"
+    );
+    // Every perfect node, recomputed in memory (64 bytes per entry, freed
+    // below), then compared with the stored ones level by level.
+    let mut memory = MemoryTree::new();
+    for leaf in leaves {
+        memory.push(leaf);
     }
-    if tree.size() != size {
-        return Err(corrupt(format!(
-            "entries {}..{size} are not all present",
-            tree.size()
-        )));
-    }
+    compare_nodes(store, &memory)?;
+    let tree = CompactTree::restore(&memory, size)
+        .map_err(|e| corrupt(format!("rebuilding the tree border: {e}")))?;
+    drop(memory);
     if let Some(cp) = &checkpoint {
         if cp.checkpoint.size != size || cp.checkpoint.root != tree.root() {
             return Err(corrupt(format!(
@@ -121,6 +93,87 @@ pub fn check_tree(store: &Store, log_key: &NoteVerifier) -> Result<TreeReport, S
         }
     }
     Ok(TreeReport { tree, checkpoint })
+}
+
+/// Compares every stored perfect node with the recomputed one: level 0 on
+/// one thread, the levels above (as many nodes in all) on another, each as
+/// one ordered scan. Caches the upper levels on the way.
+fn compare_nodes(store: &Store, memory: &MemoryTree) -> Result<(), StoreError> {
+    let size = memory.size();
+    let top = (64 - size.leading_zeros()) as u8; // levels 0..top hold perfect nodes
+    let check_level = |level: u8| -> Result<(), StoreError> {
+        let count = size >> level;
+        let mut stored = store.nodes_of_level(level);
+        for i in 0..count {
+            let expected = match memory.node(level, i) {
+                Ok(h) => h,
+                Err(never) => match never {},
+            };
+            match stored.next() {
+                Some(Ok((at, h))) if at == i && h == expected => {
+                    store.upper.record(level, i, &h);
+                }
+                Some(Err(e)) => return Err(e),
+                _ => {
+                    return Err(corrupt(format!(
+                        "Merkle node {level}/{i} does not match the entries"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|s| {
+        let low = s.spawn(|| check_level(0));
+        let high = (1..top).try_for_each(check_level);
+        low.join()
+            .unwrap_or_else(|_| Err(corrupt("a checking thread failed".into())))
+            .and(high)
+    })
+}
+
+/// The leaf hash of every entry in `[0, size)`, computed on every core: each
+/// thread scans its own index range. Fails if any entry is missing.
+fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, StoreError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8) as u64;
+    let per = size.div_ceil(threads).max(1);
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..size.div_ceil(per))
+            .map(|t| {
+                let (start, end) = (t * per, ((t + 1) * per).min(size));
+                s.spawn(move || -> Result<Vec<Hash>, StoreError> {
+                    let mut out = Vec::with_capacity((end - start) as usize);
+                    for item in store.entries_from(start) {
+                        let (index, bytes) = item?;
+                        if index >= end {
+                            break;
+                        }
+                        if index != start + out.len() as u64 {
+                            break;
+                        }
+                        out.push(leaf_hash(&bytes));
+                    }
+                    if out.len() as u64 != end - start {
+                        return Err(corrupt(format!(
+                            "entry {} is missing",
+                            start + out.len() as u64
+                        )));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(corrupt("a hashing thread failed".into())))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(parts.concat())
 }
 
 /// Part 2: the fold accepts every entry in `[0, size)` again, signatures included.
