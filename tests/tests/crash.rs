@@ -181,6 +181,14 @@ fn run(rounds: usize, graceful: bool) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
     let mut checked = 0;
     for round in 0..rounds {
+        // Writes flow again (the restarted server takes statements once its
+        // fold is replayed) before the next kill is drawn: every kill lands
+        // under load, not during start-up.
+        let flowing = acked.lock().unwrap().len();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while acked.lock().unwrap().len() <= flowing && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::thread::sleep(Duration::from_millis(rng.random_range(30..300)));
         if graceful {
             let status = server.stop();
