@@ -70,8 +70,31 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
+    /// Sends a request (signed, unless public). A server still rebuilding its
+    /// state after a restart answers 503 `starting`: that is waited out, for
+    /// up to [`STARTING_WAIT`], with the request signed afresh each time.
     fn send(&self, req: reqwest::blocking::RequestBuilder, what: &str) -> CliResult<Response> {
-        let mut req = req.build().context("building the request")?;
+        let template = req.build().context("building the request")?;
+        let deadline = std::time::Instant::now() + STARTING_WAIT;
+        let mut pause = std::time::Duration::from_millis(50);
+        loop {
+            let req = template
+                .try_clone()
+                .context("the request cannot be repeated")?;
+            match self.send_once(req, what) {
+                Err(CliError::Problem(p))
+                    if p.problem_type.ends_with(":starting")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn send_once(&self, mut req: reqwest::blocking::Request, what: &str) -> CliResult<Response> {
         if let Some(key) = &self.signer {
             let method = req.method().as_str().to_owned();
             if !is_public(&method, req.url().path()) {
@@ -167,6 +190,9 @@ impl Api {
         self.get_json(&format!("/v1/proofs/consistency?from={from}&to={to}"))
     }
 }
+
+/// How long a command waits for a restarted server to finish rebuilding its state.
+const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Reads a PEM CA certificate for [`Api::new`].
 fn load_ca(path: &std::path::Path) -> CliResult<reqwest::Certificate> {

@@ -5,13 +5,15 @@ use std::sync::{Arc, RwLock};
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteSigner;
 
 use crate::auth::ReplayCache;
+use crate::rate_limit::DelegationLimiter;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{verify_store, Store};
+use crate::store::{check_tree, replay_fold, Store, StoreOptions};
 use crate::{log_key, routes, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
@@ -19,7 +21,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data)
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
     let key = log_key::load_or_create(&settings.data)?;
-    let store = Store::open(&settings.data.join("log")).context("opening the store")?;
+    let opened = std::time::Instant::now();
+    let options = StoreOptions {
+        cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
+        compression: settings.compress_store,
+    };
+    let store =
+        Store::open_with(&settings.data.join("log"), &options).context("opening the store")?;
+    tracing::info!(
+        elapsed_ms = opened.elapsed().as_millis() as u64,
+        "store opened"
+    );
     let origin = match store.origin()? {
         Some(origin) => origin,
         None => {
@@ -39,15 +51,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("origin {origin:?} is not a valid key name"))?
         .verifier();
     let started = std::time::Instant::now();
-    let report = verify_store(&store, &verifier)
-        .context("the store does not verify; refusing to serve it")?;
+    let report =
+        check_tree(&store, &verifier).context("the store does not verify; refusing to serve it")?;
     tracing::info!(
-        entries = report.ledger.size(),
+        entries = report.tree.size(),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "store verified"
+        "stored tree verified against the signed checkpoint"
     );
+    crate::metrics::set_log_size(report.tree.size());
 
-    let ledger = Arc::new(RwLock::new(report.ledger));
+    // The fold is rebuilt while the server already serves entries and
+    // proofs; submissions and the roster wait for it (`AppState::fold_ready`).
+    let ledger = Arc::new(RwLock::new(Ledger::new()));
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+    spawn_fold_replay(store.clone(), report.tree.size(), ledger.clone(), ready_tx)?;
     let (feed, _) = tokio::sync::broadcast::channel(settings.stream_buffer);
     let core = Core {
         store: store.clone(),
@@ -69,13 +86,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         log: Arc::new(verifier),
         replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
         feed,
+        fold_ready: ready_rx,
+        limiter: Arc::new(DelegationLimiter::new(
+            settings.rate_per_delegation,
+            settings.rate_burst,
+        )),
     };
 
     let data = web::Data::new(state);
     let mut server =
         HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
             .on_connect(crate::stream::on_connect)
-            .shutdown_timeout(10);
+            .shutdown_timeout(10)
+            .max_connections(settings.max_connections)
+            .client_request_timeout(std::time::Duration::from_millis(settings.header_timeout_ms));
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }
@@ -109,4 +133,39 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let _ = tokio::task::spawn_blocking(move || sequencer_thread.join()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Replays the fold over the first `size` entries on its own thread (see
+/// `store::verify`), then publishes it. A store whose entries the fold
+/// refuses is not served: the process stops, as a failed tree check would.
+fn spawn_fold_replay(
+    store: Store,
+    size: u64,
+    ledger: Arc<RwLock<Ledger>>,
+    ready: tokio::sync::watch::Sender<bool>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("fold-replay".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match replay_fold(&store, size) {
+                Ok(folded) => {
+                    *ledger.write().unwrap_or_else(|p| p.into_inner()) = folded;
+                    let _ = ready.send(true);
+                    tracing::info!(
+                        entries = size,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "fold restored"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the store does not verify; refusing to serve it");
+                    eprintln!(
+                        "entente-server: the store does not verify; refusing to serve it: {e}"
+                    );
+                    std::process::exit(70);
+                }
+            }
+        })
+        .map(|_| ())
 }

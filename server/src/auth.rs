@@ -55,6 +55,8 @@ pub enum AuthError {
     RotatedKey(String),
     #[error("too many recent signed requests; try again shortly")]
     Busy,
+    #[error("the server is still rebuilding its state from the log; try again shortly")]
+    Starting,
     #[error("internal error")]
     Internal,
 }
@@ -71,6 +73,7 @@ impl AuthError {
             AuthError::RevokedKey(_) => "revoked-key",
             AuthError::RotatedKey(_) => "rotated-key",
             AuthError::Busy => "busy",
+            AuthError::Starting => "starting",
             AuthError::Internal => "internal",
         }
     }
@@ -80,7 +83,7 @@ impl ResponseError for AuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             AuthError::RevokedKey(_) | AuthError::RotatedKey(_) => StatusCode::FORBIDDEN,
-            AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Busy | AuthError::Starting => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -168,6 +171,10 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
             ))
         }
     };
+    // Keys are checked against the roster, which exists once the fold is rebuilt.
+    if !*state.fold_ready.borrow() {
+        return Err(AuthError::Starting);
+    }
     let settings = &state.settings;
     let msg = Message {
         method: req.method().as_str().to_owned(),

@@ -33,10 +33,17 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    #[error("delegation {0} is sending statements faster than the server allows; slow down")]
+    RateLimited(String),
+    #[error("the request body did not arrive in time")]
+    Timeout,
+    #[error("the server is still restoring its state after start-up; try again shortly")]
+    Starting,
 }
 
 impl ApiError {
-    fn slug(&self) -> &'static str {
+    /// The stable slug that ends the problem `type` (also the metrics' refusal label).
+    pub fn slug(&self) -> &'static str {
         match self {
             ApiError::Refused(r) => r.slug(),
             ApiError::NotFound(_) => "not-found",
@@ -46,6 +53,9 @@ impl ApiError {
             ApiError::Busy => "busy",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::RateLimited(_) => "rate-limited",
+            ApiError::Timeout => "timeout",
+            ApiError::Starting => "starting",
         }
     }
 
@@ -59,6 +69,9 @@ impl ApiError {
             ApiError::Busy => "busy",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal error",
+            ApiError::RateLimited(_) => "rate limited",
+            ApiError::Timeout => "request timeout",
+            ApiError::Starting => "starting",
         }
     }
 }
@@ -86,8 +99,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_) => 400,
             ApiError::BadCosignature(_) | ApiError::UnknownCheckpoint(_) => 422,
-            ApiError::Busy | ApiError::Unavailable => 503,
+            ApiError::Busy | ApiError::Unavailable | ApiError::Starting => 503,
             ApiError::Internal(_) => 500,
+            ApiError::RateLimited(_) => 429,
+            ApiError::Timeout => 408,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -102,9 +117,13 @@ impl ResponseError for ApiError {
             status: self.status_code().as_u16(),
             detail: self.to_string(),
         };
-        HttpResponse::build(self.status_code())
-            .content_type(PROBLEM_CONTENT_TYPE)
-            .json(problem)
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.content_type(PROBLEM_CONTENT_TYPE);
+        if let ApiError::RateLimited(_) | ApiError::Starting = self {
+            // The bucket refills continuously; a second is always enough for one more.
+            resp.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        resp.json(problem)
     }
 }
 

@@ -11,6 +11,8 @@ pub mod body;
 pub mod error;
 pub mod handlers;
 pub mod log_key;
+pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod sequencer;
 pub mod settings;

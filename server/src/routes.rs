@@ -4,8 +4,8 @@ use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    assessments, checkpoint, cosignatures, declarations, entries, health, log_info, positions,
-    proofs, proposals, roster, statement, submit, threads,
+    assessments, checkpoint, cosignatures, declarations, entries, health, log_info, metrics,
+    positions, proofs, proposals, roster, statement, submit, threads,
 };
 use crate::stream;
 
@@ -17,6 +17,7 @@ fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(bad_query))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(metrics::get_metrics))
         .service(
             web::scope("/v1")
                 .route("/statements", web::post().to(submit::submit))

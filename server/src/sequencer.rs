@@ -245,19 +245,19 @@ impl Core {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
             for (statement, reply) in jobs {
                 let id = statement.id();
-                let seen = match in_batch.get(&id) {
-                    Some(&i) => Some(i),
-                    None => match self.store.index_of(&id) {
-                        Ok(found) => found,
-                        Err(e) => fatal(&e),
-                    },
-                };
-                if let Some(index) = seen {
-                    let _ = reply.send(Err(Refusal::Replayed(index).into()));
-                    continue;
-                }
                 match ledger.apply(&statement) {
                     Err(refusal) => {
+                        // The fold refuses every exact replay (its key's seq
+                        // no longer grows), so the id index is only read on
+                        // this path, to name the replay and its index.
+                        let seen = match in_batch.get(&id) {
+                            Some(&i) => Some(i),
+                            None => match self.store.index_of(&id) {
+                                Ok(found) => found,
+                                Err(e) => fatal(&e),
+                            },
+                        };
+                        let refusal = seen.map_or(refusal, Refusal::Replayed);
                         let _ = reply.send(Err(refusal.into()));
                     }
                     Ok(index) => {
@@ -321,6 +321,7 @@ impl Core {
                 .collect(),
             _ => Vec::new(),
         };
+        let started = std::time::Instant::now();
         if let Err(e) = self.store.commit(batch) {
             // The fold already moved on; serving on would show state that is not on disk.
             fatal(&e);
@@ -328,6 +329,8 @@ impl Core {
         latest.body = body;
         latest.attested = now();
         answer_cosigners(cosign_replies);
+        crate::metrics::observe_commit(n, started.elapsed().as_secs_f64());
+        crate::metrics::set_log_size(self.tree.size());
         tracing::debug!(statements = n, size = self.tree.size(), "committed batch");
         let checkpoint: Arc<str> = checkpoint.into();
         if let (Some(feed), false) = (&self.feed, published.is_empty()) {

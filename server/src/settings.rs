@@ -63,6 +63,20 @@ pub struct Settings {
     /// Re-sign an idle log's checkpoint (same tree, newer time) after this
     /// many seconds without an entry or a fresh cosignature; 0: never.
     pub checkpoint_interval_secs: u64,
+    /// sled page cache, in MiB (sled's own default is 1 GiB).
+    pub cache_capacity_mb: u64,
+    /// Statements per second one delegation may submit, sustained (429 past it).
+    pub rate_per_delegation: u32,
+    /// Statements one delegation may submit at once before the rate applies.
+    pub rate_burst: u32,
+    /// Open connections per HTTP worker; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Milliseconds a client has to send its request headers (then 408 and closed).
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send its whole body (then 408 timeout).
+    pub body_timeout_ms: u64,
+    /// zstd-compress the store's pages; fixed when the store is created.
+    pub compress_store: bool,
 }
 
 impl Default for Settings {
@@ -90,6 +104,13 @@ impl Default for Settings {
             stream_max_frame_bytes: 4096,
             stream_send_buffer_bytes: 65536,
             checkpoint_interval_secs: 60,
+            cache_capacity_mb: 64,
+            rate_per_delegation: 200,
+            rate_burst: 400,
+            max_connections: 1024,
+            header_timeout_ms: 5000,
+            body_timeout_ms: 10000,
+            compress_store: false,
         }
     }
 }
@@ -117,6 +138,13 @@ const FIELDS: &[&str] = &[
     "stream_max_frame_bytes",
     "stream_send_buffer_bytes",
     "checkpoint_interval_secs",
+    "cache_capacity_mb",
+    "rate_per_delegation",
+    "rate_burst",
+    "max_connections",
+    "header_timeout_ms",
+    "body_timeout_ms",
+    "compress_store",
 ];
 
 impl Settings {
@@ -172,6 +200,11 @@ impl Settings {
         }
         if self.tls_cert.is_empty() != self.tls_key.is_empty() {
             return Err("tls_cert and tls_key are set together (or both left empty)".into());
+        }
+        if self.rate_per_delegation == 0 || self.rate_burst == 0 || self.max_connections == 0 {
+            return Err(
+                "rate_per_delegation, rate_burst and max_connections must be at least 1".into(),
+            );
         }
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());

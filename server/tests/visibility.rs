@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use actix_web::{test, web, App};
 use entente_server::auth::ReplayCache;
+use entente_server::rate_limit::DelegationLimiter;
 use entente_server::routes;
 use entente_server::sequencer::{Core, Sequencer};
 use entente_server::settings::Settings;
@@ -126,6 +127,12 @@ fn fixture() -> Fixture {
         sequencer,
         replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
         feed: tokio::sync::broadcast::channel(4).0,
+        // The fold was built above, before the state: it is ready.
+        fold_ready: tokio::sync::watch::channel(true).1,
+        limiter: Arc::new(DelegationLimiter::new(
+            settings.rate_per_delegation,
+            settings.rate_burst,
+        )),
         settings: Arc::new(settings),
         log: Arc::new(verifier),
     };

@@ -95,13 +95,32 @@ pub fn request_with_headers(
     headers: &[(String, String)],
     body: Option<&[u8]>,
 ) -> Response {
-    let host = base_url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let stream = TcpStream::connect(&host).unwrap_or_else(|e| panic!("connecting to {host}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    try_request_with_headers(base_url, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on {base_url}: {e}"))
+}
+
+/// Like [`request`], but an unreachable server, a reset connection or a
+/// response cut short is an `Err` (for tests that kill the server on purpose).
+pub fn try_request(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> io::Result<Response> {
+    try_request_with_headers(base_url, method, path, &[], body)
+}
+
+fn try_request_with_headers(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> io::Result<Response> {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        host_of(base_url)
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -110,17 +129,34 @@ pub fn request_with_headers(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
+    let mut raw = head.into_bytes();
+    if let Some(body) = body {
+        raw.extend_from_slice(body);
+    }
+    try_raw(base_url, &raw)
+}
+
+fn host_of(base_url: &str) -> String {
+    base_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Sends `raw` bytes as they are (a request line, headers and body of the
+/// caller's making, well-formed or not) and reads the response to the end.
+pub fn try_raw(base_url: &str, raw_request: &[u8]) -> io::Result<Response> {
+    let host = host_of(base_url);
+    let stream = TcpStream::connect(&host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
 
     // Write from another thread while this one reads: a server may answer
     // (413) and close before taking a large body, and a writer blocked on a
     // full socket must not keep us from reading that answer.
-    let mut writer = stream.try_clone().expect("cloning the socket");
-    let body = body.map(<[u8]>::to_vec);
+    let mut writer = stream.try_clone()?;
+    let request = raw_request.to_vec();
     let sender = std::thread::spawn(move || -> io::Result<()> {
-        writer.write_all(head.as_bytes())?;
-        if let Some(body) = body {
-            writer.write_all(&body)?;
-        }
+        writer.write_all(&request)?;
         writer.flush()
     });
 
@@ -134,15 +170,18 @@ pub fn request_with_headers(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // The server closed on an unread body: keep what it answered.
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset && !raw.is_empty() => break,
-            Err(e) => panic!("{method} {path}: reading the response: {e}"),
+            Err(e) => return Err(e),
         }
     }
     // A refused upload ends with a broken pipe on our side; that is expected.
     let _ = sender.join();
-    parse(&raw).unwrap_or_else(|e| {
-        panic!(
-            "{method} {path}: {e}\n{}",
-            String::from_utf8_lossy(&raw[..raw.len().min(2000)])
+    parse(&raw).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{e}\n{}",
+                String::from_utf8_lossy(&raw[..raw.len().min(2000)])
+            ),
         )
     })
 }

@@ -19,8 +19,10 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod actors;
 pub mod cli;
 pub mod http;
+pub mod load;
 pub mod scenario;
 pub mod server;
 

@@ -205,6 +205,16 @@ impl Server {
             .trim_start_matches("http://")
     }
 
+    /// The process id, e.g. to read its memory use from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The data folder (`log` is the sled store, `log-key.pk8` the log key).
     pub fn data_dir(&self) -> &Path {
         &self.data

@@ -184,7 +184,12 @@ fn raw_admission(cz: &SigningKey, seq: u64, code: &str) -> Vec<u8> {
 fn a_subscriber_that_never_reads_does_not_slow_writers() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("server.toml");
-    std::fs::write(&config, "stream_buffer = 8\nstream_send_timeout_secs = 1\n").unwrap();
+    // One delegation writes fast here: lift its rate limit, which is not under test.
+    std::fs::write(
+        &config,
+        "stream_buffer = 8\nstream_send_timeout_secs = 1\nrate_per_delegation = 100000\nrate_burst = 100000\n",
+    )
+    .unwrap();
     let server = Server::start_with_args(&["--config", config.to_str().unwrap()]);
     let cz = Cli::new(server.url());
     cz.init("CZ", "Czech Republic", true);

@@ -20,6 +20,7 @@ pub async fn list(
     q: web::Query<Filter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let ledger = state.ledger();
     let book = ledger.assessments();
     let records: Vec<_> = match &q.supplier {
@@ -40,6 +41,7 @@ pub async fn supplier(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let view = state
         .ledger()
         .assessments()

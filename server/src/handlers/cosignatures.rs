@@ -23,6 +23,7 @@ pub async fn post_cosignature(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let body = read_limited(&req, payload, MAX_COSIGNATURE_BODY).await?;
     let request: CosignatureRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("cosignature request: {e}")))?;

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let ledger = state.ledger();
     let proposals = ledger.proposals();
     let list: Vec<Declaration> = proposals
@@ -25,6 +26,7 @@ pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let id = parse_id(&path)?;
     let ledger = state.ledger();
     let proposals = ledger.proposals();

@@ -7,6 +7,7 @@ pub mod declarations;
 pub mod entries;
 pub mod health;
 pub mod log_info;
+pub mod metrics;
 pub mod positions;
 pub mod proofs;
 pub mod proposals;

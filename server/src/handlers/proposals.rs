@@ -19,6 +19,7 @@ fn view(record: &ProposalRecord) -> ProposalView {
 }
 
 pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let ledger = state.ledger();
     let views: Vec<ProposalView> = ledger
         .proposals()
@@ -34,6 +35,7 @@ pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let id = parse_id(&path)?;
     let ledger = state.ledger();
     let record = ledger

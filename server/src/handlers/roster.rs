@@ -13,6 +13,7 @@ pub async fn get_roster(
     _auth: Signed,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let view = {
         let ledger = state.ledger();
         RosterView {

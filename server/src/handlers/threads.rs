@@ -14,6 +14,7 @@ pub async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.fold_ready().await?;
     let id = parse_id(&path)?;
     let ledger = state.ledger();
     // A thread hangs off a statement: it is shown only to whoever may read that statement.

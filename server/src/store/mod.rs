@@ -8,15 +8,17 @@
 //! Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
+mod upper;
 mod verify;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
 
-pub use verify::{verify_store, VerifyReport};
+pub use verify::{check_tree, replay_fold, verify_store, TreeReport, VerifyReport};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -57,17 +59,51 @@ pub struct NewCosignature {
     pub cosignature: StoredCosignature,
 }
 
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_bytes: u64,
+    /// zstd on sled's pages (level 3). Fixed when the store is created: sled
+    /// refuses to open a store with the other choice.
+    pub compression: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            cache_bytes: 1 << 30,
+            compression: false,
+        }
+    }
+}
+
 /// The log store (cheap to clone: sled handles are shared).
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    upper: Arc<upper::UpperNodes>,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir` with sled's defaults (1 GiB
+    /// cache, no compression).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
-        Ok(Store { db })
+        Store::open_with(dir, &StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `dir` with `options`.
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_bytes)
+            .use_compression(options.compression)
+            .compression_factor(3)
+            .open()?;
+        Ok(Store {
+            db,
+            upper: Arc::default(),
+        })
     }
 
     /// Number of entries in the log.
@@ -126,6 +162,46 @@ impl Store {
         Ok(out)
     }
 
+    /// Entries from `start` on, in order, read lazily (for start-up scans that
+    /// must not hold the whole log in memory).
+    fn entries_from(
+        &self,
+        start: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+        let end = [b'e' + 1];
+        self.db
+            .range(&layout::entry_key(start)[..]..&end[..])
+            .map(|item| {
+                let (k, v) = item?;
+                let index = layout::be_u64(&k[1..])
+                    .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
+                Ok((index, v))
+            })
+    }
+
+    /// The stored Merkle nodes of one level, by index, read lazily in order.
+    fn nodes_of_level(
+        &self,
+        level: u8,
+    ) -> impl Iterator<Item = Result<(u64, Hash), StoreError>> + '_ {
+        let start = layout::node_key(level, 0);
+        let end = layout::node_key(level.saturating_add(1), 0);
+        let range = if level == u8::MAX {
+            self.db.range(&start[..]..&[b'n' + 1][..])
+        } else {
+            self.db.range(&start[..]..&end[..])
+        };
+        range.map(move |item| {
+            let (k, v) = item?;
+            let index = layout::be_u64(&k[2..])
+                .ok_or_else(|| StoreError::Corrupt("bad node key".into()))?;
+            let hash: Hash = v.as_ref().try_into().map_err(|_| {
+                StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
+            })?;
+            Ok((index, hash))
+        })
+    }
+
     /// Where the statement with this id sits in the log.
     pub fn index_of(&self, id: &StatementId) -> Result<Option<u64>, StoreError> {
         match self.db.get(layout::id_key(&id.0))? {
@@ -143,14 +219,18 @@ impl Store {
             b.insert(&layout::entry_key(index)[..], bytes);
             b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
         }
-        for (level, index, hash) in batch.nodes {
-            b.insert(&layout::node_key(level, index)[..], &hash[..]);
+        for (level, index, hash) in &batch.nodes {
+            b.insert(&layout::node_key(*level, *index)[..], &hash[..]);
         }
         b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
         b.insert(layout::META_CHECKPOINT, batch.checkpoint.as_bytes());
         Self::add_cosignatures(&mut b, &batch.cosignatures);
         self.db.apply_batch(b)?;
         self.db.flush()?;
+        // Only after the flush: a proof never uses a node that is not on disk.
+        for (level, index, hash) in &batch.nodes {
+            self.upper.record(*level, *index, hash);
+        }
         Ok(())
     }
 
@@ -206,6 +286,9 @@ impl NodeSource for Store {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        if let Some(hash) = self.upper.get(level, index) {
+            return Ok(hash);
+        }
         let v = self
             .db
             .get(layout::node_key(level, index))?

@@ -1,0 +1,471 @@
+//! `loadgen`: measures the server the way BENCHMARKS.md reports it.
+//!
+//! `cargo run --release -p entente-tests --bin loadgen` (no arguments) runs the
+//! ingest case: a fresh server, 1024 admitted members, 100,000 key rotations
+//! signed before the clock starts, posted over 64 keep-alive connections, every
+//! receipt's checkpoint and inclusion proof verified after the clock stops.
+//!
+//! Modes: `ingest`, `reads` (statements by id), `proofs` (inclusion proofs at
+//! `--entries`, default 1M; when loadgen owns the server it also restarts it
+//! and reports start-up time, RSS while serving, and disk per entry).
+//! `--server URL` targets a running server instead of starting one.
+//! `--json` prints one JSON object.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use clap::Parser;
+use entente_shared::api::{InclusionProof, LogInfo};
+use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::keys::SigningKey;
+use entente_shared::merkle::verify_inclusion;
+use entente_shared::note::NoteVerifier;
+use entente_shared::statement::{DelegationCode, Role, StatementId};
+use entente_tests::actors::Actor;
+use entente_tests::load::check::ReceiptChecker;
+use entente_tests::load::client::{self, Conn};
+use entente_tests::load::report::Report;
+use entente_tests::load::workload::{Kind, Workload};
+use entente_tests::Server;
+use rand::Rng;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Ingest,
+    Reads,
+    Proofs,
+}
+
+/// Load generator for entente-server.
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value = "ingest")]
+    mode: Mode,
+    /// Target a running server (http://HOST:PORT) instead of starting one.
+    #[arg(long)]
+    server: Option<String>,
+    /// Data folder for the server loadgen starts (kept; reused by later runs).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Statements posted in the timed ingest run.
+    #[arg(long, default_value_t = 100_000)]
+    statements: usize,
+    /// Delegations admitted for the run (each posts its own chain).
+    #[arg(long, default_value_t = 1024)]
+    actors: usize,
+    /// What the delegations sign.
+    #[arg(long, value_enum, default_value = "rotation")]
+    kind: Kind,
+    /// Payload size for `--kind admission`, in bytes (about; at most ~1,330).
+    #[arg(long, default_value_t = 1024)]
+    payload_bytes: usize,
+    /// Requests in a timed read or proof run.
+    #[arg(long, default_value_t = 200_000)]
+    requests: usize,
+    /// Log size for `--mode proofs` (filled through the HTTP path first).
+    #[arg(long, default_value_t = 1_000_000)]
+    entries: u64,
+    /// Tokio worker threads of the load generator itself.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
+    let mut owned = match &args.server {
+        Some(_) => None,
+        None => Some(start_server(args.data.as_deref())?),
+    };
+    let url = match (&args.server, &owned) {
+        (Some(url), _) => url.clone(),
+        (None, Some(s)) => s.url().to_owned(),
+        _ => unreachable!("either a URL or a server"),
+    };
+    let host = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let key_file = args
+        .data
+        .as_ref()
+        .map(|d| d.join("loadgen-secretariat.pk8"));
+    let report = rt.block_on(async {
+        let mut run = Run::setup(&host, &args, key_file).await?;
+        match args.mode {
+            Mode::Ingest => run.ingest(args.statements, true).await,
+            Mode::Reads => run.reads().await,
+            Mode::Proofs => run.proofs(owned.as_mut()).await,
+        }
+    })?;
+    report.print(args.json);
+    if let Some(mut s) = owned {
+        s.stop();
+    }
+    Ok(())
+}
+
+/// Starts `entente-server` (building it first when run through cargo and
+/// missing), on `data` or a temporary folder.
+fn start_server(data: Option<&std::path::Path>) -> anyhow::Result<Server> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("loadgen's folder")?;
+    if !dir.join("entente-server").is_file() && std::env::var_os("ENTENTE_SERVER_BIN").is_none() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-p", "entente-server", "--bin", "entente-server"]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        if !cmd.status()?.success() {
+            bail!("building entente-server failed");
+        }
+    }
+    Ok(match data {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            Server::start_with_data(d)
+        }
+        None => Server::start(),
+    })
+}
+
+struct Run<'a> {
+    host: String,
+    args: &'a Args,
+    log: NoteVerifier,
+    secretariat: Actor,
+    workload: Workload,
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(host: &str, path: &str) -> anyhow::Result<T> {
+    let mut conn = Conn::open(host).await?;
+    let (status, body) = conn.send(client::read_request(host, path, None)).await?;
+    if status != 200 {
+        bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// Posts one statement, waiting out 429s (set-up is not timed).
+async fn post_patiently(conn: &mut Conn, body: Bytes) -> anyhow::Result<Bytes> {
+    loop {
+        let (status, answer) = conn.send(conn.post_request(body.clone())).await?;
+        match status {
+            201 => return Ok(answer),
+            429 => tokio::time::sleep(Duration::from_millis(200)).await,
+            _ => bail!(
+                "set-up statement: {status}: {}",
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+}
+
+impl<'a> Run<'a> {
+    /// Founds the log (or reuses the secretariat kept in `key_file`), then
+    /// admits the run's delegations.
+    async fn setup(
+        host: &str,
+        args: &'a Args,
+        key_file: Option<PathBuf>,
+    ) -> anyhow::Result<Run<'a>> {
+        let info: LogInfo = get_json(host, "/v1/log").await?;
+        let log: NoteVerifier = info
+            .verifier_key
+            .parse()
+            .map_err(|e| anyhow::anyhow!("log key: {e}"))?;
+        let mut conn = Conn::open(host).await?;
+        let code: DelegationCode = "SEC".parse().expect("a valid code");
+        let secretariat = if info.size == 0 {
+            let (key, pkcs8) = SigningKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(f) = &key_file {
+                std::fs::write(f, pkcs8.as_bytes())?;
+            }
+            let mut sec = Actor {
+                code: code.clone(),
+                key,
+                seq: 1,
+            };
+            let env = sec.admission_of(
+                code,
+                sec.key.public_key(),
+                Role::Secretariat,
+                "Load secretariat".into(),
+            );
+            post_patiently(&mut conn, env.to_canonical_json().into()).await?;
+            sec
+        } else {
+            let Some(f) = key_file.filter(|f| f.is_file()) else {
+                bail!("the log is not empty and no loadgen secretariat key is kept for it: use a fresh server or the same --data");
+            };
+            let key =
+                SigningKey::from_pkcs8(&std::fs::read(f)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // seq only has to grow: the clock in microseconds always does.
+            let seq = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_micros() as u64;
+            Actor { code, key, seq }
+        };
+        let mut run = Run {
+            host: host.to_owned(),
+            args,
+            log,
+            secretariat,
+            workload: Workload::new(args.kind, args.actors.max(1), args.payload_bytes),
+        };
+        // A proofs run on a log that is already large enough posts nothing,
+        // so it needs no delegations (and need not wait for the fold).
+        if !(args.mode == Mode::Proofs && info.size >= args.entries) {
+            run.admit_actors(&mut conn).await?;
+        }
+        Ok(run)
+    }
+
+    async fn admit_actors(&mut self, conn: &mut Conn) -> anyhow::Result<()> {
+        let role = self.workload.role();
+        for actor in &self.workload.actors {
+            let env = self.secretariat.admission_of(
+                actor.code.clone(),
+                actor.key.public_key(),
+                role,
+                format!("Load {}", actor.code),
+            );
+            post_patiently(conn, env.to_canonical_json().into()).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs `statements` statements (rounded up to whole rounds), posts them
+    /// and verifies every receipt.
+    async fn ingest(&mut self, statements: usize, timed: bool) -> anyhow::Result<Report> {
+        let actors = self.workload.actors.len();
+        let rounds = statements.div_ceil(actors).max(1);
+        let chains = self.workload.sign_rounds(rounds);
+        let sent = chains.clone();
+        eprintln!(
+            "loadgen: clock started: posting {} statements",
+            actors * rounds
+        );
+        let (out, answers) = client::post_chains(&self.host, chains, self.args.connections).await?;
+        let mut checker = ReceiptChecker::new(self.log.clone());
+        let mut errors = 0u64;
+        let mut bad = Vec::new();
+        for (chain, answer) in sent.iter().zip(&answers) {
+            for (body, (status, receipt)) in chain.iter().zip(answer) {
+                let verdict = if *status == 201 {
+                    checker.check(body, receipt).map(|_| ())
+                } else {
+                    Err(format!("{status}: {}", String::from_utf8_lossy(receipt)))
+                };
+                if let Err(e) = verdict {
+                    errors += 1;
+                    if bad.len() < 5 {
+                        bad.push(e);
+                    }
+                }
+            }
+        }
+        for e in &bad {
+            eprintln!("loadgen: {e}");
+        }
+        let mut report = Report::new("ingest", &out, self.args.connections, errors);
+        report.extra.insert(
+            "bytes_per_statement".into(),
+            (sent.iter().flatten().map(|b| b.len()).sum::<usize>()
+                / sent.iter().map(Vec::len).sum::<usize>().max(1))
+            .into(),
+        );
+        if !timed && errors > 0 {
+            bail!("{errors} statements failed while filling the log");
+        }
+        Ok(report)
+    }
+
+    /// Statement reads by id: posts `--statements` first (untimed), then
+    /// reads random ones.
+    async fn reads(&mut self) -> anyhow::Result<Report> {
+        let actors = self.workload.actors.len();
+        let rounds = self.args.statements.div_ceil(actors).max(1);
+        let chains = self.workload.sign_rounds(rounds);
+        let ids: Vec<String> = chains
+            .iter()
+            .flatten()
+            .map(|b| {
+                let env: entente_shared::dsse::Envelope =
+                    serde_json::from_slice(b).expect("our own envelope");
+                StatementId::of_payload(&env.payload).to_string()
+            })
+            .collect();
+        let (out, _) = client::post_chains(&self.host, chains, self.args.connections).await?;
+        if out.errors(201) > 0 {
+            bail!("posting the statements to read: {:?}", out.statuses);
+        }
+        let ids = std::sync::Arc::new(ids);
+        let seed: u64 = rand::rng().random();
+        // Statements are GREEN: reads are signed, here by the secretariat,
+        // whose key this run needs no more (reads are its last step).
+        let (spare, _) = entente_shared::keys::SigningKey::generate()?;
+        let reader = std::sync::Arc::new(std::mem::replace(&mut self.secretariat.key, spare));
+        let (out, kept) = client::get_many(
+            &self.host,
+            Some(reader),
+            self.args.requests,
+            self.args.connections,
+            2,
+            move |i| {
+                let pick = (seed
+                    .wrapping_add(i as u64)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    % ids.len() as u64) as usize;
+                format!("/v1/statements/{}", ids[pick])
+            },
+        )
+        .await?;
+        let mut errors = out.errors(200);
+        for (path, body) in kept {
+            let rec: Result<entente_shared::api::StatementRecord, _> =
+                serde_json::from_slice(&body);
+            match rec {
+                Ok(r) if path.ends_with(&r.id.to_string()) => {}
+                _ => errors += 1,
+            }
+        }
+        Ok(Report::new("reads", &out, self.args.connections, errors))
+    }
+
+    /// Inclusion proofs at `--entries`: fills the log, (restarts an owned
+    /// server, timing its start-up), then asks for random proofs.
+    async fn proofs(&mut self, owned: Option<&mut Server>) -> anyhow::Result<Report> {
+        let target = self.args.entries;
+        let fill_started = Instant::now();
+        loop {
+            let info: LogInfo = get_json(&self.host, "/v1/log").await?;
+            if info.size >= target {
+                break;
+            }
+            let chunk = (target - info.size).min(100_000) as usize;
+            self.ingest(chunk, false).await?;
+            eprintln!(
+                "loadgen: filled {} of {target} entries ({:.0} s)",
+                info.size + chunk as u64,
+                fill_started.elapsed().as_secs_f64()
+            );
+        }
+        let mut extra = serde_json::Map::new();
+        let mut pid = None;
+        if let Some(server) = owned {
+            server.stop();
+            let data = server.data_dir().to_owned();
+            let started = Instant::now();
+            *server = Server::start_with_data(&data);
+            extra.insert(
+                "startup_ms".into(),
+                (started.elapsed().as_millis() as u64).into(),
+            );
+            extra.insert("rss_mb_at_listen".into(), rss_mb(server.pid()).into());
+            // The fold replays after the server listens (see server/src/store/verify.rs).
+            while !server.stderr().contains("fold restored") {
+                if started.elapsed() > Duration::from_secs(600) || !server.is_running() {
+                    bail!("the fold was not restored:\n{}", server.stderr());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            extra.insert(
+                "fold_ready_ms".into(),
+                (started.elapsed().as_millis() as u64).into(),
+            );
+            extra.insert("rss_mb_fold_ready".into(), rss_mb(server.pid()).into());
+            self.host = server.addr().to_owned();
+            pid = Some(server.pid());
+            let info: LogInfo = get_json(&self.host, "/v1/log").await?;
+            extra.insert("entries".into(), info.size.into());
+            extra.insert(
+                "disk_bytes_per_entry".into(),
+                (dir_bytes(&data.join("log")) / info.size.max(1)).into(),
+            );
+        }
+        let cp_text = {
+            let mut conn = Conn::open(&self.host).await?;
+            let (_, body) = conn
+                .send(client::read_request(&self.host, "/v1/checkpoint", None))
+                .await?;
+            String::from_utf8_lossy(&body).into_owned()
+        };
+        let cp = SignedCheckpoint::parse_and_verify(&cp_text, &self.log)
+            .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?
+            .checkpoint;
+        let size = cp.size;
+        let seed: u64 = rand::rng().random();
+        let (out, kept) = client::get_many(
+            &self.host,
+            None,
+            self.args.requests,
+            self.args.connections,
+            16,
+            move |i| {
+                let index = seed
+                    .wrapping_add(i as u64)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    % size;
+                format!("/v1/proofs/inclusion?index={index}&size={size}")
+            },
+        )
+        .await?;
+        let mut errors = out.errors(200);
+        for (_, body) in kept {
+            let ok = serde_json::from_slice::<InclusionProof>(&body).is_ok_and(|p| {
+                verify_inclusion(&p.leaf_hash, p.index, p.size, &p.proof, &cp.root).is_ok()
+            });
+            if !ok {
+                errors += 1;
+            }
+        }
+        let mut report = Report::new("proofs", &out, self.args.connections, errors);
+        if let Some(pid) = pid {
+            extra.insert("rss_mb_serving".into(), rss_mb(pid).into());
+        }
+        report.extra = extra;
+        report.extra.insert("size".into(), size.into());
+        Ok(report)
+    }
+}
+
+/// Resident memory of `pid` in MiB, from `/proc/PID/status`.
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Disk blocks used by every file under `dir`, in bytes (as `du` counts).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+                    _ => e.metadata().map(|m| m.blocks() * 512).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,14 @@
+//! The load generator's parts (the binary is `src/bin/loadgen.rs`).
+//!
+//! - [`workload`]: delegations admitted for the run and their pre-signed
+//!   statement chains (key rotations, or padded admissions);
+//! - [`client`]: C keep-alive HTTP/1.1 connections (hyper) posting or reading,
+//!   timing every request;
+//! - [`check`]: every receipt's checkpoint and inclusion proof, verified after
+//!   the clock stops so the check does not slow what is measured;
+//! - [`report`]: throughput and latency percentiles, as text or one JSON object.
+
+pub mod check;
+pub mod client;
+pub mod report;
+pub mod workload;
