@@ -39,6 +39,8 @@ use crate::store::{CommitBatch, NewCosignature, Store};
 #[derive(Clone, Debug)]
 pub struct Committed {
     pub index: u64,
+    /// RFC 6962 leaf hash of the stored envelope, hashed once, here.
+    pub leaf_hash: entente_shared::merkle::Hash,
     pub size: u64,
     pub checkpoint: Arc<str>,
 }
@@ -262,12 +264,13 @@ impl Core {
                     }
                     Ok(index) => {
                         let bytes = statement.envelope().to_canonical_json();
-                        self.tree.append(leaf_hash(&bytes), |level, i, hash| {
+                        let leaf = leaf_hash(&bytes);
+                        self.tree.append(leaf, |level, i, hash| {
                             batch.nodes.push((level, i, *hash));
                         });
                         in_batch.insert(id, index);
                         batch.entries.push((index, id, bytes));
-                        accepted.push((reply, index));
+                        accepted.push((reply, index, leaf));
                     }
                 }
             }
@@ -341,9 +344,10 @@ impl Core {
                 checkpoint: checkpoint.clone(),
             }));
         }
-        for (reply, index) in accepted {
+        for (reply, index, leaf_hash) in accepted {
             let _ = reply.send(Ok(Committed {
                 index,
+                leaf_hash,
                 size: self.tree.size(),
                 checkpoint: checkpoint.clone(),
             }));

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use entente_shared::api::Receipt;
 use entente_shared::dsse::Envelope;
 use entente_shared::ledger::rules::check_clock;
-use entente_shared::merkle::{inclusion_proof, leaf_hash};
+use entente_shared::merkle::inclusion_proof;
 use entente_shared::refusal::Refusal;
 
 use crate::body::read_limited;
@@ -53,7 +53,6 @@ async fn accept(
         state.settings.max_clock_skew_secs,
     )?;
     let id = verified.id();
-    let leaf = leaf_hash(&verified.envelope().to_canonical_json());
     let committed = state.sequencer.submit(verified).await?;
     let proof = inclusion_proof(&state.store, committed.index, committed.size)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -63,7 +62,7 @@ async fn accept(
     Ok(HttpResponse::Created().json(Receipt {
         id,
         index: committed.index,
-        leaf_hash: leaf,
+        leaf_hash: committed.leaf_hash,
         checkpoint: committed.checkpoint.to_string(),
         inclusion_proof: proof,
     }))
