@@ -88,6 +88,30 @@ impl Server {
         Server::launch(scratch, data, "127.0.0.1:0").map_err(|e| e.stderr)
     }
 
+    /// Stops this server and keeps a copy of its data folder in the returned
+    /// folder, for a later [`Server::restart_from`] (a rollback by the host).
+    pub fn stop_and_copy(&mut self) -> TempDir {
+        self.stop();
+        let copy = tempfile::tempdir().expect("creating a temp dir");
+        crate::copy_dir(self.data_dir(), &copy.path().join("data"));
+        copy
+    }
+
+    /// Starts a new server on this (stopped) server's data folder and address,
+    /// so that CLI profiles, which store the URL, keep working.
+    pub fn restart(&self) -> Server {
+        Server::start_with_data_at(self.data_dir(), self.addr())
+    }
+
+    /// Puts the data folder kept by [`Server::stop_and_copy`] back in place of
+    /// this server's, then [`Server::restart`]s: the host rolls its log back.
+    /// Every server started on the folder since must be stopped.
+    pub fn restart_from(&self, copy: &TempDir) -> Server {
+        std::fs::remove_dir_all(self.data_dir()).expect("removing the data folder");
+        crate::copy_dir(&copy.path().join("data"), self.data_dir());
+        self.restart()
+    }
+
     /// Starts a server on `data` listening on exactly `addr` (`127.0.0.1:PORT`),
     /// e.g. the address of a server just stopped, so that CLI profiles, which
     /// store the server URL, keep working. Binding is retried for a while in

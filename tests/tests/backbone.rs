@@ -9,7 +9,7 @@ use entente_shared::dsse::Envelope;
 use entente_shared::keys::SigningKey;
 use entente_shared::statement::{Admission, Body, Distribution, Role, Statement};
 use entente_tests::http::{self, Response};
-use entente_tests::{copy_dir, Cli, Server, PROBLEM};
+use entente_tests::{Cli, Server, PROBLEM};
 use serde_json::Value;
 
 // ---------------------------------------------------------------- set-ups
@@ -537,14 +537,9 @@ fn truncated_store_is_refused_at_start() {
 #[test]
 fn rollback_is_detected_by_the_cli() {
     let (mut server, cz) = founded();
-    let addr = server.addr().to_owned();
-    let data = server.data_dir().to_owned();
-    let snapshot = server.scratch_dir().join("snapshot");
-
     // Keep a copy of the one-entry log.
-    server.stop();
-    copy_dir(&data, &snapshot);
-    let mut second = Server::start_with_data_at(&data, &addr);
+    let snapshot = server.stop_and_copy();
+    let mut second = server.restart();
 
     // The log grows, and CZ's profile sees (and pins) the larger checkpoint.
     let us = Cli::new(second.url());
@@ -554,9 +549,7 @@ fn rollback_is_detected_by_the_cli() {
 
     // The operator puts the old copy back: same log key, fewer entries.
     second.stop();
-    std::fs::remove_dir_all(&data).expect("removing the data folder");
-    copy_dir(&snapshot, &data);
-    let _third = Server::start_with_data_at(&data, &addr);
+    let _third = server.restart_from(&snapshot);
 
     for args in [&["log", "verify"][..], &["log", "checkpoint"]] {
         let (code, stderr) = cz.fails(args);

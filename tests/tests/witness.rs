@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use entente_tests::http;
-use entente_tests::{copy_dir, Cli, Server, PROBLEM};
+use entente_tests::{Cli, Server, PROBLEM};
 use serde_json::{json, Value};
 
 /// CZ founds the log and admits each of `members` (code, name).
@@ -195,12 +195,8 @@ fn rollback_is_caught_by_every_pinned_cli_and_witness_on_first_contact() {
     let mut server = Server::start();
     let (cz, members) = seated(&server, &[("US", "United States"), ("DE", "Germany")]);
     let (us, de) = (&members[0], &members[1]);
-    let addr = server.addr().to_owned();
-    let data = server.data_dir().to_owned();
-    let snapshot = server.scratch_dir().join("snapshot");
-    server.stop();
-    copy_dir(&data, &snapshot);
-    let mut second = Server::start_with_data_at(&data, &addr);
+    let snapshot = server.stop_and_copy();
+    let mut second = server.restart();
 
     // The log grows; everyone sees it, DE cosigns it.
     let uk = Cli::new(second.url());
@@ -214,9 +210,7 @@ fn rollback_is_caught_by_every_pinned_cli_and_witness_on_first_contact() {
 
     // The operator restores the older copy of the data folder.
     second.stop();
-    std::fs::remove_dir_all(&data).unwrap();
-    copy_dir(&snapshot, &data);
-    let _third = Server::start_with_data_at(&data, &addr);
+    let _third = server.restart_from(&snapshot);
 
     for cli in [&cz, us] {
         let (code, stderr) = cli.fails(&["log", "checkpoint"]);
@@ -245,14 +239,10 @@ fn witness_refuses_a_fork_of_the_same_size() {
     let mut server = Server::start();
     let (cz, members) = seated(&server, &[("US", "United States")]);
     let us = &members[0];
-    let addr = server.addr().to_owned();
-    let data = server.data_dir().to_owned();
-    let snapshot = server.scratch_dir().join("snapshot");
-    server.stop();
-    copy_dir(&data, &snapshot);
+    let snapshot = server.stop_and_copy();
 
     // History A: DE joins; US cosigns size 3.
-    let mut a = Server::start_with_data_at(&data, &addr);
+    let mut a = server.restart();
     let de = Cli::new(a.url());
     let key = de.init("DE", "Germany", false)["public_key"]
         .as_str()
@@ -264,9 +254,7 @@ fn witness_refuses_a_fork_of_the_same_size() {
     a.stop();
 
     // History B, from the same copy with the same log key: FR joins instead.
-    std::fs::remove_dir_all(&data).unwrap();
-    copy_dir(&snapshot, &data);
-    let b = Server::start_with_data_at(&data, &addr);
+    let b = server.restart_from(&snapshot);
     let fr = Cli::new(b.url());
     let key = fr.init("FR", "France", false)["public_key"]
         .as_str()
