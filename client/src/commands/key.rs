@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
             let target: KeyId = key_id.parse().map_err(fail)?;
             let api = Api::for_profile(&profile)?;
             let body = Body::KeyRevocation(KeyRevocation {
-                key: target.clone(),
+                key: target,
                 reason,
             });
             let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;

@@ -24,7 +24,7 @@ impl EntryMeta {
             id,
             index,
             author: st.author.clone(),
-            key: st.key.clone(),
+            key: st.key,
             issued_at: st.issued_at,
             distribution: st.distribution.clone(),
         }

@@ -341,7 +341,7 @@ impl Ledger {
         let st = &v.statement;
         // Time in the fold is the signed issued_at of what it reads.
         self.proposals.close_due(st.issued_at, at);
-        self.seqs.insert(st.key.clone(), st.seq);
+        self.seqs.insert(st.key, st.seq);
         self.ids.insert(v.id);
         let meta = EntryMeta::of(st, v.id, at);
         match st.body.clone() {

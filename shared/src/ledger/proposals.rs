@@ -404,7 +404,7 @@ impl Proposals {
                 Stance::Endorse | Stance::EndorseWithReservation { .. } => {
                     signatories.push(Signatory {
                         delegation: d.clone(),
-                        key_id: p.meta.key.clone(),
+                        key_id: p.meta.key,
                         reservation: match &p.stance {
                             Stance::EndorseWithReservation { reservation } => {
                                 Some(reservation.clone())

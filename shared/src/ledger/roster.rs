@@ -51,11 +51,13 @@ impl Delegation {
     }
 }
 
-/// Every delegation, by code, and an index from key id to owner.
+/// Every delegation, by code, and an index from key id to its owner and its
+/// place in the owner's `keys` (keys are only ever appended, so the place
+/// stays true and a lookup is O(1) however many keys a delegation has had).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Roster {
     delegations: BTreeMap<DelegationCode, Delegation>,
-    owners: HashMap<KeyId, DelegationCode>,
+    owners: HashMap<KeyId, (DelegationCode, usize)>,
 }
 
 impl Roster {
@@ -70,19 +72,19 @@ impl Roster {
 
     /// The key record and its owner's code.
     pub fn key(&self, id: &KeyId) -> Option<(&Delegation, &KeyRecord)> {
-        let owner = self.owners.get(id)?;
+        let (owner, place) = self.owners.get(id)?;
         let d = self.delegations.get(owner)?;
-        let k = d.keys.iter().find(|k| &k.key_id == id)?;
-        Some((d, k))
+        Some((d, d.keys.get(*place)?))
     }
 
     pub(crate) fn key_mut(&mut self, id: &KeyId) -> Option<&mut KeyRecord> {
-        let owner = self.owners.get(id)?;
-        self.delegations
-            .get_mut(owner)?
-            .keys
-            .iter_mut()
-            .find(|k| &k.key_id == id)
+        let (owner, place) = self.owners.get(id)?;
+        self.delegations.get_mut(owner)?.keys.get_mut(*place)
+    }
+
+    /// Records where `key` of `owner` sits.
+    fn index_key(&mut self, owner: &DelegationCode, place: usize, key: KeyId) {
+        self.owners.insert(key, (owner.clone(), place));
     }
 
     pub(crate) fn upsert_delegation(
@@ -115,8 +117,9 @@ impl Roster {
             status: KeyStatus::Active,
         };
         if let Some(d) = self.delegations.get_mut(owner) {
-            self.owners.insert(record.key_id.clone(), owner.clone());
+            let (place, key_id) = (d.keys.len(), record.key_id);
             d.keys.push(record);
+            self.index_key(owner, place, key_id);
         }
     }
 }
@@ -144,8 +147,8 @@ impl<'de> Deserialize<'de> for Roster {
         let wire = Wire::deserialize(d)?;
         let mut roster = Roster::default();
         for del in wire.delegations {
-            for k in &del.keys {
-                roster.owners.insert(k.key_id.clone(), del.code.clone());
+            for (place, k) in del.keys.iter().enumerate() {
+                roster.index_key(&del.code, place, k.key_id);
             }
             roster.delegations.insert(del.code.clone(), del);
         }

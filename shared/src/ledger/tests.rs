@@ -123,12 +123,12 @@ fn admission_rotation_and_revocation() {
     // The secretariat revokes US's new key; US can sign nothing more.
     let target = us.key.key_id();
     let env = cz.sign(Body::KeyRevocation(KeyRevocation {
-        key: target.clone(),
+        key: target,
         reason: "lost laptop".into(),
     }));
     assert_eq!(apply(&mut ledger, env), Ok(3));
     let env = us.sign(Body::KeyRevocation(KeyRevocation {
-        key: target.clone(),
+        key: target,
         reason: String::new(),
     }));
     assert_eq!(

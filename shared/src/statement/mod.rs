@@ -248,7 +248,7 @@ impl Statement {
         let wire = Wire {
             kind: self.kind(),
             author: self.author.clone(),
-            key: self.key.clone(),
+            key: self.key,
             seq: self.seq,
             issued_at: self.issued_at,
             distribution: self.distribution.clone(),
