@@ -1,6 +1,7 @@
 //! Start-up: open and verify the store, start the sequencer, serve HTTP.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use actix_web::{web, App, HttpServer};
@@ -9,11 +10,14 @@ use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteSigner;
 
 use crate::auth::ReplayCache;
+use crate::fold_snapshots::FoldSnapshots;
 use crate::rate_limit::DelegationLimiter;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{check_tree, replay_fold, Store, StoreOptions};
+use crate::store::{
+    check_tree, replay_fold, restore_fold, snapshot, Restored, Store, StoreOptions,
+};
 use crate::{log_key, routes, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
@@ -64,7 +68,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // proofs; submissions and the roster wait for it (`AppState::fold_ready`).
     let ledger = Arc::new(RwLock::new(Ledger::new()));
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
-    spawn_fold_replay(store.clone(), report.tree.size(), ledger.clone(), ready_tx)?;
+    let snapshot_path = snapshot::path_in(&settings.data);
+    spawn_fold_restore(
+        store.clone(),
+        report.tree.size(),
+        (settings.fold_snapshot_every > 0).then(|| snapshot_path.clone()),
+        ledger.clone(),
+        ready_tx,
+    )?;
     let (feed, _) = tokio::sync::broadcast::channel(settings.stream_buffer);
     let core = Core {
         store: store.clone(),
@@ -76,6 +87,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         feed: Some(feed.clone()),
         checkpoint_interval: (settings.checkpoint_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(settings.checkpoint_interval_secs)),
+        snapshots: (settings.fold_snapshot_every > 0)
+            .then(|| FoldSnapshots::new(snapshot_path, settings.fold_snapshot_every)),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
     let state = AppState {
@@ -135,25 +148,40 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Replays the fold over the first `size` entries on its own thread (see
+/// Rebuilds the fold of the first `size` entries on its own thread, from the
+/// snapshot when there is a usable one and by replay for the rest (see
 /// `store::verify`), then publishes it. A store whose entries the fold
 /// refuses is not served: the process stops, as a failed tree check would.
-fn spawn_fold_replay(
+fn spawn_fold_restore(
     store: Store,
     size: u64,
+    snapshot: Option<PathBuf>,
     ledger: Arc<RwLock<Ledger>>,
     ready: tokio::sync::watch::Sender<bool>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
-        .name("fold-replay".into())
+        .name("fold-restore".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            match replay_fold(&store, size) {
-                Ok(folded) => {
-                    *ledger.write().unwrap_or_else(|p| p.into_inner()) = folded;
+            let restored = match &snapshot {
+                Some(path) => restore_fold(&store, size, path),
+                None => replay_fold(&store, size).map(|ledger| Restored {
+                    ledger,
+                    from_snapshot: 0,
+                    snapshot_refused: None,
+                }),
+            };
+            match restored {
+                Ok(restored) => {
+                    if let Some(why) = &restored.snapshot_refused {
+                        tracing::warn!(reason = %why, "fold snapshot not used; replaying the log");
+                    }
+                    *ledger.write().unwrap_or_else(|p| p.into_inner()) = restored.ledger;
                     let _ = ready.send(true);
                     tracing::info!(
                         entries = size,
+                        from_snapshot = restored.from_snapshot,
+                        replayed = size - restored.from_snapshot,
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "fold restored"
                     );

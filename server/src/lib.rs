@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod fold_snapshots;
 pub mod handlers;
 pub mod log_key;
 pub mod metrics;

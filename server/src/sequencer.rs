@@ -33,6 +33,7 @@ use entente_shared::note::NoteSigner;
 use entente_shared::refusal::Refusal;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::fold_snapshots::FoldSnapshots;
 use crate::store::{CommitBatch, NewCosignature, Store};
 
 /// Where a statement landed: its index and the checkpoint of the batch that holds it.
@@ -102,6 +103,8 @@ pub struct Core {
     pub feed: Option<tokio::sync::broadcast::Sender<Arc<Published>>>,
     /// Re-sign an idle log's checkpoint this often; `None`: never.
     pub checkpoint_interval: Option<Duration>,
+    /// Fold snapshots to keep up to date; `None`: none.
+    pub snapshots: Option<FoldSnapshots>,
 }
 
 /// The latest checkpoint as the thread knows it, for the idle re-sign.
@@ -166,6 +169,9 @@ impl Sequencer {
 
 fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
     let mut latest = core.stored_latest();
+    // Whether statements landed since the ticker's last tick: an idle log
+    // is one where none did.
+    let mut busy = false;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < core.max_batch {
@@ -184,7 +190,23 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
                 Job::Refresh => refresh = true,
             }
         }
+        let wrote = !statements.is_empty();
         core.commit(statements, cosignatures, refresh, &mut latest);
+        busy |= wrote;
+        if let Some(snapshots) = core.snapshots.as_mut() {
+            let (size, root) = (core.tree.size(), core.tree.root());
+            if wrote {
+                snapshots.after_commit(&core.ledger, size, root);
+            } else if refresh && !busy {
+                snapshots.when_idle(&core.ledger, size, root);
+            }
+        }
+        if refresh {
+            busy = false;
+        }
+    }
+    if let Some(snapshots) = core.snapshots.take() {
+        snapshots.finish(&core.ledger, core.tree.size(), core.tree.root());
     }
     tracing::info!("sequencer stopped");
 }

@@ -77,6 +77,9 @@ pub struct Settings {
     pub body_timeout_ms: u64,
     /// zstd-compress the store's pages; fixed when the store is created.
     pub compress_store: bool,
+    /// Save the fold every this many entries (and when idle, and at stop),
+    /// so start-up restores it instead of replaying the log; 0: never.
+    pub fold_snapshot_every: u64,
 }
 
 impl Default for Settings {
@@ -111,6 +114,7 @@ impl Default for Settings {
             header_timeout_ms: 5000,
             body_timeout_ms: 10000,
             compress_store: false,
+            fold_snapshot_every: 100_000,
         }
     }
 }
@@ -145,6 +149,7 @@ const FIELDS: &[&str] = &[
     "header_timeout_ms",
     "body_timeout_ms",
     "compress_store",
+    "fold_snapshot_every",
 ];
 
 impl Settings {

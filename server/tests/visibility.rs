@@ -118,6 +118,7 @@ fn fixture() -> Fixture {
         max_batch: 16,
         feed: None,
         checkpoint_interval: None,
+        snapshots: None,
     };
     let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();
     let settings = Settings::default();

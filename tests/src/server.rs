@@ -27,6 +27,8 @@ pub struct Server {
     url: String,
     data: PathBuf,
     stderr_path: PathBuf,
+    /// The extra `ENTENTE_*` settings it was started with; a restart keeps them.
+    env: Vec<(String, String)>,
     // Working directory (so no `config/server.toml` is picked up), server
     // stderr, and for `start()` the data folder too. Removed on drop.
     scratch: TempDir,
@@ -80,6 +82,13 @@ impl Server {
             .unwrap_or_else(|stderr| panic!("entente-server did not start:\n{stderr}"))
     }
 
+    /// Starts a server on an existing data folder with extra `ENTENTE_*` settings.
+    pub fn start_with_data_and_env(data: &Path, vars: &[(&str, &str)]) -> Server {
+        let scratch = tempfile::tempdir().expect("creating a temp dir");
+        Server::launch_with(scratch, data, "127.0.0.1:0", &[], vars)
+            .unwrap_or_else(|e| panic!("entente-server did not start:\n{}", e.stderr))
+    }
+
     /// Starts a server on `data` expecting it may refuse to: `Err(stderr)` if it
     /// exited with a non-zero status before listening. (Exiting with status 0
     /// without listening is never right and panics.)
@@ -98,9 +107,15 @@ impl Server {
     }
 
     /// Starts a new server on this (stopped) server's data folder and address,
-    /// so that CLI profiles, which store the URL, keep working.
+    /// so that CLI profiles, which store the URL, keep working, with the same
+    /// extra settings.
     pub fn restart(&self) -> Server {
-        Server::start_with_data_at(self.data_dir(), self.addr())
+        let vars: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Server::start_at(self.data_dir(), self.addr(), &vars)
     }
 
     /// Puts the data folder kept by [`Server::stop_and_copy`] back in place of
@@ -117,10 +132,14 @@ impl Server {
     /// store the server URL, keep working. Binding is retried for a while in
     /// case the port is not free again yet.
     pub fn start_with_data_at(data: &Path, addr: &str) -> Server {
+        Server::start_at(data, addr, &[])
+    }
+
+    fn start_at(data: &Path, addr: &str, vars: &[(&str, &str)]) -> Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let scratch = tempfile::tempdir().expect("creating a temp dir");
-            match Server::launch(scratch, data, addr) {
+            match Server::launch_with(scratch, data, addr, &[], vars) {
                 Ok(server) => return server,
                 Err(e) if e.stderr.contains("binding") && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100));
@@ -193,6 +212,10 @@ impl Server {
                             url: url.trim().to_owned(),
                             data: data.to_owned(),
                             stderr_path,
+                            env: vars
+                                .iter()
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .collect(),
                             scratch,
                         });
                     }

@@ -164,9 +164,11 @@ fn run(rounds: usize, graceful: bool) {
     // folder when dropped, and each restart drops the previous one.
     let folder = tempfile::tempdir().expect("a temp dir");
     let data = folder.path().join("data");
-    let mut server = Server::start_with_data(&data);
+    // Fold snapshots every few hundred entries, so kills land before, during
+    // and after their background writes, and restarts restore from them.
+    let mut server =
+        Server::start_with_data_and_env(&data, &[("ENTENTE_FOLD_SNAPSHOT_EVERY", "300")]);
     let url = server.url().to_owned();
-    let addr = server.addr().to_owned();
     let log = log_key(&url);
     let mut sec = actors::found(&url, "CZ");
     let members: Vec<Actor> = (0..WRITERS)
@@ -216,7 +218,7 @@ fn run(rounds: usize, graceful: bool) {
         }
         // Acknowledged before the server went down: all must be there.
         let before = acked.lock().unwrap().len();
-        server = Server::start_with_data_at(&data, &addr);
+        server = server.restart();
         let all = acked.lock().unwrap();
         check_all(&url, &log, &all[checked..before], &sec.key);
         checked = before;

@@ -1,9 +1,10 @@
-//! Start-up checks beyond the tree: a store whose Merkle tree and signed
-//! checkpoint are consistent (re-signed by someone holding the log key) but
-//! whose entries the fold refuses is still not served.
+//! Start-up beyond the tree check: the fold snapshot, and a store whose Merkle
+//! tree and signed checkpoint are consistent (re-signed by someone holding the
+//! log key) but whose entries the fold refuses, which is still not served.
 //!
-//! The tree check runs before the server listens; the fold replay (signatures,
-//! roster rules) runs after, and a refusal there stops the process.
+//! The tree check runs before the server listens; the fold is restored after
+//! (from the snapshot when it matches the tree, by replay otherwise: signatures,
+//! roster rules), and a refusal there stops the process.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,114 @@ use entente_shared::merkle::{leaf_hash, CompactTree};
 use entente_shared::note::NoteSigner;
 use entente_shared::statement::{Role, StatementId};
 use entente_tests::actors::{self, Actor};
-use entente_tests::Server;
+use entente_tests::{http, Server};
+
+/// The roster as the founding secretariat reads it.
+fn roster(server: &Server, reader: &Actor) -> serde_json::Value {
+    let r = http::signed_get(server.url(), "/v1/roster", &reader.key);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// The `replayed=N` the "fold restored" log line reports, once it is there.
+fn replayed(server: &Server) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = server.stderr();
+        if let Some(line) = log.lines().find(|l| l.contains("fold restored")) {
+            let n = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("replayed="))
+                .unwrap_or_else(|| panic!("no replayed= in {line}"));
+            return n.parse().expect("a count");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the fold was not restored:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A log of a founding and three admissions, stopped cleanly.
+fn small_log(data: &std::path::Path) -> (Actor, serde_json::Value) {
+    let mut server = Server::start_with_data(data);
+    let mut cz = actors::found(server.url(), "CZ");
+    for code in ["US", "DE", "FR"] {
+        actors::admit(server.url(), &mut cz, code);
+    }
+    let before = roster(&server, &cz);
+    assert!(server.stop().success());
+    (cz, before)
+}
+
+#[test]
+fn a_clean_stop_leaves_a_snapshot_and_the_restart_replays_nothing() {
+    let folder = tempfile::tempdir().expect("a temp dir");
+    let data = folder.path().join("data");
+    let (mut cz, before) = small_log(&data);
+    assert!(data.join("fold.snapshot").is_file());
+
+    let server = Server::start_with_data(&data);
+    assert_eq!(replayed(&server), 0, "{}", server.stderr());
+    assert_eq!(roster(&server, &cz), before);
+    // The restored fold goes on: a new admission lands after the others.
+    actors::admit(server.url(), &mut cz, "PL");
+    assert_eq!(server.log_size(), 5);
+}
+
+#[test]
+fn a_damaged_or_foreign_snapshot_is_ignored_and_the_log_replayed() {
+    let folder = tempfile::tempdir().expect("a temp dir");
+    let data = folder.path().join("data");
+    let (cz, before) = small_log(&data);
+    let snapshot = data.join("fold.snapshot");
+
+    // One changed byte: the digest no longer matches.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x01;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let mut server = Server::start_with_data(&data);
+    assert_eq!(replayed(&server), 4);
+    assert!(server.stderr().contains("fold snapshot not used"));
+    assert_eq!(roster(&server, &cz), before);
+    server.stop();
+
+    // Another log's snapshot, intact: its root is not this log's.
+    let other = tempfile::tempdir().expect("a temp dir");
+    small_log(&other.path().join("data"));
+    std::fs::copy(other.path().join("data/fold.snapshot"), &snapshot).unwrap();
+    let server = Server::start_with_data(&data);
+    assert_eq!(replayed(&server), 4);
+    assert!(server.stderr().contains("is not the snapshot's"));
+    assert_eq!(roster(&server, &cz), before);
+}
+
+#[test]
+fn after_a_kill_only_the_entries_since_the_last_snapshot_are_replayed() {
+    let folder = tempfile::tempdir().expect("a temp dir");
+    let data = folder.path().join("data");
+    let mut server =
+        Server::start_with_data_and_env(&data, &[("ENTENTE_FOLD_SNAPSHOT_EVERY", "4")]);
+    let mut cz = actors::found(server.url(), "CZ");
+    for code in ["US", "DE", "FR", "PL", "SK"] {
+        actors::admit(server.url(), &mut cz, code);
+    }
+    // The snapshot at 4 entries is written in the background.
+    let snapshot = data.join("fold.snapshot");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !snapshot.is_file() {
+        assert!(Instant::now() < deadline, "no snapshot after 4 entries");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = roster(&server, &cz);
+    server.kill();
+
+    let server = server.restart();
+    assert_eq!(replayed(&server), 2, "{}", server.stderr());
+    assert_eq!(roster(&server, &cz), before);
+}
 
 #[test]
 fn store_with_a_forged_entry_under_a_resigned_tree_is_refused() {

@@ -8,6 +8,7 @@
 //! Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
+pub mod snapshot;
 mod upper;
 mod verify;
 
@@ -18,7 +19,9 @@ use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
 
-pub use verify::{check_tree, replay_fold, verify_store, TreeReport, VerifyReport};
+pub use verify::{
+    check_tree, replay_fold, restore_fold, verify_store, Restored, TreeReport, VerifyReport,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -10,23 +10,27 @@
 //!    log's key. Any change to an entry's bytes, a missing entry or a node
 //!    that does not match stops the server here. Cost: one SHA-256 per entry
 //!    and per node, no signature checks.
-//! 2. [`replay_fold`]: every entry is decoded, must be in canonical form, is
-//!    re-verified by the shared fold (signatures included) and re-applied, and
-//!    the id index must point at it. This rebuilds the [`Ledger`] and is the
-//!    slow part (one Ed25519 verification per entry). The server runs it on
+//! 2. [`restore_fold`]: the [`Ledger`] is read from the fold snapshot (see
+//!    [`super::snapshot`]) when its size and root match the stored tree, and
+//!    only the entries after it are replayed; without a usable snapshot every
+//!    entry is ([`replay_fold`]). Replaying decodes each entry, which must be
+//!    in canonical form, re-verifies it through the shared fold (signatures
+//!    included), re-applies it and checks that the id index points at it: one
+//!    Ed25519 verification per entry, the slow part. The server runs this on
 //!    its own thread while already serving entries, proofs and checkpoints;
 //!    submissions and the roster wait for it, and a failure stops the server.
-//!    A persisted fold snapshot (see ARCHITECTURE.md) will replace it.
 //!
-//! [`verify_store`] runs both, in order.
+//! [`verify_store`] runs both, replaying everything, snapshot or not.
 
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::dsse::Envelope;
 use entente_shared::ledger::Ledger;
-use entente_shared::merkle::{leaf_hash, CompactTree, Hash, MemoryTree, NodeSource as _};
+use std::path::Path;
+
+use entente_shared::merkle::{self, leaf_hash, CompactTree, Hash, MemoryTree, NodeSource as _};
 use entente_shared::note::NoteVerifier;
 
-use super::{Store, StoreError};
+use super::{snapshot, Store, StoreError};
 
 /// What the whole check established: the folded state and the tree's right border.
 pub struct VerifyReport {
@@ -178,8 +182,59 @@ fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, StoreError> {
 
 /// Part 2: the fold accepts every entry in `[0, size)` again, signatures included.
 pub fn replay_fold(store: &Store, size: u64) -> Result<Ledger, StoreError> {
-    let mut ledger = Ledger::new();
-    for item in store.entries_from(0) {
+    replay_onto(store, Ledger::new(), size)
+}
+
+/// How [`restore_fold`] rebuilt the fold.
+pub struct Restored {
+    pub ledger: Ledger,
+    /// Entries that came from the snapshot (0: none was used).
+    pub from_snapshot: u64,
+    /// Why a snapshot on disk was not used, if one was not.
+    pub snapshot_refused: Option<String>,
+}
+
+/// Part 2 with a snapshot: the fold of the first `size` entries, from the
+/// snapshot at `snapshot` when it belongs to this tree, plus a replay of
+/// the entries after it.
+pub fn restore_fold(store: &Store, size: u64, snapshot: &Path) -> Result<Restored, StoreError> {
+    let (start, refused) = match snapshot::load(snapshot) {
+        Ok(None) => (Ledger::new(), None),
+        Ok(Some((header, ledger))) => match snapshot_fits(store, size, &header) {
+            Ok(()) => (ledger, None),
+            Err(why) => (Ledger::new(), Some(why)),
+        },
+        Err(e) => (Ledger::new(), Some(e.to_string())),
+    };
+    let from_snapshot = start.size();
+    Ok(Restored {
+        ledger: replay_onto(store, start, size)?,
+        from_snapshot,
+        snapshot_refused: refused,
+    })
+}
+
+/// Whether a snapshot with `header` is a fold of this store's first entries.
+fn snapshot_fits(store: &Store, size: u64, header: &snapshot::Header) -> Result<(), String> {
+    if header.size > size {
+        return Err(format!(
+            "it folds {} entries, the log holds {size}",
+            header.size
+        ));
+    }
+    let root = merkle::root(store, header.size).map_err(|e| e.to_string())?;
+    if root != header.root {
+        return Err(format!(
+            "the log's root at {} is not the snapshot's",
+            header.size
+        ));
+    }
+    Ok(())
+}
+
+/// Replays entries `ledger.size()..size` onto `ledger`.
+fn replay_onto(store: &Store, mut ledger: Ledger, size: u64) -> Result<Ledger, StoreError> {
+    for item in store.entries_from(ledger.size()) {
         let (index, bytes) = item?;
         if index >= size {
             break;

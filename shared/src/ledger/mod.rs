@@ -122,6 +122,11 @@ impl Unverified {
     }
 }
 
+/// Which fold a saved [`Ledger`] came from: the shared crate's version, so
+/// that a snapshot written by another release (whose rules, frameworks or
+/// state may differ) is never restored, and the log is replayed instead.
+pub const FOLD_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// State folded from the log so far. Serialisable, so the server can keep
 /// a snapshot instead of replaying the log at every start.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

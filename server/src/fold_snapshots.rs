@@ -1,0 +1,138 @@
+//! When the sequencer saves the fold (the file format is in
+//! [`crate::store::snapshot`]).
+//!
+//! Three moments, so that a start-up after a clean stop replays nothing and
+//! one after a crash replays at most `fold_snapshot_every` entries:
+//! - every `fold_snapshot_every` entries: the fold is cloned under the read
+//!   lock (the only pause the sequencer takes) and written on a background
+//!   thread while commits go on; one write at a time;
+//! - when the log is idle (the checkpoint ticker's tick) and has grown since
+//!   the last snapshot;
+//! - when the sequencer stops (SIGTERM), after its last batch, in line.
+//!
+//! Nothing is saved while the fold is still being restored at start-up (its
+//! size is then behind the tree's), so a partial fold never replaces a
+//! good snapshot.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::thread::JoinHandle;
+
+use entente_shared::ledger::Ledger;
+use entente_shared::merkle::Hash;
+
+use crate::store::snapshot::{self, SnapshotError};
+
+/// The sequencer's snapshot bookkeeping.
+pub struct FoldSnapshots {
+    path: PathBuf,
+    every: u64,
+    /// Size of the newest snapshot written or being written.
+    saved: u64,
+    writing: Option<JoinHandle<Result<u64, SnapshotError>>>,
+}
+
+impl FoldSnapshots {
+    /// Snapshots at `path`, one per `every` entries (at least 1).
+    pub fn new(path: PathBuf, every: u64) -> FoldSnapshots {
+        let saved = snapshot::header(&path).map_or(0, |h| h.size);
+        FoldSnapshots {
+            path,
+            every: every.max(1),
+            saved,
+            writing: None,
+        }
+    }
+
+    /// After a batch: starts a background save when `every` entries have
+    /// landed since the last one. `root` is the tree's root at `size`.
+    pub fn after_commit(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+        if size >= self.saved.saturating_add(self.every) {
+            self.start(ledger, size, root);
+        }
+    }
+
+    /// On an idle tick: starts a background save if the log grew since the last.
+    pub fn when_idle(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+        if size > self.saved {
+            self.start(ledger, size, root);
+        }
+    }
+
+    /// When the sequencer stops: waits for a save in flight, then saves what
+    /// is newer, in line.
+    pub fn finish(mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+        self.reap(true);
+        if size <= self.saved {
+            return;
+        }
+        let ledger = ledger.read().unwrap_or_else(|p| p.into_inner());
+        if ledger.size() == size {
+            report(snapshot::save(&self.path, &ledger, root).map(|h| h.size));
+        }
+    }
+
+    fn start(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+        if !self.reap(false) {
+            return;
+        }
+        let copy = {
+            let ledger = ledger.read().unwrap_or_else(|p| p.into_inner());
+            if ledger.size() != size {
+                return; // still restoring at start-up
+            }
+            ledger.clone()
+        };
+        let path = self.path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("fold-snapshot".into())
+            .spawn(move || snapshot::save(&path, &copy, root).map(|h| h.size));
+        match spawned {
+            Ok(handle) => {
+                self.saved = size;
+                self.writing = Some(handle);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not start a fold snapshot"),
+        }
+    }
+
+    /// Collects a finished (or, with `wait`, any) background save; whether
+    /// none is in flight any more.
+    fn reap(&mut self, wait: bool) -> bool {
+        match self.writing.take() {
+            None => true,
+            Some(handle) if wait || handle.is_finished() => {
+                let saved = match handle.join() {
+                    Ok(result) => report(result),
+                    Err(_) => {
+                        tracing::warn!("the fold snapshot thread panicked");
+                        None
+                    }
+                };
+                if saved.is_none() {
+                    // Try again at the next moment.
+                    self.saved = snapshot::header(&self.path).map_or(0, |h| h.size);
+                }
+                true
+            }
+            Some(handle) => {
+                self.writing = Some(handle);
+                false
+            }
+        }
+    }
+}
+
+/// Logs how a save went; the size saved, if it was.
+fn report(result: Result<u64, SnapshotError>) -> Option<u64> {
+    match result {
+        Ok(size) => {
+            tracing::info!(entries = size, "fold snapshot saved");
+            Some(size)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "fold snapshot not saved; start-up will replay more");
+            None
+        }
+    }
+}
