@@ -9,9 +9,9 @@ use anyhow::Context;
 use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteSigner;
 
-use crate::auth::ReplayCache;
 use crate::fold_snapshots::FoldSnapshots;
 use crate::rate_limit::DelegationLimiter;
+use crate::replay_cache::ReplayCache;
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;

@@ -20,9 +20,7 @@
 //! scheme and authority, so clients sign the URL they actually use. Forwarded
 //! headers are never trusted for this.
 
-use std::collections::HashMap;
 use std::future::{ready, Ready};
-use std::sync::Mutex;
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -34,6 +32,7 @@ use entente_shared::ledger::KeyStatus;
 use entente_shared::refusal::PROBLEM_BASE;
 pub use entente_shared::visibility::Reader;
 
+use crate::replay_cache::NonceError;
 use crate::state::AppState;
 
 /// Why a request was not authenticated. Each has its own problem type.
@@ -53,8 +52,12 @@ pub enum AuthError {
     RevokedKey(String),
     #[error("key {0} was rotated out")]
     RotatedKey(String),
-    #[error("too many recent signed requests; try again shortly")]
-    Busy,
+    #[error("key {key} made more than {per_key} signed requests within the last {window_secs}s; try again shortly")]
+    TooMany {
+        key: String,
+        per_key: usize,
+        window_secs: u64,
+    },
     #[error("the server is still rebuilding its state from the log; try again shortly")]
     Starting,
     #[error("internal error")]
@@ -72,7 +75,7 @@ impl AuthError {
             AuthError::UnknownKey(_) => "unknown-key",
             AuthError::RevokedKey(_) => "revoked-key",
             AuthError::RotatedKey(_) => "rotated-key",
-            AuthError::Busy => "busy",
+            AuthError::TooMany { .. } => "rate-limited",
             AuthError::Starting => "starting",
             AuthError::Internal => "internal",
         }
@@ -83,7 +86,8 @@ impl ResponseError for AuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             AuthError::RevokedKey(_) | AuthError::RotatedKey(_) => StatusCode::FORBIDDEN,
-            AuthError::Busy | AuthError::Starting => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Starting => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -241,7 +245,15 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
     let expires_at = presented.created.saturating_add(window as i64);
     state
         .replay
-        .insert(format!("{key_id} {nonce}"), expires_at, now)?;
+        .insert(&key_id, &nonce, expires_at, now)
+        .map_err(|e| match e {
+            NonceError::Replayed => AuthError::Replayed,
+            NonceError::KeyFull { per_key } => AuthError::TooMany {
+                key: key_id.to_string(),
+                per_key,
+                window_secs: window,
+            },
+        })?;
     Ok(Some(Signed {
         reader,
         key_id,
@@ -322,64 +334,9 @@ fn target_uri(req: &HttpRequest, public_url: &str) -> Result<String, AuthError> 
     Ok(format!("{scheme}://{authority}{path}"))
 }
 
-/// Nonces seen within the signature window, bounded in size.
-///
-/// When full of nonces that are all still inside the window, new requests are
-/// refused (503 busy) rather than forgetting one: forgetting would reopen a
-/// replay.
-pub struct ReplayCache {
-    seen: Mutex<HashMap<String, i64>>,
-    capacity: usize,
-}
-
-impl ReplayCache {
-    pub fn new(capacity: usize) -> ReplayCache {
-        ReplayCache {
-            seen: Mutex::new(HashMap::new()),
-            capacity,
-        }
-    }
-
-    /// Remembers `key` until `expires_at` (UNIX seconds); refuses a key seen before.
-    pub fn insert(&self, key: String, expires_at: i64, now: i64) -> Result<(), AuthError> {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&until) = seen.get(&key) {
-            if until >= now {
-                return Err(AuthError::Replayed);
-            }
-        }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, until| *until >= now);
-            if seen.len() >= self.capacity {
-                return Err(AuthError::Busy);
-            }
-        }
-        seen.insert(key, expires_at);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replay_cache_refuses_repeats_and_stays_bounded() {
-        let c = ReplayCache::new(2);
-        c.insert("a".into(), 100, 0).unwrap();
-        assert!(matches!(
-            c.insert("a".into(), 100, 50),
-            Err(AuthError::Replayed)
-        ));
-        c.insert("b".into(), 10, 0).unwrap();
-        assert!(matches!(c.insert("c".into(), 100, 5), Err(AuthError::Busy)));
-        // Once "b" has expired its slot is reused.
-        c.insert("c".into(), 100, 11).unwrap();
-        assert!(matches!(
-            c.insert("a".into(), 100, 50),
-            Err(AuthError::Replayed)
-        ));
-    }
 
     #[test]
     fn public_url_shapes() {

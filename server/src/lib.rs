@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod log_key;
 pub mod metrics;
 pub mod rate_limit;
+pub mod replay_cache;
 pub mod routes;
 pub mod sequencer;
 pub mod settings;

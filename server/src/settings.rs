@@ -41,7 +41,8 @@ pub struct Settings {
     pub log_level: String,
     /// How old (or how far in the future) a signed request's `created` may be, in seconds.
     pub request_signature_window_secs: u64,
-    /// Most request nonces remembered for replay detection.
+    /// Most request nonces remembered for replay detection, per key (past
+    /// it that key gets 429 until its nonces age out of the window).
     pub replay_cache_entries: usize,
     /// The URL clients use, e.g. `https://entente.example.org`, when a proxy
     /// stands in front; empty: the scheme and `Host` the server sees.
@@ -97,7 +98,7 @@ impl Default for Settings {
             log_format: "text".into(),
             log_level: "info".into(),
             request_signature_window_secs: 300,
-            replay_cache_entries: 100_000,
+            replay_cache_entries: 50_000,
             public_url: String::new(),
             tls_cert: String::new(),
             tls_key: String::new(),

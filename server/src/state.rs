@@ -5,9 +5,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteVerifier;
 
-use crate::auth::ReplayCache;
 use crate::error::ApiError;
 use crate::rate_limit::DelegationLimiter;
+use crate::replay_cache::ReplayCache;
 use crate::sequencer::{Published, Sequencer};
 use crate::settings::Settings;
 use crate::store::Store;

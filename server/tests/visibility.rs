@@ -10,8 +10,8 @@
 use std::sync::{Arc, RwLock};
 
 use actix_web::{test, web, App};
-use entente_server::auth::ReplayCache;
 use entente_server::rate_limit::DelegationLimiter;
+use entente_server::replay_cache::ReplayCache;
 use entente_server::routes;
 use entente_server::sequencer::{Core, Sequencer};
 use entente_server::settings::Settings;

@@ -1,5 +1,6 @@
 //! One test per configured limit (`config/server.toml`): statement size,
-//! per-delegation rate, connection count, slow headers, slow bodies; and the
+//! per-delegation rate, signed requests per key within the signature window,
+//! connection count, slow headers, slow bodies; and the
 //! `/metrics` endpoint that counts what the limits refuse.
 //!
 //! Each test starts its own server with the limit turned down through an
@@ -104,6 +105,27 @@ fn delegation_past_its_rate_is_refused_with_429() {
     std::thread::sleep(Duration::from_millis(1100));
     let r = actors::post(server.url(), &fourth);
     assert_eq!(r.status, 201, "{}", r.text());
+}
+
+#[test]
+fn a_key_past_its_nonce_share_is_refused_with_429_and_others_are_not() {
+    let server = Server::start_with_env(&[("ENTENTE_REPLAY_CACHE_ENTRIES", "3")]);
+    let mut cz = actors::found(server.url(), "CZ");
+    let us = actors::admit(server.url(), &mut cz, "US");
+    for _ in 0..3 {
+        let r = http::signed_get(server.url(), "/v1/roster", &us.key);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = http::signed_get(server.url(), "/v1/roster", &us.key);
+    assert_problem(&r, 429, "rate-limited");
+    assert!(
+        r.text().contains(&us.key.key_id().to_string()),
+        "{}",
+        r.text()
+    );
+    // CZ's key has its own share: one busy delegation locks nobody else out.
+    let r = http::signed_get(server.url(), "/v1/roster", &cz.key);
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]
