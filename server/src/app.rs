@@ -1,8 +1,8 @@
 //! Start-up: open and verify the store, start the sequencer, serve HTTP.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -54,6 +54,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let verifier = NoteSigner::new(&origin, &key)
         .with_context(|| format!("origin {origin:?} is not a valid key name"))?
         .verifier();
+    // The snapshot is read and parsed on its own thread while the tree is checked.
+    let snapshot_path = snapshot::path_in(&settings.data);
+    let preload = (settings.fold_snapshot_every > 0)
+        .then(|| {
+            let path = snapshot_path.clone();
+            std::thread::Builder::new()
+                .name("fold-snapshot-load".into())
+                .spawn(move || snapshot::load(&path))
+        })
+        .transpose()?;
     let started = std::time::Instant::now();
     let report =
         check_tree(&store, &verifier).context("the store does not verify; refusing to serve it")?;
@@ -68,11 +78,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // proofs; submissions and the roster wait for it (`AppState::fold_ready`).
     let ledger = Arc::new(RwLock::new(Ledger::new()));
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
-    let snapshot_path = snapshot::path_in(&settings.data);
     spawn_fold_restore(
         store.clone(),
         report.tree.size(),
-        (settings.fold_snapshot_every > 0).then(|| snapshot_path.clone()),
+        preload,
         ledger.clone(),
         ready_tx,
     )?;
@@ -149,13 +158,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Rebuilds the fold of the first `size` entries on its own thread, from the
-/// snapshot when there is a usable one and by replay for the rest (see
+/// snapshot `preload` read (when there is a usable one) and by replay for the rest (see
 /// `store::verify`), then publishes it. A store whose entries the fold
 /// refuses is not served: the process stops, as a failed tree check would.
 fn spawn_fold_restore(
     store: Store,
     size: u64,
-    snapshot: Option<PathBuf>,
+    preload: Option<JoinHandle<snapshot::Loaded>>,
     ledger: Arc<RwLock<Ledger>>,
     ready: tokio::sync::watch::Sender<bool>,
 ) -> std::io::Result<()> {
@@ -163,8 +172,15 @@ fn spawn_fold_restore(
         .name("fold-restore".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            let restored = match &snapshot {
-                Some(path) => restore_fold(&store, size, path),
+            let restored = match preload {
+                Some(handle) => {
+                    let loaded = handle.join().unwrap_or_else(|_| {
+                        Err(snapshot::SnapshotError::Unusable(
+                            "reading it panicked".into(),
+                        ))
+                    });
+                    restore_fold(&store, size, loaded)
+                }
                 None => replay_fold(&store, size).map(|ledger| Restored {
                     ledger,
                     from_snapshot: 0,

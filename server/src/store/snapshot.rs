@@ -131,9 +131,12 @@ pub fn header(path: &Path) -> Option<Header> {
     Header::parse(&line).ok()
 }
 
-/// Reads the snapshot at `path`: `None` when there is none, an error when
+/// What [`load`] found: `None` when there is no snapshot, an error when
 /// there is one that cannot be used.
-pub fn load(path: &Path) -> Result<Option<(Header, Ledger)>, SnapshotError> {
+pub type Loaded = Result<Option<(Header, Ledger)>, SnapshotError>;
+
+/// Reads the snapshot at `path` (see [`Loaded`]).
+pub fn load(path: &Path) -> Loaded {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -25,8 +25,6 @@
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::dsse::Envelope;
 use entente_shared::ledger::Ledger;
-use std::path::Path;
-
 use entente_shared::merkle::{self, leaf_hash, CompactTree, Hash, MemoryTree, NodeSource as _};
 use entente_shared::note::NoteVerifier;
 
@@ -194,11 +192,15 @@ pub struct Restored {
     pub snapshot_refused: Option<String>,
 }
 
-/// Part 2 with a snapshot: the fold of the first `size` entries, from the
-/// snapshot at `snapshot` when it belongs to this tree, plus a replay of
-/// the entries after it.
-pub fn restore_fold(store: &Store, size: u64, snapshot: &Path) -> Result<Restored, StoreError> {
-    let (start, refused) = match snapshot::load(snapshot) {
+/// Part 2 with a snapshot: the fold of the first `size` entries, from
+/// `loaded` (what [`snapshot::load`] read, possibly while part 1 ran) when it
+/// belongs to this tree, plus a replay of the entries after it.
+pub fn restore_fold(
+    store: &Store,
+    size: u64,
+    loaded: snapshot::Loaded,
+) -> Result<Restored, StoreError> {
+    let (start, refused) = match loaded {
         Ok(None) => (Ledger::new(), None),
         Ok(Some((header, ledger))) => match snapshot_fits(store, size, &header) {
             Ok(()) => (ledger, None),
