@@ -18,14 +18,23 @@
 //! "too slow; resume from N"; a revoked or rotated key ends the stream with
 //! 1008. Incoming frames and messages are limited to `stream_max_frame_bytes`
 //! (larger: 1009); the subscriber has nothing to say but pings and a close.
+//!
+//! Cost: a live batch is decoded and its events serialised once for all
+//! subscribers ([`prepared`]), not once per subscriber; each subscriber only
+//! applies `may_read` to the decoded statement and sends the shared text.
+//! Catching up from the store goes through [`readable`] per subscriber.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Session};
 use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE};
 use entente_shared::checkpoint::Checkpoint;
+use entente_shared::dsse::Envelope;
+use entente_shared::statement::{Statement, StatementId};
+use entente_shared::visibility::may_read_statement;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
@@ -209,7 +218,10 @@ impl Out {
     }
 
     async fn send(&mut self, event: &StreamEvent) -> Result<(), End> {
-        let text = serde_json::to_string(event).map_err(|_| End::Internal)?;
+        self.send_text(event_text(event)?).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), End> {
         self.send_with(|s| Box::pin(async move { s.text(text).await }))
             .await
     }
@@ -221,18 +233,13 @@ impl Out {
         Ok(())
     }
 
-    /// Entry `index` (stored `bytes`), as this reader may see it.
-    async fn entry(&mut self, auth: &Signed, index: u64, bytes: &[u8]) -> Result<(), End> {
+    /// Entry `index`: its event's text if this reader may see it, else `None`.
+    async fn entry(&mut self, index: u64, event: Option<String>) -> Result<(), End> {
         debug_assert_eq!(index, self.next);
-        match readable(&auth.reader, bytes).map_err(|_| End::Internal)? {
-            Some((id, envelope)) => {
+        match event {
+            Some(text) => {
                 self.flush_hidden().await?;
-                self.send(&StreamEvent::Entry {
-                    index,
-                    id,
-                    envelope,
-                })
-                .await?;
+                self.send_text(text).await?;
             }
             None => match &mut self.hidden {
                 Some((_, count)) => *count += 1,
@@ -264,7 +271,15 @@ impl Out {
                 return Err(End::Internal);
             }
             for (index, bytes) in page {
-                self.entry(auth, index, &bytes).await?;
+                let event = match readable(&auth.reader, &bytes).map_err(|_| End::Internal)? {
+                    Some((id, envelope)) => Some(event_text(&StreamEvent::Entry {
+                        index,
+                        id,
+                        envelope,
+                    })?),
+                    None => None,
+                };
+                self.entry(index, event).await?;
             }
         }
         Ok(())
@@ -290,7 +305,7 @@ impl Out {
         &mut self,
         state: &AppState,
         auth: &Signed,
-        batch: &Published,
+        batch: &Arc<Published>,
     ) -> Result<(), End> {
         if batch.size <= self.next {
             return Ok(());
@@ -300,18 +315,86 @@ impl Out {
                 self.catch_up(state, auth, Some(*first)).await?;
             }
         }
-        for (index, bytes) in &batch.entries {
-            if *index == self.next {
-                self.entry(auth, *index, bytes).await?;
+        let prepared = prepared(batch)?;
+        for entry in &prepared.entries {
+            if entry.index == self.next {
+                let event = may_read_statement(&auth.reader, &entry.statement)
+                    .then(|| entry.event.to_string());
+                self.entry(entry.index, event).await?;
             }
         }
         if self.next != batch.size {
             return Err(End::Internal);
         }
         self.flush_hidden().await?;
-        self.send(&StreamEvent::Checkpoint {
-            checkpoint: batch.checkpoint.to_string(),
-        })
-        .await
+        self.send_text(prepared.checkpoint.to_string()).await
     }
+}
+
+fn event_text(event: &StreamEvent) -> Result<String, End> {
+    serde_json::to_string(event).map_err(|_| End::Internal)
+}
+
+/// A live batch as every subscriber sends it.
+struct Prepared {
+    entries: Vec<PreparedEntry>,
+    /// The text of the batch's checkpoint event.
+    checkpoint: Arc<str>,
+}
+
+struct PreparedEntry {
+    index: u64,
+    /// What `may_read` needs (author, distribution).
+    statement: Statement,
+    /// The text of the entry's event, for readers who may see it.
+    event: Arc<str>,
+}
+
+/// Recent live batches, prepared: keyed by the batch's allocation, which the
+/// `Weak` keeps from being reused while the entry is here. Subscribers are not
+/// all at the same batch, so a few are kept.
+static PREPARED: Mutex<VecDeque<(Weak<Published>, Arc<Prepared>)>> = Mutex::new(VecDeque::new());
+const PREPARED_KEPT: usize = 64;
+
+/// `batch` decoded and its events serialised, once for every subscriber.
+/// Two subscribers may both prepare a batch neither found; both results are alike.
+fn prepared(batch: &Arc<Published>) -> Result<Arc<Prepared>, End> {
+    let lock = || PREPARED.lock().unwrap_or_else(|e| e.into_inner());
+    let found = lock()
+        .iter()
+        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(batch)))
+        .map(|(_, p)| p.clone());
+    if let Some(p) = found {
+        return Ok(p);
+    }
+    let mut entries = Vec::with_capacity(batch.entries.len());
+    for (index, bytes) in &batch.entries {
+        // Stored statements were decoded when accepted: failing now is internal.
+        let envelope = Envelope::from_json(bytes).map_err(|_| End::Internal)?;
+        let statement = Statement::decode(&envelope.payload).map_err(|_| End::Internal)?;
+        let id = StatementId::of_payload(&envelope.payload);
+        let event = event_text(&StreamEvent::Entry {
+            index: *index,
+            id,
+            envelope,
+        })?;
+        entries.push(PreparedEntry {
+            index: *index,
+            statement,
+            event: event.into(),
+        });
+    }
+    let checkpoint = event_text(&StreamEvent::Checkpoint {
+        checkpoint: batch.checkpoint.to_string(),
+    })?;
+    let p = Arc::new(Prepared {
+        entries,
+        checkpoint: checkpoint.into(),
+    });
+    let mut cache = lock();
+    cache.push_back((Arc::downgrade(batch), p.clone()));
+    if cache.len() > PREPARED_KEPT {
+        cache.pop_front();
+    }
+    Ok(p)
 }

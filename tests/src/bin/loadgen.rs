@@ -5,20 +5,30 @@
 //! signed before the clock starts, posted over 64 keep-alive connections, every
 //! receipt's checkpoint and inclusion proof verified after the clock stops.
 //!
-//! Modes: `ingest`, `reads` (statements by id), `proofs` (inclusion proofs at
-//! `--entries`, default 1M; when loadgen owns the server it also restarts it
-//! and reports start-up time, RSS while serving, and disk per entry).
+//! Modes:
+//! - `ingest`: the case above;
+//! - `reads`: statements by id, each read signed (RFC 9421);
+//! - `proofs`: inclusion proofs at `--entries` (default 1M); when loadgen owns
+//!   the server it also restarts it and reports start-up time, RSS while
+//!   serving, and disk per entry;
+//! - `stream`: `--subscribers` (default 500) WebSocket subscribers of
+//!   `/v1/stream` while statements are posted at `--rate` (default 2,000/s)
+//!   for `--seconds` (default 20); every subscriber must get every written
+//!   index exactly once, and the latency is from each POST's send to each
+//!   subscriber's receipt of that entry.
+//!
 //! `--server URL` targets a running server instead of starting one.
 //! `--json` prints one JSON object.
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Parser;
-use entente_shared::api::{InclusionProof, LogInfo};
+use entente_shared::api::{InclusionProof, LogInfo, Receipt};
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::keys::SigningKey;
 use entente_shared::merkle::verify_inclusion;
@@ -28,6 +38,7 @@ use entente_tests::actors::Actor;
 use entente_tests::load::check::ReceiptChecker;
 use entente_tests::load::client::{self, Conn};
 use entente_tests::load::report::Report;
+use entente_tests::load::stream::{Stop, Subscriber};
 use entente_tests::load::workload::{Kind, Workload};
 use entente_tests::Server;
 use rand::Rng;
@@ -37,6 +48,7 @@ enum Mode {
     Ingest,
     Reads,
     Proofs,
+    Stream,
 }
 
 /// Load generator for entente-server.
@@ -71,6 +83,15 @@ struct Args {
     /// Log size for `--mode proofs` (filled through the HTTP path first).
     #[arg(long, default_value_t = 1_000_000)]
     entries: u64,
+    /// Stream subscribers for `--mode stream`.
+    #[arg(long, default_value_t = 500)]
+    subscribers: usize,
+    /// Statements per second posted during `--mode stream`.
+    #[arg(long, default_value_t = 2000.0)]
+    rate: f64,
+    /// How long `--mode stream` writes, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
     /// Tokio worker threads of the load generator itself.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -108,6 +129,7 @@ fn main() -> anyhow::Result<()> {
             Mode::Ingest => run.ingest(args.statements, true).await,
             Mode::Reads => run.reads().await,
             Mode::Proofs => run.proofs(owned.as_mut()).await,
+            Mode::Stream => run.stream().await,
         }
     })?;
     report.print(args.json);
@@ -260,27 +282,16 @@ impl<'a> Run<'a> {
             actors * rounds
         );
         let (out, answers) = client::post_chains(&self.host, chains, self.args.connections).await?;
-        let mut checker = ReceiptChecker::new(self.log.clone());
-        let mut errors = 0u64;
-        let mut bad = Vec::new();
-        for (chain, answer) in sent.iter().zip(&answers) {
-            for (body, (status, receipt)) in chain.iter().zip(answer) {
-                let verdict = if *status == 201 {
-                    checker.check(body, receipt).map(|_| ())
-                } else {
-                    Err(format!("{status}: {}", String::from_utf8_lossy(receipt)))
-                };
-                if let Err(e) = verdict {
-                    errors += 1;
-                    if bad.len() < 5 {
-                        bad.push(e);
-                    }
-                }
-            }
-        }
-        for e in &bad {
-            eprintln!("loadgen: {e}");
-        }
+        let answered = sent.iter().zip(&answers).flat_map(|(chain, answer)| {
+            chain
+                .iter()
+                .zip(answer)
+                .map(|(body, (status, receipt))| (&body[..], *status, &receipt[..]))
+        });
+        let errors = check_receipts(&self.log, answered)
+            .iter()
+            .filter(|r| r.is_none())
+            .count() as u64;
         let mut report = Report::new("ingest", &out, self.args.connections, errors);
         report.extra.insert(
             "bytes_per_statement".into(),
@@ -344,6 +355,93 @@ impl<'a> Run<'a> {
             }
         }
         Ok(Report::new("reads", &out, self.args.connections, errors))
+    }
+
+    /// Stream delivery: `--subscribers` subscribers, signed by the
+    /// secretariat (whose key this run never rotates), follow the log live
+    /// while the members' rotations are posted at `--rate` for `--seconds`.
+    /// Throughput is the achieved write rate; latencies are delivery
+    /// latencies over every (subscriber, entry) pair; a missing or repeated
+    /// entry, or a failed post, is an error.
+    async fn stream(&mut self) -> anyhow::Result<Report> {
+        let args = self.args;
+        let total = (args.rate * args.seconds as f64).round().max(1.0) as usize;
+        let actors = self.workload.actors.len();
+        let mut chains = self.workload.sign_rounds(total.div_ceil(actors));
+        // Exactly `total`: round r of actor a is statement r*A + a.
+        for (a, chain) in chains.iter_mut().enumerate() {
+            chain.truncate(total.saturating_sub(a).div_ceil(actors));
+        }
+        let sent = chains.clone();
+        let from = get_json::<LogInfo>(&self.host, "/v1/log").await?.size;
+        let (spare, _) = SigningKey::generate()?;
+        let reader = Arc::new(std::mem::replace(&mut self.secretariat.key, spare));
+        let start = Instant::now();
+        let mut subscribers = Vec::with_capacity(args.subscribers);
+        for _ in 0..args.subscribers {
+            subscribers.push(Subscriber::connect(&self.host, reader.clone(), from).await?);
+        }
+        let (stop, stopping) = tokio::sync::watch::channel(None);
+        let following: Vec<_> = subscribers
+            .into_iter()
+            .map(|s| tokio::spawn(s.run(start, stopping.clone())))
+            .collect();
+        eprintln!(
+            "loadgen: {} subscribers live from index {from}; clock started: posting {total} statements at {}/s",
+            args.subscribers, args.rate
+        );
+        let (out, answers) =
+            client::post_paced(&self.host, chains, args.connections, Some(args.rate)).await?;
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let answered = sent.iter().zip(&answers).flat_map(|(chain, answer)| {
+            chain
+                .iter()
+                .zip(answer)
+                .map(|(body, p)| (&body[..], p.status, &p.body[..]))
+        });
+        let receipts = check_receipts(&self.log, answered);
+        let mut errors = receipts.iter().filter(|r| r.is_none()).count() as u64;
+        // (index, µs from the start to the POST's send) of every accepted statement.
+        let written: Vec<(u64, u64)> = receipts
+            .iter()
+            .zip(answers.iter().flatten())
+            .filter_map(|(r, p)| Some((r.as_ref()?.index, (p.sent - start).as_micros() as u64)))
+            .collect();
+        let last = written.iter().map(|(i, _)| *i).max().unwrap_or(from);
+        stop.send_replace(Some(Stop {
+            last,
+            deadline: tokio::time::Instant::now() + Duration::from_secs(30),
+        }));
+        let mut latencies = Vec::with_capacity(written.len() * args.subscribers);
+        let (mut missing, mut repeats, mut resumes) = (0u64, 0u64, 0u64);
+        for task in following {
+            let seen = task.await?;
+            if let Some(why) = &seen.failure {
+                eprintln!("loadgen: a subscriber stopped early: {why}");
+            }
+            repeats += seen.repeats;
+            resumes += u64::from(seen.resumes);
+            for (index, sent_us) in &written {
+                match seen.at(*index) {
+                    Some(at) => latencies.push(u64::from(at).saturating_sub(*sent_us)),
+                    None => missing += 1,
+                }
+            }
+        }
+        errors += missing + repeats;
+        let mut report = Report::new("stream", &out, args.connections, errors);
+        let extra = &mut report.extra;
+        extra.insert("post_p99_ms".into(), report.p99_ms.into());
+        extra.insert("target_rate_per_s".into(), args.rate.into());
+        extra.insert("subscribers".into(), args.subscribers.into());
+        extra.insert("expected".into(), (written.len() * args.subscribers).into());
+        extra.insert("delivered".into(), latencies.len().into());
+        extra.insert("missing".into(), missing.into());
+        extra.insert("repeated".into(), repeats.into());
+        extra.insert("resumes".into(), resumes.into());
+        extra.insert("load_average".into(), load.trim().into());
+        report.set_latencies(latencies);
+        Ok(report)
     }
 
     /// Inclusion proofs at `--entries`: fills the log, (restarts an owned
@@ -441,6 +539,34 @@ impl<'a> Run<'a> {
         report.extra.insert("size".into(), size.into());
         Ok(report)
     }
+}
+
+/// Checks every `(sent, status, answer)`: a 201 with a receipt that verifies
+/// (see [`ReceiptChecker`]); prints the first few failures. Returns the
+/// receipts, `None` where the check failed.
+fn check_receipts<'b>(
+    log: &NoteVerifier,
+    answered: impl Iterator<Item = (&'b [u8], u16, &'b [u8])>,
+) -> Vec<Option<Receipt>> {
+    let mut checker = ReceiptChecker::new(log.clone());
+    let mut shown = 0;
+    answered
+        .map(|(body, status, answer)| {
+            let verdict = if status == 201 {
+                checker.check(body, answer)
+            } else {
+                Err(format!("{status}: {}", String::from_utf8_lossy(answer)))
+            };
+            verdict
+                .map_err(|e| {
+                    if shown < 5 {
+                        shown += 1;
+                        eprintln!("loadgen: {e}");
+                    }
+                })
+                .ok()
+        })
+        .collect()
 }
 
 /// Resident memory of `pid` in MiB, from `/proc/PID/status`.

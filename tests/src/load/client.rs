@@ -114,7 +114,34 @@ pub async fn post_chains(
     chains: Vec<Vec<Bytes>>,
     connections: usize,
 ) -> anyhow::Result<(Outcome, Vec<Vec<(u16, Bytes)>>)> {
-    let connections = connections.min(chains.len()).max(1);
+    let (out, responses) = post_paced(host, chains, connections, None).await?;
+    let responses = responses
+        .into_iter()
+        .map(|r| r.into_iter().map(|p| (p.status, p.body)).collect())
+        .collect();
+    Ok((out, responses))
+}
+
+/// One posted statement: its answer, and when its request was sent.
+pub struct Posted {
+    pub status: u16,
+    pub body: Bytes,
+    pub sent: Instant,
+}
+
+/// [`post_chains`], paced at `rate` statements per second when given:
+/// statement k of the round-robin order (round r of actor a is k = r*A + a)
+/// is not sent before k/rate seconds after the start; a connection that falls
+/// behind sends at once. Returns `responses[actor][round]` with the instant
+/// each request was sent.
+pub async fn post_paced(
+    host: &str,
+    chains: Vec<Vec<Bytes>>,
+    connections: usize,
+    rate: Option<f64>,
+) -> anyhow::Result<(Outcome, Vec<Vec<Posted>>)> {
+    let actors = chains.len();
+    let connections = connections.min(actors).max(1);
     let mut shares: Vec<Vec<(usize, Vec<Bytes>)>> = vec![Vec::new(); connections];
     for (a, chain) in chains.into_iter().enumerate() {
         shares[a % connections].push((a, chain));
@@ -123,7 +150,7 @@ pub async fn post_chains(
     for _ in 0..connections {
         conns.push(Conn::open(host).await?);
     }
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let tasks: Vec<_> = shares
         .into_iter()
         .zip(conns)
@@ -131,11 +158,16 @@ pub async fn post_chains(
             tokio::spawn(async move {
                 let mut out = Outcome::default();
                 let rounds = share.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
-                let mut answers: Vec<(usize, Vec<(u16, Bytes)>)> =
+                let mut answers: Vec<(usize, Vec<Posted>)> =
                     share.iter().map(|(a, _)| (*a, Vec::new())).collect();
                 for r in 0..rounds {
-                    for (i, (_, chain)) in share.iter().enumerate() {
+                    for (i, (a, chain)) in share.iter().enumerate() {
                         let Some(body) = chain.get(r) else { continue };
+                        if let Some(rate) = rate {
+                            let k = (r * actors + *a) as f64;
+                            tokio::time::sleep_until(started + Duration::from_secs_f64(k / rate))
+                                .await;
+                        }
                         let t = Instant::now();
                         let (status, bytes) = match conn.send(conn.post_request(body.clone())).await
                         {
@@ -144,7 +176,11 @@ pub async fn post_chains(
                         };
                         out.latencies_us.push(t.elapsed().as_micros() as u64);
                         *out.statuses.entry(status).or_default() += 1;
-                        answers[i].1.push((status, bytes));
+                        answers[i].1.push(Posted {
+                            status,
+                            body: bytes,
+                            sent: t,
+                        });
                     }
                 }
                 (out, answers)
@@ -152,7 +188,7 @@ pub async fn post_chains(
         })
         .collect();
     let mut total = Outcome::default();
-    let mut responses: Vec<(usize, Vec<(u16, Bytes)>)> = Vec::new();
+    let mut responses: Vec<(usize, Vec<Posted>)> = Vec::new();
     for t in tasks {
         let (out, answers) = t.await?;
         total.merge(out);

@@ -6,9 +6,12 @@
 //!   timing every request;
 //! - [`check`]: every receipt's checkpoint and inclusion proof, verified after
 //!   the clock stops so the check does not slow what is measured;
+//! - [`stream`]: WebSocket subscribers of `GET /v1/stream`, signed as
+//!   `entente watch` signs, recording when each entry arrives;
 //! - [`report`]: throughput and latency percentiles, as text or one JSON object.
 
 pub mod check;
 pub mod client;
 pub mod report;
+pub mod stream;
 pub mod workload;

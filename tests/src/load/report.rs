@@ -35,27 +35,39 @@ impl Report {
     /// Summarises `out`; `errors` are requests that failed (wrong status or a
     /// receipt that did not verify).
     pub fn new(mode: &str, out: &Outcome, connections: usize, errors: u64) -> Report {
-        let mut lat = out.latencies_us.clone();
-        lat.sort_unstable();
+        let requests = out.latencies_us.len();
         let secs = out.elapsed.as_secs_f64();
-        Report {
+        let mut report = Report {
             mode: mode.to_owned(),
-            requests: lat.len() as u64,
+            requests: requests as u64,
             connections,
             seconds: secs,
             throughput_per_s: if secs > 0.0 {
-                lat.len() as f64 / secs
+                requests as f64 / secs
             } else {
                 0.0
             },
-            p50_ms: percentile(&lat, 0.50),
-            p90_ms: percentile(&lat, 0.90),
-            p99_ms: percentile(&lat, 0.99),
-            max_ms: percentile(&lat, 1.0),
+            p50_ms: 0.0,
+            p90_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
             errors,
             statuses: out.statuses.clone(),
             extra: serde_json::Map::new(),
-        }
+        };
+        report.set_latencies(out.latencies_us.clone());
+        report
+    }
+
+    /// Sets the percentiles from `latencies_us` (microseconds, any order),
+    /// e.g. to report delivery latency rather than request latency.
+    pub fn set_latencies(&mut self, mut latencies_us: Vec<u64>) {
+        let lat = &mut latencies_us;
+        lat.sort_unstable();
+        self.p50_ms = percentile(lat, 0.50);
+        self.p90_ms = percentile(lat, 0.90);
+        self.p99_ms = percentile(lat, 0.99);
+        self.max_ms = percentile(lat, 1.0);
     }
 
     /// Prints the report: one JSON object, or a few human lines.
