@@ -21,7 +21,7 @@
 //!   the sequencer alive.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ pub struct Published {
     /// Tree size after the batch.
     pub size: u64,
     pub checkpoint: Arc<str>,
+    /// The batch as subscribers send it, made by the first one that needs it
+    /// (`stream::prepared`) and shared by all the others.
+    pub prepared: OnceLock<Result<crate::stream::Prepared, crate::stream::Unpreparable>>,
 }
 
 /// Why a submission did not land.
@@ -364,6 +367,7 @@ impl Core {
                 entries: published,
                 size: self.tree.size(),
                 checkpoint: checkpoint.clone(),
+                prepared: OnceLock::new(),
             }));
         }
         for (reply, index, leaf_hash) in accepted {

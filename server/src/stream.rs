@@ -24,8 +24,7 @@
 //! applies `may_read` to the decoded statement and sends the shared text.
 //! Catching up from the store goes through [`readable`] per subscriber.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -336,11 +335,21 @@ fn event_text(event: &StreamEvent) -> Result<String, End> {
 }
 
 /// A live batch as every subscriber sends it.
-struct Prepared {
+pub struct Prepared {
     entries: Vec<PreparedEntry>,
     /// The text of the batch's checkpoint event.
     checkpoint: Arc<str>,
 }
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prepared({} entries)", self.entries.len())
+    }
+}
+
+/// A stored entry of a live batch did not decode (a bug, not input).
+#[derive(Debug)]
+pub struct Unpreparable;
 
 struct PreparedEntry {
     index: u64,
@@ -350,34 +359,29 @@ struct PreparedEntry {
     event: Arc<str>,
 }
 
-/// Recent live batches, prepared: keyed by the batch's allocation, which the
-/// `Weak` keeps from being reused while the entry is here. Subscribers are not
-/// all at the same batch, so a few are kept.
-static PREPARED: Mutex<VecDeque<(Weak<Published>, Arc<Prepared>)>> = Mutex::new(VecDeque::new());
-const PREPARED_KEPT: usize = 64;
+/// `batch` decoded and its events serialised, once for every subscriber:
+/// the first subscriber to reach the batch prepares it, the others share it.
+fn prepared(batch: &Published) -> Result<&Prepared, End> {
+    batch
+        .prepared
+        .get_or_init(|| prepare(batch))
+        .as_ref()
+        .map_err(|_| End::Internal)
+}
 
-/// `batch` decoded and its events serialised, once for every subscriber.
-/// Two subscribers may both prepare a batch neither found; both results are alike.
-fn prepared(batch: &Arc<Published>) -> Result<Arc<Prepared>, End> {
-    let lock = || PREPARED.lock().unwrap_or_else(|e| e.into_inner());
-    let found = lock()
-        .iter()
-        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(batch)))
-        .map(|(_, p)| p.clone());
-    if let Some(p) = found {
-        return Ok(p);
-    }
+fn prepare(batch: &Published) -> Result<Prepared, Unpreparable> {
     let mut entries = Vec::with_capacity(batch.entries.len());
     for (index, bytes) in &batch.entries {
         // Stored statements were decoded when accepted: failing now is internal.
-        let envelope = Envelope::from_json(bytes).map_err(|_| End::Internal)?;
-        let statement = Statement::decode(&envelope.payload).map_err(|_| End::Internal)?;
+        let envelope = Envelope::from_json(bytes).map_err(|_| Unpreparable)?;
+        let statement = Statement::decode(&envelope.payload).map_err(|_| Unpreparable)?;
         let id = StatementId::of_payload(&envelope.payload);
         let event = event_text(&StreamEvent::Entry {
             index: *index,
             id,
             envelope,
-        })?;
+        })
+        .map_err(|_| Unpreparable)?;
         entries.push(PreparedEntry {
             index: *index,
             statement,
@@ -386,15 +390,10 @@ fn prepared(batch: &Arc<Published>) -> Result<Arc<Prepared>, End> {
     }
     let checkpoint = event_text(&StreamEvent::Checkpoint {
         checkpoint: batch.checkpoint.to_string(),
-    })?;
-    let p = Arc::new(Prepared {
+    })
+    .map_err(|_| Unpreparable)?;
+    Ok(Prepared {
         entries,
         checkpoint: checkpoint.into(),
-    });
-    let mut cache = lock();
-    cache.push_back((Arc::downgrade(batch), p.clone()));
-    if cache.len() > PREPARED_KEPT {
-        cache.pop_front();
-    }
-    Ok(p)
+    })
 }
