@@ -6,7 +6,7 @@
 use entente_shared::dsse::Envelope;
 use entente_shared::keys::{PublicKey, SigningKey};
 use entente_shared::statement::{
-    Admission, Body, DelegationCode, Distribution, KeyRotation, Role, Statement,
+    Admission, Body, DelegationCode, Distribution, KeyRotation, Role, Statement, Tlp,
 };
 
 use crate::http;
@@ -16,16 +16,25 @@ pub struct Actor {
     pub code: DelegationCode,
     pub key: SigningKey,
     pub seq: u64,
+    /// The TLP label of what it signs (CLEAR or GREEN: the only labels
+    /// roster statements may carry).
+    pub tlp: Tlp,
 }
 
 impl Actor {
     /// A delegation with a fresh key, not yet in any roster.
     pub fn new(code: &str) -> Actor {
         let (key, _) = SigningKey::generate().expect("generating a key");
+        Actor::with_key(code.parse().expect("a valid delegation code"), key, 1)
+    }
+
+    /// A delegation holding `key`, whose next statement has `seq`; it signs GREEN.
+    pub fn with_key(code: DelegationCode, key: SigningKey, seq: u64) -> Actor {
         Actor {
-            code: code.parse().expect("a valid delegation code"),
+            code,
             key,
-            seq: 1,
+            seq,
+            tlp: Tlp::Green,
         }
     }
 
@@ -35,7 +44,10 @@ impl Actor {
             self.code.clone(),
             &self.key,
             self.seq,
-            Distribution::green(),
+            Distribution {
+                tlp: self.tlp,
+                to: Vec::new(),
+            },
             body,
         );
         self.seq += 1;

@@ -137,11 +137,7 @@ fn store_with_a_forged_entry_under_a_resigned_tree_is_refused() {
         let db = sled::open(data.join("log")).expect("opening the stopped store");
         // Entry 1 becomes an admission signed by a stranger, not by CZ.
         let (stranger, _) = SigningKey::generate().expect("a key");
-        let mut fake = Actor {
-            code: "CZ".parse().unwrap(),
-            key: stranger,
-            seq: 99,
-        };
+        let mut fake = Actor::with_key("CZ".parse().unwrap(), stranger, 99);
         let forged = fake.admission(&Actor::new("FR"), Role::Member);
         let bytes = forged.to_canonical_json();
         let old = db.get(layout::entry_key(1)).unwrap().unwrap();

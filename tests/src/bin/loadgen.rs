@@ -7,7 +7,8 @@
 //!
 //! Modes:
 //! - `ingest`: the case above;
-//! - `reads`: statements by id, each read signed (RFC 9421);
+//! - `reads`: statements by id, each read signed (RFC 9421); with
+//!   `--anonymous` the statements are TLP:CLEAR and read unsigned;
 //! - `proofs`: inclusion proofs at `--entries` (default 1M); when loadgen owns
 //!   the server it also restarts it and reports start-up time, RSS while
 //!   serving, and disk per entry;
@@ -33,7 +34,7 @@ use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::keys::SigningKey;
 use entente_shared::merkle::verify_inclusion;
 use entente_shared::note::NoteVerifier;
-use entente_shared::statement::{DelegationCode, Role, StatementId};
+use entente_shared::statement::{DelegationCode, Role, StatementId, Tlp};
 use entente_tests::actors::Actor;
 use entente_tests::load::check::ReceiptChecker;
 use entente_tests::load::client::{self, Conn};
@@ -92,6 +93,10 @@ struct Args {
     /// How long `--mode stream` writes, in seconds.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// `--mode reads`: the statements are TLP:CLEAR and read without a
+    /// signature (public reads, as a mirror or a CDN would make them).
+    #[arg(long)]
+    anonymous: bool,
     /// Tokio worker threads of the load generator itself.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -216,11 +221,7 @@ impl<'a> Run<'a> {
             if let Some(f) = &key_file {
                 std::fs::write(f, pkcs8.as_bytes())?;
             }
-            let mut sec = Actor {
-                code: code.clone(),
-                key,
-                seq: 1,
-            };
+            let mut sec = Actor::with_key(code.clone(), key, 1);
             let env = sec.admission_of(
                 code,
                 sec.key.public_key(),
@@ -239,7 +240,7 @@ impl<'a> Run<'a> {
             let seq = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_micros() as u64;
-            Actor { code, key, seq }
+            Actor::with_key(code, key, seq)
         };
         let mut run = Run {
             host: host.to_owned(),
@@ -309,6 +310,11 @@ impl<'a> Run<'a> {
     /// reads random ones.
     async fn reads(&mut self) -> anyhow::Result<Report> {
         let actors = self.workload.actors.len();
+        if self.args.anonymous {
+            for actor in &mut self.workload.actors {
+                actor.tlp = Tlp::Clear;
+            }
+        }
         let rounds = self.args.statements.div_ceil(actors).max(1);
         let chains = self.workload.sign_rounds(rounds);
         let ids: Vec<String> = chains
@@ -326,13 +332,21 @@ impl<'a> Run<'a> {
         }
         let ids = std::sync::Arc::new(ids);
         let seed: u64 = rand::rng().random();
-        // Statements are GREEN: reads are signed, here by the secretariat,
-        // whose key this run needs no more (reads are its last step).
-        let (spare, _) = entente_shared::keys::SigningKey::generate()?;
-        let reader = std::sync::Arc::new(std::mem::replace(&mut self.secretariat.key, spare));
+        // GREEN statements are read signed, here by the secretariat, whose
+        // key this run needs no more (reads are its last step); CLEAR ones
+        // with `--anonymous`, unsigned.
+        let reader = if self.args.anonymous {
+            None
+        } else {
+            let (spare, _) = entente_shared::keys::SigningKey::generate()?;
+            Some(std::sync::Arc::new(std::mem::replace(
+                &mut self.secretariat.key,
+                spare,
+            )))
+        };
         let (out, kept) = client::get_many(
             &self.host,
-            Some(reader),
+            reader,
             self.args.requests,
             self.args.connections,
             2,

@@ -60,11 +60,7 @@ impl Workload {
         let actors = (0..count as u64)
             .map(|i| {
                 let (key, _) = SigningKey::generate().expect("generating a key");
-                Actor {
-                    code: code('L', salt.wrapping_add(i)),
-                    key,
-                    seq: 1,
-                }
+                Actor::with_key(code('L', salt.wrapping_add(i)), key, 1)
             })
             .collect();
         Workload {
