@@ -6,16 +6,23 @@
 //! `docs/archive.md` specifies the bytes for implementers in other languages.
 //!
 //! Verification runs in four stages, so that the expensive, independent work
-//! can run on every core (the caller chooses how — the CLI uses rayon):
+//! can run on every core while the sequential fold goes on (the caller
+//! chooses how — the CLI streams the file in chunks through rayon):
 //! 1. [`parse_entry`] (per entry, parallel): position, leaf hash of the
 //!    envelope bytes, inclusion proof against the checkpoint, statement decode;
 //! 2. [`signing_keys`] (sequential, cheap): every public key the bundle's
-//!    roster statements introduce, by key id;
+//!    roster statements introduce, by key id. A streaming caller extends its
+//!    map chunk by chunk, before stage 3 of that chunk; an entry signed by a
+//!    key that only a later entry introduces then stays [`Ready::Unchecked`],
+//!    which the fold refuses at that entry just as it would have refused it
+//!    after a successful check (the roster cannot hold a key before the
+//!    entry that introduces it);
 //! 3. [`check_signature`] (per entry, parallel): the DSSE signature against
 //!    the key its statement names;
-//! 4. [`fold`] (sequential): the shared [`Ledger`] over the entries in order —
-//!    which key was active at that entry, `seq`, roles, every policy rule —
-//!    then the checkpoint's cosignatures against the folded roster.
+//! 4. [`Fold`] (sequential, fed entry by entry in log order): the shared
+//!    [`Ledger`] — which key was active at that entry, `seq`, roles, every
+//!    policy rule — then the entry count and the checkpoint's cosignatures
+//!    against the folded roster.
 //!
 //! The first failing entry (lowest index) is the one reported, whichever
 //! stage caught it.
@@ -210,7 +217,19 @@ pub struct ParsedEntry {
     pub visible: Option<(Envelope, Statement)>,
 }
 
-/// Stage 1 for the line at `position`: index, leaf hash, inclusion proof, decode.
+/// Stage 1 for the entry line at `position` (its bytes, without the `\n`):
+/// JSON, then [`parse_entry`].
+pub fn parse_line(
+    position: u64,
+    line: &[u8],
+    cp: &SignedCheckpoint,
+) -> Result<ParsedEntry, ArchiveError> {
+    let entry: ArchiveEntry = serde_json::from_slice(line)
+        .map_err(|e| ArchiveError::at(position, format!("not an entry line: {e}")))?;
+    parse_entry(position, entry, cp)
+}
+
+/// Stage 1 for the entry at `position`: index, leaf hash, inclusion proof, decode.
 pub fn parse_entry(
     position: u64,
     entry: ArchiveEntry,
@@ -355,63 +374,93 @@ impl Verified {
     }
 }
 
-/// Stage 4: folds the entries in order (lowest-index failure wins, whatever
-/// stage found it), then checks the checkpoint's cosignatures against the
-/// roster the fold reached, and that every framework used was bundled.
-pub fn fold(
+/// Stage 4, one entry at a time, in log order: the shared [`Ledger`] over
+/// the entries (lowest-index failure wins, whatever stage found it), then,
+/// in [`Fold::finish`], the count against the checkpoint and the
+/// checkpoint's cosignatures against the roster the fold reached.
+///
+/// Fed entry by entry, so a caller can fold while later entries are still
+/// being checked, and need not hold the whole bundle in memory.
+pub struct Fold {
     cp: SignedCheckpoint,
-    frameworks: &BTreeSet<String>,
-    entries: Vec<Result<(u64, Ready), ArchiveError>>,
-) -> Result<Verified, ArchiveError> {
-    let size = cp.checkpoint.size;
-    let lines = entries.len() as u64;
-    if lines > size {
-        return Err(ArchiveError::bundle(format!(
-            "the bundle has {lines} entry lines for a checkpoint of size {size}"
-        )));
+    frameworks: BTreeSet<String>,
+    ledger: Ledger,
+    /// Entry lines folded so far: the position of the next one.
+    lines: u64,
+    visible: u64,
+    hidden: u64,
+}
+
+impl Fold {
+    /// A fold over the bundle of `cp`, judging assessments only under the
+    /// bundled `frameworks` (from [`check_frameworks`]).
+    pub fn new(cp: SignedCheckpoint, frameworks: BTreeSet<String>) -> Fold {
+        Fold {
+            cp,
+            frameworks,
+            ledger: Ledger::new(),
+            lines: 0,
+            visible: 0,
+            hidden: 0,
+        }
     }
-    let mut ledger = Ledger::new();
-    let (mut visible, mut hidden) = (0, 0);
-    for item in entries {
+
+    /// Folds the next entry line, or fails with its error (stages 1 and 3
+    /// report theirs through `item`).
+    pub fn push(&mut self, item: Result<(u64, Ready), ArchiveError>) -> Result<(), ArchiveError> {
+        let size = self.cp.checkpoint.size;
+        if self.lines >= size {
+            return Err(ArchiveError::bundle(format!(
+                "the bundle has more than {size} entry lines, the checkpoint's size"
+            )));
+        }
+        self.lines += 1;
         let (index, ready) = item?;
         let refused = |e: crate::refusal::Refusal| ArchiveError::at(index, e.to_string());
         let verified = match ready {
             Ready::Hidden => {
-                ledger.skip_hidden();
-                hidden += 1;
-                continue;
+                self.ledger.skip_hidden();
+                self.hidden += 1;
+                return Ok(());
             }
-            Ready::Checked(c) => ledger.accept_checked(*c).map_err(refused)?,
-            Ready::Unchecked(e) => ledger.verify(*e).map_err(refused)?,
+            Ready::Checked(c) => self.ledger.accept_checked(*c).map_err(refused)?,
+            Ready::Unchecked(e) => self.ledger.verify(*e).map_err(refused)?,
         };
         if let Body::Assessment(a) = &verified.statement().body {
-            if !frameworks.contains(&a.framework) {
+            if !self.frameworks.contains(&a.framework) {
                 return Err(ArchiveError::at(
                     index,
                     format!("framework {} is not in the bundle", a.framework),
                 ));
             }
         }
-        ledger.apply(&verified).map_err(refused)?;
-        visible += 1;
+        self.ledger.apply(&verified).map_err(refused)?;
+        self.visible += 1;
+        Ok(())
     }
-    if lines < size {
-        return Err(ArchiveError::at(
-            lines,
-            format!("missing: the bundle ends after {lines} of {size} entries"),
-        ));
+
+    /// After the last entry line: every entry present, and every witness
+    /// cosignature valid against the folded roster.
+    pub fn finish(self) -> Result<Verified, ArchiveError> {
+        let (lines, size) = (self.lines, self.cp.checkpoint.size);
+        if lines < size {
+            return Err(ArchiveError::at(
+                lines,
+                format!("missing: the bundle ends after {lines} of {size} entries"),
+            ));
+        }
+        let witnessed = cosignature::witnessed(&self.cp.note, self.ledger.roster());
+        if let Some((code, e)) = witnessed.invalid.first() {
+            return Err(ArchiveError::bundle(format!(
+                "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
+            )));
+        }
+        Ok(Verified {
+            ledger: self.ledger,
+            checkpoint: self.cp,
+            witnessed,
+            visible: self.visible,
+            hidden: self.hidden,
+        })
     }
-    let witnessed = cosignature::witnessed(&cp.note, ledger.roster());
-    if let Some((code, e)) = witnessed.invalid.first() {
-        return Err(ArchiveError::bundle(format!(
-            "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
-        )));
-    }
-    Ok(Verified {
-        ledger,
-        checkpoint: cp,
-        witnessed,
-        visible,
-        hidden,
-    })
 }
