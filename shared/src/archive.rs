@@ -88,15 +88,92 @@ pub struct Header {
 pub struct ArchiveEntry {
     pub index: u64,
     /// `SHA-256(0x00 || envelope bytes)`, standard base64.
-    #[serde(with = "b64::hash")]
+    #[serde(serialize_with = "b64::hash::serialize")]
+    #[serde(deserialize_with = "in_place::hash")]
     pub leaf_hash: Hash,
     /// The envelope's canonical JSON, exactly the bytes the log hashed, as
     /// a JSON string; absent for an entry the exporter may not see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<String>,
     /// RFC 9162 inclusion proof of `leaf_hash` at `index` in the checkpoint's tree.
-    #[serde(with = "b64::hashes")]
+    #[serde(serialize_with = "b64::hashes::serialize")]
+    #[serde(deserialize_with = "in_place::hashes")]
     pub inclusion_proof: Vec<Hash>,
+}
+
+/// Reading an entry line's hashes (about twenty a line) straight into
+/// place, without the `String` and `Vec` per hash of [`b64::hash`] and
+/// [`b64::hashes`]; the text accepted is the same, as the rare text that
+/// is not standard padded base64 goes to [`b64::decode`].
+mod in_place {
+    use std::fmt;
+
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    use crate::b64;
+    use crate::merkle::Hash;
+
+    const WHAT: &str = "a hash is 32 bytes of base64";
+
+    /// One hash, decoded from the string being parsed.
+    struct InPlace(Hash);
+
+    impl<'de> Deserialize<'de> for InPlace {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<InPlace, D::Error> {
+            d.deserialize_str(HashVisitor)
+        }
+    }
+
+    struct HashVisitor;
+
+    impl Visitor<'_> for HashVisitor {
+        type Value = InPlace;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(WHAT)
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<InPlace, E> {
+            let mut hash = [0; 32];
+            match STANDARD.decode_slice(text, &mut hash) {
+                Ok(32) => Ok(InPlace(hash)),
+                _ => b64::decode(text)
+                    .and_then(|b| b.try_into().ok())
+                    .map(InPlace)
+                    .ok_or_else(|| E::custom(WHAT)),
+            }
+        }
+    }
+
+    struct HashesVisitor;
+
+    impl<'de> Visitor<'de> for HashesVisitor {
+        type Value = Vec<Hash>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of hashes")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Hash>, A::Error> {
+            // A proof has one hash per tree level: 64 bounds any real one.
+            let mut hashes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(InPlace(h)) = seq.next_element()? {
+                hashes.push(h);
+            }
+            Ok(hashes)
+        }
+    }
+
+    pub fn hash<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
+        InPlace::deserialize(d).map(|h| h.0)
+    }
+
+    pub fn hashes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        d.deserialize_seq(HashesVisitor)
+    }
 }
 
 /// Why a bundle does not verify: the entry (if one is to blame) and the reason.
@@ -462,5 +539,54 @@ impl Fold {
             visible: self.visible,
             hidden: self.hidden,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    fn entry() -> ArchiveEntry {
+        ArchiveEntry {
+            index: 7,
+            leaf_hash: [0xfb; 32],
+            envelope: None,
+            inclusion_proof: vec![[0xff; 32], [0; 32], [0x3e; 32]],
+        }
+    }
+
+    #[test]
+    fn entry_lines_round_trip() {
+        let e = entry();
+        let line = serde_json::to_vec(&e).unwrap();
+        let back: ArchiveEntry = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn entry_hashes_accept_what_b64_accepts() {
+        let url = URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        let line = format!(r#"{{"index":7,"leaf_hash":"{url}","inclusion_proof":["{url}"]}}"#);
+        let back: ArchiveEntry = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.leaf_hash, [0xfb; 32]);
+        assert_eq!(back.inclusion_proof, vec![[0xfb; 32]]);
+    }
+
+    #[test]
+    fn entry_hashes_of_another_length_are_refused() {
+        for bytes in [31, 33] {
+            let text = b64::encode(&vec![1; bytes]);
+            let proof = format!(
+                r#"{{"index":0,"leaf_hash":"{}","inclusion_proof":["{text}"]}}"#,
+                b64::encode(&[0; 32])
+            );
+            let leaf = format!(r#"{{"index":0,"leaf_hash":"{text}","inclusion_proof":[]}}"#);
+            for line in [proof, leaf] {
+                let err = serde_json::from_str::<ArchiveEntry>(&line).unwrap_err();
+                assert!(err.to_string().contains("a hash is 32 bytes"), "{err}");
+            }
+        }
     }
 }
