@@ -589,4 +589,41 @@ mod tests {
             }
         }
     }
+
+    fn fold_of_size(size: u64) -> Fold {
+        let (key, _) = crate::keys::SigningKey::generate().unwrap();
+        let signer = crate::note::NoteSigner::new("example.org/log", &key).unwrap();
+        let cp = crate::checkpoint::Checkpoint {
+            origin: "example.org/log".into(),
+            size,
+            root: [0; 32],
+            time: None,
+            extensions: vec![],
+        };
+        Fold::new(
+            SignedCheckpoint::sign(cp, &signer).unwrap(),
+            BTreeSet::new(),
+        )
+    }
+
+    #[test]
+    fn the_fold_counts_entry_lines_against_the_checkpoint() {
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        fold.push(Ok((1, Ready::Hidden))).unwrap();
+        let err = fold.push(Ok((2, Ready::Hidden))).err().unwrap();
+        assert!(err.reason.contains("more than 2 entry lines"), "{err}");
+
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        let err = fold.finish().err().unwrap();
+        assert_eq!(err.index, Some(1));
+        assert!(err.reason.contains("ends after 1 of 2"), "{err}");
+
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        fold.push(Ok((1, Ready::Hidden))).unwrap();
+        let v = fold.finish().unwrap();
+        assert_eq!((v.visible, v.hidden), (0, 2));
+    }
 }
