@@ -1,19 +1,30 @@
 //! Archive bundles on disk: export from a server, verify offline on every core.
 //!
 //! The format and each check are in [`entente_shared::archive`] (pure); this
-//! module does the I/O and the scheduling: rayon runs the per-entry stages
-//! (JSON parsing, leaf hashing, inclusion proofs, statement decoding, Ed25519
-//! signatures) in parallel, then the shared fold runs once, in log order.
+//! module does the I/O and the scheduling. Verification streams the file in
+//! chunks of entry lines through three threads, so that no stage waits for
+//! the whole bundle and memory stays bounded by the fold, not the file:
+//! a reader splits lines; a checker runs the per-entry stages of each chunk
+//! on every core with rayon (JSON parsing, leaf hashing, inclusion proofs,
+//! statement decoding, then the chunk's new roster keys, then Ed25519
+//! signatures); and the calling thread folds the checked entries in log
+//! order while later chunks are being checked.
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::Context;
 use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use entente_shared::archive::{
-    self, check_signature, parse_entry, signing_keys, ArchiveEntry, ArchiveError, Header, Verified,
+    self, check_signature, parse_line, signing_keys, ArchiveEntry, ArchiveError, Fold, Header,
+    Ready, Verified,
 };
+use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::keys::{KeyId, PublicKey};
 use entente_shared::merkle::{leaf_hash, MemoryTree};
 use entente_shared::note::NoteVerifier;
 use entente_shared::statement::Statement;
@@ -25,42 +36,127 @@ use crate::http::Api;
 use crate::profile::Profile;
 use crate::trust::Assessed;
 
+/// Entry lines per chunk: enough that rayon's two barriers per chunk cost
+/// little, few enough that the chunks in flight stay in tens of megabytes.
+const CHUNK_LINES: usize = 4096;
+/// Chunks a stage may run ahead of the next one.
+const CHUNKS_AHEAD: usize = 2;
+
+/// Consecutive entry lines of a bundle, in one buffer.
+struct Chunk {
+    /// Position (0-based, after the header) of the first line.
+    first: u64,
+    text: Vec<u8>,
+    /// Where each line is in `text` (its `\n` excluded).
+    lines: Vec<Range<usize>>,
+}
+
+/// A chunk's entries after stages 1 to 3, in order.
+type Checked = Vec<Result<(u64, Ready), ArchiveError>>;
+
 /// Reads and verifies the bundle at `path` (see the module docs).
 pub fn read_and_verify(
     path: &Path,
     pinned: Option<&NoteVerifier>,
 ) -> CliResult<(Header, Verified)> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let bad = |e: ArchiveError| CliError::Archive(e.to_string());
-    let mut lines = text.lines();
-    let header: Header = serde_json::from_str(lines.next().unwrap_or_default())
+    let reading = || format!("reading {}", path.display());
+    let file = fs::File::open(path).with_context(reading)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).with_context(reading)?;
+    let header: Header = serde_json::from_slice(&line)
         .map_err(|e| CliError::Archive(format!("the header line: {e}")))?;
+    let bad = |e: ArchiveError| CliError::Archive(e.to_string());
     let cp = archive::check_header(&header, pinned).map_err(bad)?;
     let frameworks = archive::check_frameworks(&header).map_err(bad)?;
-    let lines: Vec<&str> = lines.collect();
+    let mut fold = Fold::new(cp.clone(), frameworks);
+    std::thread::scope(|s| -> CliResult<()> {
+        let (chunks, to_check) = sync_channel(CHUNKS_AHEAD);
+        let (checked, to_fold) = sync_channel(CHUNKS_AHEAD);
+        s.spawn(move || read_chunks(reader, chunks));
+        s.spawn(|| check_chunks(&cp, to_check, checked));
+        // Returning early drops `to_fold`, which stops the other two threads.
+        for chunk in to_fold {
+            for item in chunk.with_context(reading)? {
+                fold.push(item).map_err(bad)?;
+            }
+        }
+        Ok(())
+    })?;
+    let verified = fold.finish().map_err(bad)?;
+    Ok((header, verified))
+}
 
-    // Stage 1, on every core: parse, hash, prove inclusion, decode.
-    let parsed: Vec<Result<_, ArchiveError>> = lines
+/// The reader thread: entry lines, [`CHUNK_LINES`] at a time, until the end
+/// of the file, an I/O error, or the checker hanging up.
+fn read_chunks(mut reader: impl BufRead, out: SyncSender<io::Result<Chunk>>) {
+    let mut first = 0u64;
+    loop {
+        let mut chunk = Chunk {
+            first,
+            text: Vec::new(),
+            lines: Vec::with_capacity(CHUNK_LINES),
+        };
+        while chunk.lines.len() < CHUNK_LINES {
+            let start = chunk.text.len();
+            match reader.read_until(b'\n', &mut chunk.text) {
+                Ok(0) => break,
+                Ok(_) => {
+                    let newline = chunk.text.last() == Some(&b'\n');
+                    chunk
+                        .lines
+                        .push(start..chunk.text.len() - usize::from(newline));
+                }
+                Err(e) => {
+                    let _ = out.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if chunk.lines.is_empty() {
+            return;
+        }
+        first += chunk.lines.len() as u64;
+        let last = chunk.lines.len() < CHUNK_LINES;
+        if out.send(Ok(chunk)).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The checker thread: stages 1 to 3 of each chunk, on every core, with the
+/// signing keys of every chunk so far (see [`entente_shared::archive`]).
+fn check_chunks(
+    cp: &SignedCheckpoint,
+    chunks: Receiver<io::Result<Chunk>>,
+    out: SyncSender<io::Result<Checked>>,
+) {
+    let mut keys = HashMap::new();
+    for chunk in chunks {
+        let checked = chunk.map(|c| check_chunk(&c, cp, &mut keys));
+        if out.send(checked).is_err() {
+            return;
+        }
+    }
+}
+
+fn check_chunk(
+    chunk: &Chunk,
+    cp: &SignedCheckpoint,
+    keys: &mut HashMap<KeyId, PublicKey>,
+) -> Checked {
+    let parsed: Vec<_> = chunk
+        .lines
         .par_iter()
         .enumerate()
-        .map(|(i, line)| {
-            let entry: ArchiveEntry = serde_json::from_str(line).map_err(|e| ArchiveError {
-                index: Some(i as u64),
-                reason: format!("not an entry line: {e}"),
-            })?;
-            parse_entry(i as u64, entry, &cp)
-        })
+        .map(|(i, line)| parse_line(chunk.first + i as u64, &chunk.text[line.clone()], cp))
         .collect();
-    // Stage 2: the keys roster statements introduce.
-    let keys = signing_keys(parsed.iter().filter_map(|p| p.as_ref().ok()));
-    // Stage 3, on every core: signatures.
-    let ready: Vec<_> = parsed
+    keys.extend(signing_keys(parsed.iter().filter_map(|p| p.as_ref().ok())));
+    let keys = &*keys;
+    parsed
         .into_par_iter()
-        .map(|p| p.and_then(|p| check_signature(p, &keys)))
-        .collect();
-    // Stage 4: the fold, in order.
-    let verified = archive::fold(cp, &frameworks, ready).map_err(bad)?;
-    Ok((header, verified))
+        .map(|p| p.and_then(|p| check_signature(p, keys)))
+        .collect()
 }
 
 /// Every declaration a verified bundle reproduces (`declaration show --from-archive`).

@@ -6,16 +6,23 @@
 //! `docs/archive.md` specifies the bytes for implementers in other languages.
 //!
 //! Verification runs in four stages, so that the expensive, independent work
-//! can run on every core (the caller chooses how — the CLI uses rayon):
+//! can run on every core while the sequential fold goes on (the caller
+//! chooses how — the CLI streams the file in chunks through rayon):
 //! 1. [`parse_entry`] (per entry, parallel): position, leaf hash of the
 //!    envelope bytes, inclusion proof against the checkpoint, statement decode;
 //! 2. [`signing_keys`] (sequential, cheap): every public key the bundle's
-//!    roster statements introduce, by key id;
+//!    roster statements introduce, by key id. A streaming caller extends its
+//!    map chunk by chunk, before stage 3 of that chunk; an entry signed by a
+//!    key that only a later entry introduces then stays [`Ready::Unchecked`],
+//!    which the fold refuses at that entry just as it would have refused it
+//!    after a successful check (the roster cannot hold a key before the
+//!    entry that introduces it);
 //! 3. [`check_signature`] (per entry, parallel): the DSSE signature against
 //!    the key its statement names;
-//! 4. [`fold`] (sequential): the shared [`Ledger`] over the entries in order —
-//!    which key was active at that entry, `seq`, roles, every policy rule —
-//!    then the checkpoint's cosignatures against the folded roster.
+//! 4. [`Fold`] (sequential, fed entry by entry in log order): the shared
+//!    [`Ledger`] — which key was active at that entry, `seq`, roles, every
+//!    policy rule — then the entry count and the checkpoint's cosignatures
+//!    against the folded roster.
 //!
 //! The first failing entry (lowest index) is the one reported, whichever
 //! stage caught it.
@@ -81,15 +88,92 @@ pub struct Header {
 pub struct ArchiveEntry {
     pub index: u64,
     /// `SHA-256(0x00 || envelope bytes)`, standard base64.
-    #[serde(with = "b64::hash")]
+    #[serde(serialize_with = "b64::hash::serialize")]
+    #[serde(deserialize_with = "in_place::hash")]
     pub leaf_hash: Hash,
     /// The envelope's canonical JSON, exactly the bytes the log hashed, as
     /// a JSON string; absent for an entry the exporter may not see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<String>,
     /// RFC 9162 inclusion proof of `leaf_hash` at `index` in the checkpoint's tree.
-    #[serde(with = "b64::hashes")]
+    #[serde(serialize_with = "b64::hashes::serialize")]
+    #[serde(deserialize_with = "in_place::hashes")]
     pub inclusion_proof: Vec<Hash>,
+}
+
+/// Reading an entry line's hashes (about twenty a line) straight into
+/// place, without the `String` and `Vec` per hash of [`b64::hash`] and
+/// [`b64::hashes`]; the text accepted is the same, as the rare text that
+/// is not standard padded base64 goes to [`b64::decode`].
+mod in_place {
+    use std::fmt;
+
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    use crate::b64;
+    use crate::merkle::Hash;
+
+    const WHAT: &str = "a hash is 32 bytes of base64";
+
+    /// One hash, decoded from the string being parsed.
+    struct InPlace(Hash);
+
+    impl<'de> Deserialize<'de> for InPlace {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<InPlace, D::Error> {
+            d.deserialize_str(HashVisitor)
+        }
+    }
+
+    struct HashVisitor;
+
+    impl Visitor<'_> for HashVisitor {
+        type Value = InPlace;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(WHAT)
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<InPlace, E> {
+            let mut hash = [0; 32];
+            match STANDARD.decode_slice(text, &mut hash) {
+                Ok(32) => Ok(InPlace(hash)),
+                _ => b64::decode(text)
+                    .and_then(|b| b.try_into().ok())
+                    .map(InPlace)
+                    .ok_or_else(|| E::custom(WHAT)),
+            }
+        }
+    }
+
+    struct HashesVisitor;
+
+    impl<'de> Visitor<'de> for HashesVisitor {
+        type Value = Vec<Hash>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of hashes")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Hash>, A::Error> {
+            // A proof has one hash per tree level: 64 bounds any real one.
+            let mut hashes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(InPlace(h)) = seq.next_element()? {
+                hashes.push(h);
+            }
+            Ok(hashes)
+        }
+    }
+
+    pub fn hash<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
+        InPlace::deserialize(d).map(|h| h.0)
+    }
+
+    pub fn hashes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        d.deserialize_seq(HashesVisitor)
+    }
 }
 
 /// Why a bundle does not verify: the entry (if one is to blame) and the reason.
@@ -210,7 +294,19 @@ pub struct ParsedEntry {
     pub visible: Option<(Envelope, Statement)>,
 }
 
-/// Stage 1 for the line at `position`: index, leaf hash, inclusion proof, decode.
+/// Stage 1 for the entry line at `position` (its bytes, without the `\n`):
+/// JSON, then [`parse_entry`].
+pub fn parse_line(
+    position: u64,
+    line: &[u8],
+    cp: &SignedCheckpoint,
+) -> Result<ParsedEntry, ArchiveError> {
+    let entry: ArchiveEntry = serde_json::from_slice(line)
+        .map_err(|e| ArchiveError::at(position, format!("not an entry line: {e}")))?;
+    parse_entry(position, entry, cp)
+}
+
+/// Stage 1 for the entry at `position`: index, leaf hash, inclusion proof, decode.
 pub fn parse_entry(
     position: u64,
     entry: ArchiveEntry,
@@ -355,63 +451,179 @@ impl Verified {
     }
 }
 
-/// Stage 4: folds the entries in order (lowest-index failure wins, whatever
-/// stage found it), then checks the checkpoint's cosignatures against the
-/// roster the fold reached, and that every framework used was bundled.
-pub fn fold(
+/// Stage 4, one entry at a time, in log order: the shared [`Ledger`] over
+/// the entries (lowest-index failure wins, whatever stage found it), then,
+/// in [`Fold::finish`], the count against the checkpoint and the
+/// checkpoint's cosignatures against the roster the fold reached.
+///
+/// Fed entry by entry, so a caller can fold while later entries are still
+/// being checked, and need not hold the whole bundle in memory.
+pub struct Fold {
     cp: SignedCheckpoint,
-    frameworks: &BTreeSet<String>,
-    entries: Vec<Result<(u64, Ready), ArchiveError>>,
-) -> Result<Verified, ArchiveError> {
-    let size = cp.checkpoint.size;
-    let lines = entries.len() as u64;
-    if lines > size {
-        return Err(ArchiveError::bundle(format!(
-            "the bundle has {lines} entry lines for a checkpoint of size {size}"
-        )));
+    frameworks: BTreeSet<String>,
+    ledger: Ledger,
+    /// Entry lines folded so far: the position of the next one.
+    lines: u64,
+    visible: u64,
+    hidden: u64,
+}
+
+impl Fold {
+    /// A fold over the bundle of `cp`, judging assessments only under the
+    /// bundled `frameworks` (from [`check_frameworks`]).
+    pub fn new(cp: SignedCheckpoint, frameworks: BTreeSet<String>) -> Fold {
+        Fold {
+            cp,
+            frameworks,
+            ledger: Ledger::new(),
+            lines: 0,
+            visible: 0,
+            hidden: 0,
+        }
     }
-    let mut ledger = Ledger::new();
-    let (mut visible, mut hidden) = (0, 0);
-    for item in entries {
+
+    /// Folds the next entry line, or fails with its error (stages 1 and 3
+    /// report theirs through `item`).
+    pub fn push(&mut self, item: Result<(u64, Ready), ArchiveError>) -> Result<(), ArchiveError> {
+        let size = self.cp.checkpoint.size;
+        if self.lines >= size {
+            return Err(ArchiveError::bundle(format!(
+                "the bundle has more than {size} entry lines, the checkpoint's size"
+            )));
+        }
+        self.lines += 1;
         let (index, ready) = item?;
         let refused = |e: crate::refusal::Refusal| ArchiveError::at(index, e.to_string());
         let verified = match ready {
             Ready::Hidden => {
-                ledger.skip_hidden();
-                hidden += 1;
-                continue;
+                self.ledger.skip_hidden();
+                self.hidden += 1;
+                return Ok(());
             }
-            Ready::Checked(c) => ledger.accept_checked(*c).map_err(refused)?,
-            Ready::Unchecked(e) => ledger.verify(*e).map_err(refused)?,
+            Ready::Checked(c) => self.ledger.accept_checked(*c).map_err(refused)?,
+            Ready::Unchecked(e) => self.ledger.verify(*e).map_err(refused)?,
         };
         if let Body::Assessment(a) = &verified.statement().body {
-            if !frameworks.contains(&a.framework) {
+            if !self.frameworks.contains(&a.framework) {
                 return Err(ArchiveError::at(
                     index,
                     format!("framework {} is not in the bundle", a.framework),
                 ));
             }
         }
-        ledger.apply(&verified).map_err(refused)?;
-        visible += 1;
+        self.ledger.apply(&verified).map_err(refused)?;
+        self.visible += 1;
+        Ok(())
     }
-    if lines < size {
-        return Err(ArchiveError::at(
-            lines,
-            format!("missing: the bundle ends after {lines} of {size} entries"),
-        ));
+
+    /// After the last entry line: every entry present, and every witness
+    /// cosignature valid against the folded roster.
+    pub fn finish(self) -> Result<Verified, ArchiveError> {
+        let (lines, size) = (self.lines, self.cp.checkpoint.size);
+        if lines < size {
+            return Err(ArchiveError::at(
+                lines,
+                format!("missing: the bundle ends after {lines} of {size} entries"),
+            ));
+        }
+        let witnessed = cosignature::witnessed(&self.cp.note, self.ledger.roster());
+        if let Some((code, e)) = witnessed.invalid.first() {
+            return Err(ArchiveError::bundle(format!(
+                "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
+            )));
+        }
+        Ok(Verified {
+            ledger: self.ledger,
+            checkpoint: self.cp,
+            witnessed,
+            visible: self.visible,
+            hidden: self.hidden,
+        })
     }
-    let witnessed = cosignature::witnessed(&cp.note, ledger.roster());
-    if let Some((code, e)) = witnessed.invalid.first() {
-        return Err(ArchiveError::bundle(format!(
-            "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
-        )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    fn entry() -> ArchiveEntry {
+        ArchiveEntry {
+            index: 7,
+            leaf_hash: [0xfb; 32],
+            envelope: None,
+            inclusion_proof: vec![[0xff; 32], [0; 32], [0x3e; 32]],
+        }
     }
-    Ok(Verified {
-        ledger,
-        checkpoint: cp,
-        witnessed,
-        visible,
-        hidden,
-    })
+
+    #[test]
+    fn entry_lines_round_trip() {
+        let e = entry();
+        let line = serde_json::to_vec(&e).unwrap();
+        let back: ArchiveEntry = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn entry_hashes_accept_what_b64_accepts() {
+        let url = URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        let line = format!(r#"{{"index":7,"leaf_hash":"{url}","inclusion_proof":["{url}"]}}"#);
+        let back: ArchiveEntry = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.leaf_hash, [0xfb; 32]);
+        assert_eq!(back.inclusion_proof, vec![[0xfb; 32]]);
+    }
+
+    #[test]
+    fn entry_hashes_of_another_length_are_refused() {
+        for bytes in [31, 33] {
+            let text = b64::encode(&vec![1; bytes]);
+            let proof = format!(
+                r#"{{"index":0,"leaf_hash":"{}","inclusion_proof":["{text}"]}}"#,
+                b64::encode(&[0; 32])
+            );
+            let leaf = format!(r#"{{"index":0,"leaf_hash":"{text}","inclusion_proof":[]}}"#);
+            for line in [proof, leaf] {
+                let err = serde_json::from_str::<ArchiveEntry>(&line).unwrap_err();
+                assert!(err.to_string().contains("a hash is 32 bytes"), "{err}");
+            }
+        }
+    }
+
+    fn fold_of_size(size: u64) -> Fold {
+        let (key, _) = crate::keys::SigningKey::generate().unwrap();
+        let signer = crate::note::NoteSigner::new("example.org/log", &key).unwrap();
+        let cp = crate::checkpoint::Checkpoint {
+            origin: "example.org/log".into(),
+            size,
+            root: [0; 32],
+            time: None,
+            extensions: vec![],
+        };
+        Fold::new(
+            SignedCheckpoint::sign(cp, &signer).unwrap(),
+            BTreeSet::new(),
+        )
+    }
+
+    #[test]
+    fn the_fold_counts_entry_lines_against_the_checkpoint() {
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        fold.push(Ok((1, Ready::Hidden))).unwrap();
+        let err = fold.push(Ok((2, Ready::Hidden))).err().unwrap();
+        assert!(err.reason.contains("more than 2 entry lines"), "{err}");
+
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        let err = fold.finish().err().unwrap();
+        assert_eq!(err.index, Some(1));
+        assert!(err.reason.contains("ends after 1 of 2"), "{err}");
+
+        let mut fold = fold_of_size(2);
+        fold.push(Ok((0, Ready::Hidden))).unwrap();
+        fold.push(Ok((1, Ready::Hidden))).unwrap();
+        let v = fold.finish().unwrap();
+        assert_eq!((v.visible, v.hidden), (0, 2));
+    }
 }
