@@ -262,7 +262,7 @@ pub fn export(
         checkpoint: assessed.checkpoint.to_text(),
         size,
         since,
-        exported_by: profile.data.delegation.clone(),
+        exported_by: profile.data.delegation,
         exported_at: time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64,
         frameworks: archive::builtin_frameworks(),
     };

@@ -43,7 +43,7 @@ pub fn publish_with(
     let body = body(issued_at)?;
     let seq = profile.next_seq()?;
     let statement = Statement {
-        author: profile.data.delegation.clone(),
+        author: profile.data.delegation,
         key: key.key_id(),
         seq,
         issued_at,

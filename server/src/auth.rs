@@ -235,7 +235,7 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
             KeyStatus::Rotated { .. } => return Err(AuthError::RotatedKey(key_id.to_string())),
         }
         let reader = Reader::Delegation {
-            code: delegation.code.clone(),
+            code: delegation.code,
             role: delegation.role,
         };
         (reader, record.public_key)

@@ -358,7 +358,7 @@ mod tests {
         let mut roster = Roster::default();
         for (code, key) in [("US", &us), ("DE", &de), ("UK", &uk)] {
             let code: DelegationCode = code.parse().unwrap();
-            roster.upsert_delegation(code.clone(), code.to_string(), Role::Member, 0);
+            roster.upsert_delegation(code, code.to_string(), Role::Member, 0);
             roster.add_key(&code, key.public_key(), 0);
         }
         // UK's key is revoked: its cosignature no longer counts, and says so.

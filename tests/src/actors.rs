@@ -41,7 +41,7 @@ impl Actor {
     /// Signs `body` with the next seq.
     pub fn sign(&mut self, body: Body) -> Envelope {
         let st = Statement::new(
-            self.code.clone(),
+            self.code,
             &self.key,
             self.seq,
             Distribution {
@@ -57,7 +57,7 @@ impl Actor {
     /// An admission of `member` (with `role`) signed by this delegation.
     pub fn admission(&mut self, member: &Actor, role: Role) -> Envelope {
         let name = format!("Delegation {}", member.code);
-        self.admission_of(member.code.clone(), member.key.public_key(), role, name)
+        self.admission_of(member.code, member.key.public_key(), role, name)
     }
 
     /// An admission of delegation `code` with `public_key`, `role` and `name`.
@@ -106,7 +106,7 @@ pub fn post(url: &str, envelope: &Envelope) -> http::Response {
 pub fn found(url: &str, code: &str) -> Actor {
     let mut sec = Actor::new(code);
     let env = sec.admission_of(
-        sec.code.clone(),
+        sec.code,
         sec.key.public_key(),
         Role::Secretariat,
         format!("Secretariat {code}"),

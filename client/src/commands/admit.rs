@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: AdmitArgs) -> CliResult<()> {
     let role: Role = args.role.parse().map_err(fail)?;
     let api = Api::for_profile(&profile)?;
     let body = Body::Admission(Admission {
-        delegation: delegation.clone(),
+        delegation,
         name: args.name,
         role,
         public_key,

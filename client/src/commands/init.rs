@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     }
     let (key, der) = SigningKey::generate().map_err(fail)?;
     let data = ProfileData {
-        delegation: delegation.clone(),
+        delegation,
         name: args.name.clone(),
         server: args.server.trim_end_matches('/').to_owned(),
         origin: info.origin.clone(),
@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     });
     if args.bootstrap {
         let body = Body::Admission(Admission {
-            delegation: delegation.clone(),
+            delegation,
             name: args.name.clone(),
             role: Role::Secretariat,
             public_key: key.public_key(),

@@ -202,7 +202,7 @@ impl Assessments {
             latest
                 .entry((rec.body.framework.clone(), rec.body.framework_version))
                 .or_default()
-                .insert(rec.meta.author.clone(), rec);
+                .insert(rec.meta.author, rec);
         }
         let supplier = display?;
         let mut frameworks = Vec::new();
@@ -221,7 +221,7 @@ impl Assessments {
                                 .ratings
                                 .iter()
                                 .find(|x| x.criterion == c.id)
-                                .map(|x| (d.clone(), x.risk))
+                                .map(|x| (*d, x.risk))
                         })
                         .collect();
                     let distinct: BTreeSet<Risk> = risks.values().copied().collect();
@@ -235,13 +235,13 @@ impl Assessments {
                 .collect();
             let verdicts: BTreeMap<DelegationCode, String> = by
                 .iter()
-                .map(|(d, r)| (d.clone(), r.body.verdict.decision().to_string()))
+                .map(|(d, r)| (*d, r.body.verdict.decision().to_string()))
                 .collect();
             let distinct: BTreeSet<&String> = verdicts.values().collect();
             frameworks.push(FrameworkComparison {
                 framework: fw_id,
                 framework_version: version,
-                assessments: by.iter().map(|(d, r)| (d.clone(), r.meta.id)).collect(),
+                assessments: by.iter().map(|(d, r)| (*d, r.meta.id)).collect(),
                 verdicts_diverge: distinct.len() > 1,
                 verdicts,
                 criteria,

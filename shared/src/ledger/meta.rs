@@ -23,7 +23,7 @@ impl EntryMeta {
         EntryMeta {
             id,
             index,
-            author: st.author.clone(),
+            author: st.author,
             key: st.key,
             issued_at: st.issued_at,
             distribution: st.distribution.clone(),

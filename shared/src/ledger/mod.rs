@@ -352,7 +352,7 @@ impl Ledger {
         match st.body.clone() {
             Body::Admission(a) => {
                 self.roster
-                    .upsert_delegation(a.delegation.clone(), a.name, a.role, at);
+                    .upsert_delegation(a.delegation, a.name, a.role, at);
                 self.roster.add_key(&a.delegation, a.public_key, at);
             }
             Body::KeyRotation(r) => {

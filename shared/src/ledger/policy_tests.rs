@@ -11,13 +11,7 @@ use crate::statement::*;
 impl Party {
     fn sign_at(&mut self, body: Body, at: OffsetDateTime) -> Envelope {
         self.seq += 1;
-        let mut st = Statement::new(
-            self.code.clone(),
-            &self.key,
-            self.seq,
-            Distribution::green(),
-            body,
-        );
+        let mut st = Statement::new(self.code, &self.key, self.seq, Distribution::green(), body);
         st.issued_at = at;
         st.sign(&self.key)
     }

@@ -96,7 +96,7 @@ impl ProposalRecord {
     pub fn positions_on(&self, revision: &TextDigest) -> BTreeMap<DelegationCode, &PositionRecord> {
         let mut out = BTreeMap::new();
         for p in self.positions.iter().filter(|p| &p.revision == revision) {
-            out.insert(p.delegation.clone(), p);
+            out.insert(p.delegation, p);
         }
         out
     }
@@ -366,7 +366,7 @@ impl Proposals {
         };
         let (index, at) = (meta.index, meta.issued_at);
         rec.positions.push(PositionRecord {
-            delegation: meta.author.clone(),
+            delegation: meta.author,
             revision: e.revision,
             stance: e.position,
             meta,
@@ -403,7 +403,7 @@ impl Proposals {
             match &p.stance {
                 Stance::Endorse | Stance::EndorseWithReservation { .. } => {
                     signatories.push(Signatory {
-                        delegation: d.clone(),
+                        delegation: *d,
                         key_id: p.meta.key,
                         reservation: match &p.stance {
                             Stance::EndorseWithReservation { reservation } => {
@@ -416,15 +416,15 @@ impl Proposals {
                     })
                 }
                 Stance::Object { reason } => {
-                    objections.insert(d.clone(), reason.clone());
+                    objections.insert(*d, reason.clone());
                 }
-                Stance::Abstain => abstentions.push(d.clone()),
+                Stance::Abstain => abstentions.push(*d),
             }
         }
         Some(Declaration {
             id: *id,
             title: rec.title.clone(),
-            proposer: rec.meta.author.clone(),
+            proposer: rec.meta.author,
             revision: *revision,
             revision_number: adopted.number,
             text: adopted.text.clone(),

@@ -84,7 +84,7 @@ impl Roster {
 
     /// Records where `key` of `owner` sits.
     fn index_key(&mut self, owner: &DelegationCode, place: usize, key: KeyId) {
-        self.owners.insert(key, (owner.clone(), place));
+        self.owners.insert(key, (*owner, place));
     }
 
     pub(crate) fn upsert_delegation(
@@ -94,16 +94,13 @@ impl Roster {
         role: Role,
         at: u64,
     ) {
-        let d = self
-            .delegations
-            .entry(code.clone())
-            .or_insert_with(|| Delegation {
-                code,
-                name: String::new(),
-                role,
-                admitted_at: at,
-                keys: Vec::new(),
-            });
+        let d = self.delegations.entry(code).or_insert_with(|| Delegation {
+            code,
+            name: String::new(),
+            role,
+            admitted_at: at,
+            keys: Vec::new(),
+        });
         d.name = name;
         d.role = role;
         d.admitted_at = at;
@@ -150,7 +147,7 @@ impl<'de> Deserialize<'de> for Roster {
             for (place, k) in del.keys.iter().enumerate() {
                 roster.index_key(&del.code, place, k.key_id);
             }
-            roster.delegations.insert(del.code.clone(), del);
+            roster.delegations.insert(del.code, del);
         }
         Ok(roster)
     }

@@ -21,19 +21,12 @@ impl Party {
 
     pub(super) fn sign(&mut self, body: Body) -> Envelope {
         self.seq += 1;
-        Statement::new(
-            self.code.clone(),
-            &self.key,
-            self.seq,
-            Distribution::green(),
-            body,
-        )
-        .sign(&self.key)
+        Statement::new(self.code, &self.key, self.seq, Distribution::green(), body).sign(&self.key)
     }
 
     pub(super) fn admission_of(&mut self, other: &Party, role: Role) -> Envelope {
         self.sign(Body::Admission(Admission {
-            delegation: other.code.clone(),
+            delegation: other.code,
             name: format!("Delegation {}", other.code),
             role,
             public_key: other.key.public_key(),
@@ -50,7 +43,7 @@ pub(super) fn founded() -> (Ledger, Party) {
     let mut ledger = Ledger::new();
     let mut cz = Party::new("CZ");
     let admission = Body::Admission(Admission {
-        delegation: cz.code.clone(),
+        delegation: cz.code,
         name: "Czech Republic".into(),
         role: Role::Secretariat,
         public_key: cz.key.public_key(),
@@ -69,7 +62,7 @@ fn bootstrap_founds_the_log_once() {
     );
     let mut usurper = Party::new("XX");
     let body = Body::Admission(Admission {
-        delegation: usurper.code.clone(),
+        delegation: usurper.code,
         name: "Usurper".into(),
         role: Role::Secretariat,
         public_key: usurper.key.public_key(),
@@ -87,7 +80,7 @@ fn nothing_but_a_self_admission_founds_the_log() {
     assert_eq!(apply(&mut ledger, env), Err(Refusal::NotBootstrapped));
     let mut cz2 = Party::new("CZ");
     let me = Party {
-        code: cz2.code.clone(),
+        code: cz2.code,
         key: SigningKey::generate().unwrap().0,
         seq: 0,
     };
@@ -201,7 +194,7 @@ fn refusals_change_nothing() {
     ));
     // RED roster statement.
     let mut red = Statement::new(
-        cz.code.clone(),
+        cz.code,
         &cz.key,
         50,
         Distribution {

@@ -50,12 +50,16 @@ crate::text_form::serde_via_str!(StatementId);
 
 /// A delegation's code: 2 to 8 characters, capital letters and digits,
 /// starting with a letter (`CZ`, `US`, `NATO`, `EC`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DelegationCode(String);
+///
+/// Kept inline, zero-padded to 8 bytes (Copy, no heap string): codes hold no
+/// NUL, so comparing the padded bytes orders codes as their text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DelegationCode([u8; 8]);
 
 impl DelegationCode {
     pub fn as_str(&self) -> &str {
-        &self.0
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(8);
+        std::str::from_utf8(&self.0[..len]).expect("a code is ASCII")
     }
 }
 
@@ -68,7 +72,9 @@ impl FromStr for DelegationCode {
             && b.iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if ok {
-            Ok(DelegationCode(s.to_owned()))
+            let mut code = [0u8; 8];
+            code[..b.len()].copy_from_slice(b);
+            Ok(DelegationCode(code))
         } else {
             Err(err(format!(
                 "delegation code {s:?} must be 2 to 8 capital letters or digits, starting with a letter"
@@ -79,13 +85,13 @@ impl FromStr for DelegationCode {
 
 impl fmt::Display for DelegationCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for DelegationCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        f.write_str(self.as_str())
     }
 }
 

@@ -247,7 +247,7 @@ impl Statement {
     pub fn encode(&self) -> Vec<u8> {
         let wire = Wire {
             kind: self.kind(),
-            author: self.author.clone(),
+            author: self.author,
             key: self.key,
             seq: self.seq,
             issued_at: self.issued_at,
@@ -351,5 +351,21 @@ mod tests {
         for bad in ["", "C", "cz", "2CZ", "ABCDEFGHI", "C Z", "ČZ"] {
             assert!(bad.parse::<DelegationCode>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn delegation_codes_keep_their_text_and_its_order() {
+        let mut texts = vec!["CZA", "D1", "CZ", "ABCDEFGH", "US", "C9", "CZ0"];
+        let mut codes: Vec<DelegationCode> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        texts.sort();
+        codes.sort();
+        let back: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(back, texts);
+        let json = serde_json::to_string(&codes[0]).unwrap();
+        assert_eq!(json, "\"ABCDEFGH\"");
+        assert_eq!(
+            serde_json::from_str::<DelegationCode>(&json).unwrap(),
+            codes[0]
+        );
     }
 }

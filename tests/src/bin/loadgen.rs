@@ -221,7 +221,7 @@ impl<'a> Run<'a> {
             if let Some(f) = &key_file {
                 std::fs::write(f, pkcs8.as_bytes())?;
             }
-            let mut sec = Actor::with_key(code.clone(), key, 1);
+            let mut sec = Actor::with_key(code, key, 1);
             let env = sec.admission_of(
                 code,
                 sec.key.public_key(),
@@ -261,7 +261,7 @@ impl<'a> Run<'a> {
         let role = self.workload.role();
         for actor in &self.workload.actors {
             let env = self.secretariat.admission_of(
-                actor.code.clone(),
+                actor.code,
                 actor.key.public_key(),
                 role,
                 format!("Load {}", actor.code),
