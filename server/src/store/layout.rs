@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `e` + index (u64 BE) | the envelope's canonical JSON (the leaf data) |
 //! | `i` + statement id (32 bytes) | index (u64 BE) |
-//! | `n` + level (u8) + index (u64 BE) | hash of that perfect subtree (32 bytes), levels 1 and up (level 0, a leaf hash, is recomputed from the entry; stores written before this kept it too, and it is ignored) |
+//! | `n` + level (u8) + index (u64 BE) | hash of that perfect subtree (32 bytes) |
 //! | `m` + name | metadata: `size` (u64 BE), `checkpoint` (signed note), `origin` |
 //! | `c` + tree size (u64 BE) + delegation code | a witness's cosignature of a checkpoint of that size: JSON `{"body", "line", "timestamp"}` |
 //!

@@ -15,7 +15,7 @@ mod verify;
 use std::path::Path;
 use std::sync::Arc;
 
-use entente_shared::merkle::{leaf_hash, Hash, NodeSource};
+use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
 
@@ -222,8 +222,7 @@ impl Store {
             b.insert(&layout::entry_key(index)[..], bytes);
             b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
         }
-        // Level 0 is the leaf hash of an entry stored beside it: not kept twice.
-        for (level, index, hash) in batch.nodes.iter().filter(|(level, ..)| *level > 0) {
+        for (level, index, hash) in &batch.nodes {
             b.insert(&layout::node_key(*level, *index)[..], &hash[..]);
         }
         b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
@@ -290,12 +289,6 @@ impl NodeSource for Store {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        if level == 0 {
-            let entry = self
-                .entry(index)?
-                .ok_or_else(|| StoreError::Corrupt(format!("missing entry {index}")))?;
-            return Ok(leaf_hash(&entry));
-        }
         if let Some(hash) = self.upper.get(level, index) {
             return Ok(hash);
         }

@@ -97,10 +97,9 @@ pub fn check_tree(store: &Store, log_key: &NoteVerifier) -> Result<TreeReport, S
     Ok(TreeReport { tree, checkpoint })
 }
 
-/// Compares every stored perfect node with the recomputed one: level 1 on
+/// Compares every stored perfect node with the recomputed one: level 0 on
 /// one thread, the levels above (as many nodes in all) on another, each as
-/// one ordered scan. Caches the upper levels on the way. Level 0 is not
-/// stored: it is the leaf hashes just computed from the entries.
+/// one ordered scan. Caches the upper levels on the way.
 fn compare_nodes(store: &Store, memory: &MemoryTree) -> Result<(), StoreError> {
     let size = memory.size();
     let top = (64 - size.leading_zeros()) as u8; // levels 0..top hold perfect nodes
@@ -127,8 +126,8 @@ fn compare_nodes(store: &Store, memory: &MemoryTree) -> Result<(), StoreError> {
         Ok(())
     };
     std::thread::scope(|s| {
-        let low = s.spawn(|| check_level(1));
-        let high = (2..top).try_for_each(check_level);
+        let low = s.spawn(|| check_level(0));
+        let high = (1..top).try_for_each(check_level);
         low.join()
             .unwrap_or_else(|_| Err(corrupt("a checking thread failed".into())))
             .and(high)
