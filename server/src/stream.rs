@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Session};
+use bytestring::ByteString;
 use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE};
 use entente_shared::checkpoint::Checkpoint;
 use entente_shared::dsse::Envelope;
@@ -220,7 +221,7 @@ impl Out {
         self.send_text(event_text(event)?).await
     }
 
-    async fn send_text(&mut self, text: String) -> Result<(), End> {
+    async fn send_text(&mut self, text: ByteString) -> Result<(), End> {
         self.send_with(|s| Box::pin(async move { s.text(text).await }))
             .await
     }
@@ -233,7 +234,7 @@ impl Out {
     }
 
     /// Entry `index`: its event's text if this reader may see it, else `None`.
-    async fn entry(&mut self, index: u64, event: Option<String>) -> Result<(), End> {
+    async fn entry(&mut self, index: u64, event: Option<ByteString>) -> Result<(), End> {
         debug_assert_eq!(index, self.next);
         match event {
             Some(text) => {
@@ -317,8 +318,8 @@ impl Out {
         let prepared = prepared(batch)?;
         for entry in &prepared.entries {
             if entry.index == self.next {
-                let event = may_read_statement(&auth.reader, &entry.statement)
-                    .then(|| entry.event.to_string());
+                let event =
+                    may_read_statement(&auth.reader, &entry.statement).then(|| entry.event.clone());
                 self.entry(entry.index, event).await?;
             }
         }
@@ -326,19 +327,22 @@ impl Out {
             return Err(End::Internal);
         }
         self.flush_hidden().await?;
-        self.send_text(prepared.checkpoint.to_string()).await
+        self.send_text(prepared.checkpoint.clone()).await
     }
 }
 
-fn event_text(event: &StreamEvent) -> Result<String, End> {
-    serde_json::to_string(event).map_err(|_| End::Internal)
+/// An event's JSON text; cloning it shares the bytes (no copy per subscriber).
+fn event_text(event: &StreamEvent) -> Result<ByteString, End> {
+    serde_json::to_string(event)
+        .map(ByteString::from)
+        .map_err(|_| End::Internal)
 }
 
 /// A live batch as every subscriber sends it.
 pub struct Prepared {
     entries: Vec<PreparedEntry>,
     /// The text of the batch's checkpoint event.
-    checkpoint: Arc<str>,
+    checkpoint: ByteString,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -356,7 +360,7 @@ struct PreparedEntry {
     /// What `may_read` needs (author, distribution).
     statement: Statement,
     /// The text of the entry's event, for readers who may see it.
-    event: Arc<str>,
+    event: ByteString,
 }
 
 /// `batch` decoded and its events serialised, once for every subscriber:
@@ -385,7 +389,7 @@ fn prepare(batch: &Published) -> Result<Prepared, Unpreparable> {
         entries.push(PreparedEntry {
             index: *index,
             statement,
-            event: event.into(),
+            event,
         });
     }
     let checkpoint = event_text(&StreamEvent::Checkpoint {
@@ -394,6 +398,6 @@ fn prepare(batch: &Published) -> Result<Prepared, Unpreparable> {
     .map_err(|_| Unpreparable)?;
     Ok(Prepared {
         entries,
-        checkpoint: checkpoint.into(),
+        checkpoint,
     })
 }
