@@ -7,6 +7,9 @@ use clap::Parser;
 use entente_server::settings::Settings;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The Entente log server.
 #[derive(Parser)]
 #[command(version, about)]
