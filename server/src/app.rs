@@ -1,6 +1,7 @@
 //! Start-up: open and verify the store, start the sequencer, serve HTTP.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
@@ -62,6 +63,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             std::thread::Builder::new()
                 .name("fold-snapshot-load".into())
                 .spawn(move || snapshot::load(&path))
+                .map(|handle| (snapshot_path.clone(), handle))
         })
         .transpose()?;
     let started = std::time::Instant::now();
@@ -164,7 +166,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 fn spawn_fold_restore(
     store: Store,
     size: u64,
-    preload: Option<JoinHandle<snapshot::Loaded>>,
+    preload: Option<(PathBuf, JoinHandle<snapshot::Loaded>)>,
     ledger: Arc<RwLock<Ledger>>,
     ready: tokio::sync::watch::Sender<bool>,
 ) -> std::io::Result<()> {
@@ -172,8 +174,9 @@ fn spawn_fold_restore(
         .name("fold-restore".into())
         .spawn(move || {
             let started = std::time::Instant::now();
+            let path = preload.as_ref().map(|(path, _)| path.clone());
             let restored = match preload {
-                Some(handle) => {
+                Some((_, handle)) => {
                     let loaded = handle.join().unwrap_or_else(|_| {
                         Err(snapshot::SnapshotError::Unusable(
                             "reading it panicked".into(),
@@ -189,8 +192,11 @@ fn spawn_fold_restore(
             };
             match restored {
                 Ok(restored) => {
-                    if let Some(why) = &restored.snapshot_refused {
+                    if let (Some(why), Some(path)) = (&restored.snapshot_refused, &path) {
                         tracing::warn!(reason = %why, "fold snapshot not used; replaying the log");
+                        if let Err(e) = snapshot::set_aside(path) {
+                            tracing::warn!(error = %e, "could not move the refused fold snapshot aside");
+                        }
                     }
                     *ledger.write().unwrap_or_else(|p| p.into_inner()) = restored.ledger;
                     let _ = ready.send(true);

@@ -12,7 +12,9 @@
 //!
 //! Nothing is saved while the fold is still being restored at start-up (its
 //! size is then behind the tree's), so a partial fold never replaces a
-//! good snapshot.
+//! good snapshot. The size of the snapshot on disk is read only once the
+//! fold is restored: by then a snapshot the restore refused has been moved
+//! aside (`store::verify::restore_fold`), so it cannot hold saving back.
 
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -27,34 +29,41 @@ use crate::store::snapshot::{self, SnapshotError};
 pub struct FoldSnapshots {
     path: PathBuf,
     every: u64,
-    /// Size of the newest snapshot written or being written.
-    saved: u64,
+    /// Size of the newest snapshot written or being written; `None` until
+    /// read from disk once the fold is restored.
+    saved: Option<u64>,
     writing: Option<JoinHandle<Result<u64, SnapshotError>>>,
 }
 
 impl FoldSnapshots {
     /// Snapshots at `path`, one per `every` entries (at least 1).
     pub fn new(path: PathBuf, every: u64) -> FoldSnapshots {
-        let saved = snapshot::header(&path).map_or(0, |h| h.size);
         FoldSnapshots {
             path,
             every: every.max(1),
-            saved,
+            saved: None,
             writing: None,
         }
+    }
+
+    /// The size of the snapshot on disk, read the first time it is needed.
+    fn saved(&mut self) -> u64 {
+        *self
+            .saved
+            .get_or_insert_with(|| snapshot::header(&self.path).map_or(0, |h| h.size))
     }
 
     /// After a batch: starts a background save when `every` entries have
     /// landed since the last one. `root` is the tree's root at `size`.
     pub fn after_commit(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
-        if size >= self.saved.saturating_add(self.every) {
+        if caught_up(ledger, size) && size >= self.saved().saturating_add(self.every) {
             self.start(ledger, size, root);
         }
     }
 
     /// On an idle tick: starts a background save if the log grew since the last.
     pub fn when_idle(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
-        if size > self.saved {
+        if caught_up(ledger, size) && size > self.saved() {
             self.start(ledger, size, root);
         }
     }
@@ -63,13 +72,11 @@ impl FoldSnapshots {
     /// is newer, in line.
     pub fn finish(mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
         self.reap(true);
-        if size <= self.saved {
+        if !caught_up(ledger, size) || size <= self.saved() {
             return;
         }
         let ledger = ledger.read().unwrap_or_else(|p| p.into_inner());
-        if ledger.size() == size {
-            report(snapshot::save(&self.path, &ledger, root).map(|h| h.size));
-        }
+        report(snapshot::save(&self.path, &ledger, root).map(|h| h.size));
     }
 
     fn start(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
@@ -89,7 +96,7 @@ impl FoldSnapshots {
             .spawn(move || snapshot::save(&path, &copy, root).map(|h| h.size));
         match spawned {
             Ok(handle) => {
-                self.saved = size;
+                self.saved = Some(size);
                 self.writing = Some(handle);
             }
             Err(e) => tracing::warn!(error = %e, "could not start a fold snapshot"),
@@ -111,7 +118,7 @@ impl FoldSnapshots {
                 };
                 if saved.is_none() {
                     // Try again at the next moment.
-                    self.saved = snapshot::header(&self.path).map_or(0, |h| h.size);
+                    self.saved = None;
                 }
                 true
             }
@@ -121,6 +128,12 @@ impl FoldSnapshots {
             }
         }
     }
+}
+
+/// Whether the fold has caught up with the tree (it has not while start-up
+/// is still restoring it).
+fn caught_up(ledger: &RwLock<Ledger>, size: u64) -> bool {
+    ledger.read().unwrap_or_else(|p| p.into_inner()).size() == size
 }
 
 /// Logs how a save went; the size saved, if it was.

@@ -92,10 +92,15 @@ fn a_damaged_or_foreign_snapshot_is_ignored_and_the_log_replayed() {
     let other = tempfile::tempdir().expect("a temp dir");
     small_log(&other.path().join("data"));
     std::fs::copy(other.path().join("data/fold.snapshot"), &snapshot).unwrap();
-    let server = Server::start_with_data(&data);
+    let mut server = Server::start_with_data(&data);
     assert_eq!(replayed(&server), 4);
     assert!(server.stderr().contains("is not the snapshot's"));
     assert_eq!(roster(&server, &cz), before);
+    // The refused one is kept aside, and the next clean stop writes a good one.
+    assert!(data.join("fold.snapshot.refused").is_file());
+    assert!(server.stop().success());
+    let server = Server::start_with_data(&data);
+    assert_eq!(replayed(&server), 0, "{}", server.stderr());
 }
 
 #[test]

@@ -27,6 +27,7 @@
 
 use std::fs;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use entente_shared::ledger::{Ledger, FOLD_VERSION};
@@ -109,7 +110,13 @@ pub fn save(path: &Path, ledger: &Ledger, root: Hash) -> Result<Header, Snapshot
     };
     let tmp = path.with_extension("snapshot.tmp");
     {
-        let mut file = fs::File::create(&tmp)?;
+        // 0600: the fold holds what AMBER and RED statements said, as the store does.
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(header.line().as_bytes())?;
         file.write_all(&body)?;
         file.sync_all()?;
@@ -119,6 +126,13 @@ pub fn save(path: &Path, ledger: &Ledger, root: Hash) -> Result<Header, Snapshot
         fs::File::open(dir)?.sync_all()?;
     }
     Ok(header)
+}
+
+/// Moves a snapshot that start-up refused out of the way (to
+/// `fold.snapshot.refused`, kept for inspection), so that the next one is
+/// saved as soon as the restored fold allows.
+pub fn set_aside(path: &Path) -> std::io::Result<()> {
+    fs::rename(path, path.with_extension("snapshot.refused"))
 }
 
 /// The header of the snapshot at `path`, if there is a readable one.
@@ -184,6 +198,9 @@ mod tests {
         assert_eq!(loaded, saved);
         assert_eq!(ledger.size(), 0);
         assert!(!path.with_extension("snapshot.tmp").exists());
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
