@@ -19,10 +19,16 @@
 //! 1008. Incoming frames and messages are limited to `stream_max_frame_bytes`
 //! (larger: 1009); the subscriber has nothing to say but pings and a close.
 //!
+//! Live batches go out as `batch` messages (several events each, up to
+//! `MAX_STREAM_FRAME_BYTES`): one WebSocket message per committed batch
+//! rather than one per entry, on both ends the larger cost.
+//!
 //! Cost: a live batch is decoded and its events serialised once for all
-//! subscribers ([`prepared`]), not once per subscriber; each subscriber only
-//! applies `may_read` to the decoded statement and sends the shared text.
-//! Catching up from the store goes through [`readable`] per subscriber.
+//! subscribers ([`prepared`]), not once per subscriber, and so are its
+//! messages for readers who may see all of it; any other reader applies
+//! `may_read` to each decoded statement and assembles its own from the shared
+//! event texts. Catching up from the store goes through [`readable`] per
+//! subscriber, one message per event.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +36,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Session};
 use bytestring::ByteString;
-use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE};
+use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE, MAX_STREAM_FRAME_BYTES};
 use entente_shared::checkpoint::Checkpoint;
 use entente_shared::dsse::Envelope;
 use entente_shared::statement::{Statement, StatementId};
@@ -316,19 +322,79 @@ impl Out {
             }
         }
         let prepared = prepared(batch)?;
-        for entry in &prepared.entries {
-            if entry.index == self.next {
-                let event =
-                    may_read_statement(&auth.reader, &entry.statement).then(|| entry.event.clone());
-                self.entry(entry.index, event).await?;
+        let from_start = prepared.entries.first().map(|e| e.index) == Some(self.next);
+        if from_start
+            && self.hidden.is_none()
+            && prepared
+                .entries
+                .iter()
+                .all(|e| may_read_statement(&auth.reader, &e.statement))
+        {
+            // The common case: the messages every such reader gets, made once.
+            self.next = batch.size;
+            for frame in &prepared.frames {
+                self.send_text(frame.clone()).await?;
             }
+            return Ok(());
+        }
+        // This reader's own messages: what it may see, hidden runs, the checkpoint.
+        let mut events: Vec<ByteString> = Vec::with_capacity(prepared.entries.len() + 2);
+        for entry in &prepared.entries {
+            if entry.index != self.next {
+                continue;
+            }
+            if may_read_statement(&auth.reader, &entry.statement) {
+                if let Some((from, count)) = self.hidden.take() {
+                    events.push(event_text(&StreamEvent::Hidden { from, count })?);
+                }
+                events.push(entry.event.clone());
+            } else {
+                match &mut self.hidden {
+                    Some((_, count)) => *count += 1,
+                    None => self.hidden = Some((entry.index, 1)),
+                }
+            }
+            self.next = entry.index + 1;
         }
         if self.next != batch.size {
             return Err(End::Internal);
         }
-        self.flush_hidden().await?;
-        self.send_text(prepared.checkpoint.clone()).await
+        if let Some((from, count)) = self.hidden.take() {
+            events.push(event_text(&StreamEvent::Hidden { from, count })?);
+        }
+        events.push(prepared.checkpoint.clone());
+        for frame in batch_frames(&events) {
+            self.send_text(frame).await?;
+        }
+        Ok(())
     }
+}
+
+/// `events` (each an event's JSON text) as `batch` messages of at most
+/// [`MAX_STREAM_FRAME_BYTES`]: the JSON `StreamEvent::Batch` serialises to.
+fn batch_frames(events: &[ByteString]) -> Vec<ByteString> {
+    const HEAD: &str = r#"{"type":"batch","events":["#;
+    const TAIL: &str = "]}";
+    let mut frames = Vec::new();
+    let mut frame = String::new();
+    for event in events {
+        let len = frame.len() + event.len() + TAIL.len() + 1;
+        if !frame.is_empty() && len > MAX_STREAM_FRAME_BYTES {
+            frame.push_str(TAIL);
+            frames.push(ByteString::from(std::mem::take(&mut frame)));
+        }
+        if frame.is_empty() {
+            frame.push_str(HEAD);
+        } else {
+            frame.push(',');
+        }
+        frame.push_str(event);
+    }
+    if !frame.is_empty() {
+        frame.push_str(TAIL);
+        frames.push(ByteString::from(frame));
+    }
+    frames
 }
 
 /// An event's JSON text; cloning it shares the bytes (no copy per subscriber).
@@ -343,6 +409,8 @@ pub struct Prepared {
     entries: Vec<PreparedEntry>,
     /// The text of the batch's checkpoint event.
     checkpoint: ByteString,
+    /// The batch's messages for a reader who may see all of it.
+    frames: Vec<ByteString>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -396,8 +464,58 @@ fn prepare(batch: &Published) -> Result<Prepared, Unpreparable> {
         checkpoint: batch.checkpoint.to_string(),
     })
     .map_err(|_| Unpreparable)?;
+    let all: Vec<ByteString> = entries
+        .iter()
+        .map(|e: &PreparedEntry| e.event.clone())
+        .chain(std::iter::once(checkpoint.clone()))
+        .collect();
     Ok(Prepared {
+        frames: batch_frames(&all),
         entries,
         checkpoint,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hidden(from: u64) -> StreamEvent {
+        StreamEvent::Hidden { from, count: 1 }
+    }
+
+    #[test]
+    fn batch_messages_are_what_serde_makes_of_a_batch() {
+        let events = vec![hidden(3), hidden(4)];
+        let texts: Vec<ByteString> = events.iter().map(|e| event_text(e).ok().unwrap()).collect();
+        let frames = batch_frames(&texts);
+        assert_eq!(frames.len(), 1);
+        let batch = StreamEvent::Batch { events };
+        assert_eq!(&*frames[0], serde_json::to_string(&batch).unwrap());
+    }
+
+    #[test]
+    fn long_batches_are_split_in_order_and_a_large_event_goes_alone() {
+        let big = StreamEvent::Checkpoint {
+            checkpoint: "x".repeat(MAX_STREAM_FRAME_BYTES),
+        };
+        let events: Vec<StreamEvent> = (0..20_000).map(hidden).chain([big.clone()]).collect();
+        let texts: Vec<ByteString> = events.iter().map(|e| event_text(e).ok().unwrap()).collect();
+        let frames = batch_frames(&texts);
+        assert!(frames.len() > 2);
+        let mut back = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let last = i + 1 == frames.len();
+            assert!(last || frame.len() <= MAX_STREAM_FRAME_BYTES, "frame {i}");
+            match serde_json::from_str(frame).unwrap() {
+                StreamEvent::Batch { events } => back.extend(events),
+                other => panic!("not a batch: {other:?}"),
+            }
+        }
+        assert_eq!(back, events);
+        assert_eq!(
+            serde_json::from_str::<StreamEvent>(frames.last().unwrap()).unwrap(),
+            StreamEvent::Batch { events: vec![big] }
+        );
+    }
 }

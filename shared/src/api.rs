@@ -128,6 +128,10 @@ pub struct ThreadView {
 /// In log order, without gaps: every entry from the subscription's start is
 /// either an `entry` (the reader may see it) or counted in a `hidden` run, and
 /// a `checkpoint` follows each committed batch once its entries are sent.
+/// Live batches come as `batch` messages: the same events, in the same order,
+/// several to a WebSocket message (at most [`MAX_STREAM_FRAME_BYTES`] each,
+/// unless one event alone is larger), so a subscriber pays one message per
+/// committed batch rather than one per entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
@@ -140,7 +144,14 @@ pub enum StreamEvent {
     Hidden { from: u64, count: u64 },
     /// A signed checkpoint (signed-note text) of the tree so far.
     Checkpoint { checkpoint: String },
+    /// Consecutive events of the kinds above, in order (never nested).
+    Batch { events: Vec<StreamEvent> },
 }
+
+/// Largest `batch` stream message the server assembles, in bytes; a single
+/// event larger than this (a statement near `max_statement_bytes`) is sent
+/// alone.
+pub const MAX_STREAM_FRAME_BYTES: usize = 256 * 1024;
 
 /// Largest body `POST /v1/cosignatures` reads: a checkpoint note with a
 /// few dozen signature lines is a few kilobytes.

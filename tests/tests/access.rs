@@ -380,8 +380,48 @@ fn amber_statement_is_visible_to_its_recipient_only() {
     );
 }
 
-/// The first message of a stream subscription from `from`, signed by `key`.
-fn first_stream_event(server: &Server, key: &SigningKey, from: u64) -> Value {
+#[test]
+fn live_stream_batches_show_an_amber_entry_to_its_recipient_only() {
+    let (server, cz, us, _jp) = with_roles();
+    let de = Cli::new(server.url());
+    de.init("DE", "Germany", false);
+    admit(&cz, &de, "DE", "member");
+    let from = server.log_size();
+    let mut us_ws = subscribe(&server, &us.signing_key(), from);
+    let mut de_ws = subscribe(&server, &de.signing_key(), from);
+    // Both are live before the statement lands: it reaches them as a batch.
+    assert_eq!(next_events(&mut us_ws)[0]["type"], "checkpoint");
+    assert_eq!(next_events(&mut de_ws)[0]["type"], "checkpoint");
+    let r = http::request(
+        server.url(),
+        "POST",
+        "/v1/statements",
+        Some(&amber_position(&cz.signing_key(), "US")),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].clone();
+
+    let us_got = next_events(&mut us_ws);
+    assert_eq!(us_got[0]["type"], "entry", "{us_got:?}");
+    assert_eq!(us_got[0]["index"], from);
+    assert_eq!(us_got[0]["id"], id);
+    assert_eq!(us_got.last().unwrap()["type"], "checkpoint");
+    let de_got = next_events(&mut de_ws);
+    assert_eq!(
+        de_got[0],
+        serde_json::json!({"type": "hidden", "from": from, "count": 1}),
+        "{de_got:?}"
+    );
+    assert_eq!(de_got.last().unwrap()["type"], "checkpoint");
+    assert!(!serde_json::to_string(&de_got)
+        .unwrap()
+        .contains(id.as_str().unwrap()));
+}
+
+type Ws = tungstenite::WebSocket<std::net::TcpStream>;
+
+/// A stream subscription from `from`, signed by `key`.
+fn subscribe(server: &Server, key: &SigningKey, from: u64) -> Ws {
     use tungstenite::client::IntoClientRequest as _;
     let path = format!("/v1/stream?from={from}");
     let mut request = format!("ws://{}{path}", server.addr())
@@ -394,12 +434,29 @@ fn first_stream_event(server: &Server, key: &SigningKey, from: u64) -> Value {
         );
     }
     let tcp = std::net::TcpStream::connect(server.addr()).unwrap();
-    let (mut ws, _) = tungstenite::client(request, tcp).expect("WebSocket handshake");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    tungstenite::client(request, tcp)
+        .expect("WebSocket handshake")
+        .0
+}
+
+/// The events of the next text message, a `batch` unpacked.
+fn next_events(ws: &mut Ws) -> Vec<Value> {
     loop {
         if let tungstenite::Message::Text(t) = ws.read().expect("a stream message") {
-            return serde_json::from_str(t.as_str()).unwrap();
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            return match v["events"].as_array() {
+                Some(events) => events.clone(),
+                None => vec![v],
+            };
         }
     }
+}
+
+/// The first message of a stream subscription from `from`, signed by `key`.
+fn first_stream_event(server: &Server, key: &SigningKey, from: u64) -> Value {
+    next_events(&mut subscribe(server, key, from)).remove(0)
 }
 
 /// An AMBER `position` by CZ for `to`. Adjust the body to issue 3's schema.

@@ -286,6 +286,18 @@ impl Watcher<'_> {
                     }
                 }
             }
+            StreamEvent::Batch { events } => {
+                for event in events {
+                    if matches!(event, StreamEvent::Batch { .. }) {
+                        return Err(CliError::Inconsistent(
+                            "the stream nested a batch in a batch".into(),
+                        ));
+                    }
+                    if self.event(event)? {
+                        return Ok(true);
+                    }
+                }
+            }
             StreamEvent::Checkpoint { checkpoint } => {
                 let (profile, api) = (self.profile, self.api);
                 // Blocking HTTP (consistency proof) inside the runtime: allowed here.

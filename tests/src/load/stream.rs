@@ -69,6 +69,7 @@ impl Arrivals {
 
 /// The fields of a stream message the subscriber needs; the envelope is
 /// skipped, not decoded (the load generator shares the server's cores).
+/// A `batch` message carries its events in `events`.
 #[derive(Deserialize)]
 struct Head<'a> {
     #[serde(rename = "type", borrow)]
@@ -76,6 +77,8 @@ struct Head<'a> {
     index: Option<u64>,
     from: Option<u64>,
     count: Option<u64>,
+    #[serde(borrow, default)]
+    events: Vec<Head<'a>>,
 }
 
 type Socket = WebSocketStream<TcpStream>;
@@ -197,6 +200,17 @@ impl Subscriber {
                 .get_or_insert_with(|| "an unreadable message".into());
             return;
         };
+        if head.kind == "batch" {
+            for event in &head.events {
+                self.one(event, start);
+            }
+        } else {
+            self.one(&head, start);
+        }
+    }
+
+    /// One event (not a batch).
+    fn one(&mut self, head: &Head, start: Instant) {
         match (head.kind, head.index, head.from, head.count) {
             ("entry", Some(index), ..) => {
                 let at = start.elapsed().as_micros().min(u32::MAX as u128 - 1) as u32;
