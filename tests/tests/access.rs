@@ -325,12 +325,17 @@ fn amber_without_recipients_is_refused() {
 /// An AMBER statement from CZ to US: US reads it by every route, DE by none.
 /// Needs a kind that may be AMBER (`position`, from issue 3): the lead
 /// un-ignores it after the merge, adjusting [`amber_position`] to the real body.
-#[test]
-fn amber_statement_is_visible_to_its_recipient_only() {
+/// `with_roles`, with DE admitted as a member beside US.
+fn with_de() -> (Server, Cli, Cli, Cli) {
     let (server, cz, us, _jp) = with_roles();
     let de = Cli::new(server.url());
     de.init("DE", "Germany", false);
     admit(&cz, &de, "DE", "member");
+    (server, cz, us, de)
+}
+
+/// CZ's AMBER position for US, posted; its receipt.
+fn post_amber_position(server: &Server, cz: &Cli) -> Value {
     let r = http::request(
         server.url(),
         "POST",
@@ -338,7 +343,13 @@ fn amber_statement_is_visible_to_its_recipient_only() {
         Some(&amber_position(&cz.signing_key(), "US")),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let receipt = r.json();
+    r.json()
+}
+
+#[test]
+fn amber_statement_is_visible_to_its_recipient_only() {
+    let (server, cz, us, de) = with_de();
+    let receipt = post_amber_position(&server, &cz);
     let id = receipt["id"].as_str().unwrap();
     let index = receipt["index"].as_u64().unwrap();
 
@@ -382,24 +393,14 @@ fn amber_statement_is_visible_to_its_recipient_only() {
 
 #[test]
 fn live_stream_batches_show_an_amber_entry_to_its_recipient_only() {
-    let (server, cz, us, _jp) = with_roles();
-    let de = Cli::new(server.url());
-    de.init("DE", "Germany", false);
-    admit(&cz, &de, "DE", "member");
+    let (server, cz, us, de) = with_de();
     let from = server.log_size();
     let mut us_ws = subscribe(&server, &us.signing_key(), from);
     let mut de_ws = subscribe(&server, &de.signing_key(), from);
     // Both are live before the statement lands: it reaches them as a batch.
     assert_eq!(next_events(&mut us_ws)[0]["type"], "checkpoint");
     assert_eq!(next_events(&mut de_ws)[0]["type"], "checkpoint");
-    let r = http::request(
-        server.url(),
-        "POST",
-        "/v1/statements",
-        Some(&amber_position(&cz.signing_key(), "US")),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let id = r.json()["id"].clone();
+    let id = post_amber_position(&server, &cz)["id"].clone();
 
     let us_got = next_events(&mut us_ws);
     assert_eq!(us_got[0]["type"], "entry", "{us_got:?}");
