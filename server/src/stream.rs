@@ -119,6 +119,10 @@ pub async fn get_stream(
     Ok(response)
 }
 
+/// Most waiting live batches a subscriber takes at once (and sends in shared
+/// messages); the rest wait for the next turn.
+const MAX_BATCHES_AT_ONCE: usize = 64;
+
 /// Why a stream ends.
 enum End {
     /// The subscriber closed or vanished.
@@ -145,10 +149,20 @@ async fn serve(
             tokio::select! {
                 batch = live.recv() => match batch {
                     Ok(batch) => {
+                        let mut batches = vec![batch];
+                        while batches.len() < MAX_BATCHES_AT_ONCE {
+                            match live.try_recv() {
+                                Ok(more) => batches.push(more),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                    return Err(End::Lagged)
+                                }
+                                Err(_) => break,
+                            }
+                        }
                         if let Err(e) = still_active(&state, &auth.key_id) {
                             return Err(End::KeyInactive(e.to_string()));
                         }
-                        out.batch(&state, &auth, &batch).await?;
+                        out.batches(&state, &auth, &batches).await?;
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => return Err(End::Lagged),
                     Err(broadcast::error::RecvError::Closed) => return Err(End::ShuttingDown),
@@ -306,39 +320,63 @@ impl Out {
         Ok(())
     }
 
-    /// A live batch: skip what was sent, fill a hole from the store, then its checkpoint.
-    async fn batch(
+    /// Live batches that were waiting together: skip what was sent, fill any
+    /// hole from the store, then each batch's events and checkpoint. Batches
+    /// that queued up while the subscriber was busy go out in shared
+    /// messages, so the busier the log, the fewer messages per entry.
+    async fn batches(
         &mut self,
         state: &AppState,
         auth: &Signed,
-        batch: &Arc<Published>,
+        batches: &[Arc<Published>],
     ) -> Result<(), End> {
-        if batch.size <= self.next {
-            return Ok(());
-        }
-        if let Some((first, _)) = batch.entries.first() {
-            if *first > self.next {
-                self.catch_up(state, auth, Some(*first)).await?;
+        let mut events: Vec<ByteString> = Vec::new();
+        for batch in batches {
+            if batch.size <= self.next {
+                continue;
+            }
+            if let Some((first, _)) = batch.entries.first() {
+                if *first > self.next {
+                    self.send_events(&mut events).await?;
+                    self.catch_up(state, auth, Some(*first)).await?;
+                }
+            }
+            let prepared = prepared(batch)?;
+            if batches.len() == 1 && self.sees_all(auth, prepared) {
+                // The common case: the messages every such reader gets, made once.
+                self.next = batch.size;
+                for frame in &prepared.frames {
+                    self.send_text(frame.clone()).await?;
+                }
+                return Ok(());
+            }
+            self.collect(auth, prepared, &mut events)?;
+            if self.next != batch.size {
+                return Err(End::Internal);
             }
         }
-        let prepared = prepared(batch)?;
-        let from_start = prepared.entries.first().map(|e| e.index) == Some(self.next);
-        if from_start
+        self.send_events(&mut events).await
+    }
+
+    /// Whether this reader, at the batch's first entry with no hidden run
+    /// pending, may see every entry of it.
+    fn sees_all(&self, auth: &Signed, prepared: &Prepared) -> bool {
+        prepared.entries.first().map(|e| e.index) == Some(self.next)
             && self.hidden.is_none()
             && prepared
                 .entries
                 .iter()
                 .all(|e| may_read_statement(&auth.reader, &e.statement))
-        {
-            // The common case: the messages every such reader gets, made once.
-            self.next = batch.size;
-            for frame in &prepared.frames {
-                self.send_text(frame.clone()).await?;
-            }
-            return Ok(());
-        }
-        // This reader's own messages: what it may see, hidden runs, the checkpoint.
-        let mut events: Vec<ByteString> = Vec::with_capacity(prepared.entries.len() + 2);
+    }
+
+    /// Appends to `events` what this reader gets of a batch: the entries it
+    /// may see, hidden runs for the others, then the checkpoint.
+    fn collect(
+        &mut self,
+        auth: &Signed,
+        prepared: &Prepared,
+        events: &mut Vec<ByteString>,
+    ) -> Result<(), End> {
         for entry in &prepared.entries {
             if entry.index != self.next {
                 continue;
@@ -356,16 +394,19 @@ impl Out {
             }
             self.next = entry.index + 1;
         }
-        if self.next != batch.size {
-            return Err(End::Internal);
-        }
         if let Some((from, count)) = self.hidden.take() {
             events.push(event_text(&StreamEvent::Hidden { from, count })?);
         }
         events.push(prepared.checkpoint.clone());
-        for frame in batch_frames(&events) {
+        Ok(())
+    }
+
+    /// Sends `events` as `batch` messages, leaving it empty.
+    async fn send_events(&mut self, events: &mut Vec<ByteString>) -> Result<(), End> {
+        for frame in batch_frames(events) {
             self.send_text(frame).await?;
         }
+        events.clear();
         Ok(())
     }
 }
