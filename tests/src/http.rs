@@ -81,6 +81,29 @@ pub fn signature_headers(
         .collect()
 }
 
+/// The WebSocket request for `GET /v1/stream?from=FROM` on `host`
+/// (`127.0.0.1:PORT`), signed by `key` over the HTTP target URI the server
+/// sees, as `entente watch` sends it.
+pub fn stream_request(
+    host: &str,
+    key: &SigningKey,
+    from: u64,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::http::HeaderName;
+    let path = format!("/v1/stream?from={from}");
+    let mut request = format!("ws://{host}{path}")
+        .into_client_request()
+        .expect("a WebSocket URL");
+    for (name, value) in signature_headers(key, &format!("http://{host}"), "GET", &path, None) {
+        request.headers_mut().insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            value.parse().expect("a header value"),
+        );
+    }
+    request
+}
+
 /// A signed `GET base_url + path`.
 pub fn signed_get(base_url: &str, path: &str, key: &SigningKey) -> Response {
     let headers = signature_headers(key, base_url, "GET", path, None);

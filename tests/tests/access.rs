@@ -425,17 +425,7 @@ type Ws = tungstenite::WebSocket<std::net::TcpStream>;
 
 /// A stream subscription from `from`, signed by `key`.
 fn subscribe(server: &Server, key: &SigningKey, from: u64) -> Ws {
-    use tungstenite::client::IntoClientRequest as _;
-    let path = format!("/v1/stream?from={from}");
-    let mut request = format!("ws://{}{path}", server.addr())
-        .into_client_request()
-        .unwrap();
-    for (n, v) in http::signature_headers(key, server.url(), "GET", &path, None) {
-        request.headers_mut().insert(
-            tungstenite::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
+    let request = http::stream_request(server.addr(), key, from);
     let tcp = std::net::TcpStream::connect(server.addr()).unwrap();
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();

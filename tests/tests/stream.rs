@@ -12,7 +12,6 @@ use entente_shared::statement::{Admission, Body, Distribution, Role, Statement};
 use entente_tests::http;
 use entente_tests::{Cli, Server};
 use serde_json::Value;
-use tungstenite::client::IntoClientRequest as _;
 use tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -145,16 +144,7 @@ fn upgrade_headers() -> Vec<(String, String)> {
 /// A raw WebSocket subscription signed by `key`, from `from`, over a socket
 /// with a small receive buffer (so a silent subscriber fills up quickly).
 fn subscribe(server: &Server, key: &SigningKey, from: u64) -> tungstenite::WebSocket<TcpStream> {
-    let path = format!("/v1/stream?from={from}");
-    let mut request = format!("ws://{}{path}", server.addr())
-        .into_client_request()
-        .unwrap();
-    for (n, v) in http::signature_headers(key, server.url(), "GET", &path, None) {
-        request.headers_mut().insert(
-            tungstenite::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
+    let request = http::stream_request(server.addr(), key, from);
     let addr: std::net::SocketAddr = server.addr().parse().unwrap();
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(4096).unwrap();

@@ -23,7 +23,6 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -85,16 +84,7 @@ type Socket = WebSocketStream<TcpStream>;
 
 /// Opens `GET /v1/stream?from=FROM` on `host` (`127.0.0.1:PORT`), signed by `key`.
 async fn open(host: &str, key: &SigningKey, from: u64) -> anyhow::Result<Socket> {
-    let path = format!("/v1/stream?from={from}");
-    let mut request = format!("ws://{host}{path}").into_client_request()?;
-    // The server checks the signature over the HTTP target URI it sees.
-    for (name, value) in http::signature_headers(key, &format!("http://{host}"), "GET", &path, None)
-    {
-        request.headers_mut().insert(
-            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())?,
-            value.parse()?,
-        );
-    }
+    let request = http::stream_request(host, key, from);
     let tcp = TcpStream::connect(host).await?;
     tcp.set_nodelay(true)?;
     // tungstenite zeroes up to `read_buffer_size` before every read; its
