@@ -21,7 +21,7 @@ use std::sync::RwLock;
 use std::thread::JoinHandle;
 
 use entente_shared::ledger::Ledger;
-use entente_shared::merkle::Hash;
+use entente_shared::merkle::CompactTree;
 
 use crate::store::snapshot::{self, SnapshotError};
 
@@ -54,35 +54,41 @@ impl FoldSnapshots {
     }
 
     /// After a batch: starts a background save when `every` entries have
-    /// landed since the last one. `root` is the tree's root at `size`.
-    pub fn after_commit(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+    /// landed since the last one.
+    pub fn after_commit(&mut self, ledger: &RwLock<Ledger>, tree: &CompactTree) {
+        let size = tree.size();
         if caught_up(ledger, size) && size >= self.saved().saturating_add(self.every) {
-            self.start(ledger, size, root);
+            self.start(ledger, tree);
         }
     }
 
     /// On an idle tick: starts a background save if the log grew since the last.
-    pub fn when_idle(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+    pub fn when_idle(&mut self, ledger: &RwLock<Ledger>, tree: &CompactTree) {
+        let size = tree.size();
         if caught_up(ledger, size) && size > self.saved() {
-            self.start(ledger, size, root);
+            self.start(ledger, tree);
         }
     }
 
     /// When the sequencer stops: waits for a save in flight, then saves what
     /// is newer, in line.
-    pub fn finish(mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+    pub fn finish(mut self, ledger: &RwLock<Ledger>, tree: &CompactTree) {
+        let size = tree.size();
         self.reap(true);
         if !caught_up(ledger, size) || size <= self.saved() {
             return;
         }
         let ledger = ledger.read().unwrap_or_else(|p| p.into_inner());
-        report(snapshot::save(&self.path, &ledger, root).map(|h| h.size));
+        report(snapshot::save(&self.path, &ledger, tree.root()).map(|h| h.size));
     }
 
-    fn start(&mut self, ledger: &RwLock<Ledger>, size: u64, root: Hash) {
+    /// Starts a background save of the fold of the tree's entries; the
+    /// tree's root is computed only here, not for every batch.
+    fn start(&mut self, ledger: &RwLock<Ledger>, tree: &CompactTree) {
         if !self.reap(false) {
             return;
         }
+        let (size, root) = (tree.size(), tree.root());
         let copy = {
             let ledger = ledger.read().unwrap_or_else(|p| p.into_inner());
             if ledger.size() != size {

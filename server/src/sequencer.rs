@@ -197,11 +197,10 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
         core.commit(statements, cosignatures, refresh, &mut latest);
         busy |= wrote;
         if let Some(snapshots) = core.snapshots.as_mut() {
-            let (size, root) = (core.tree.size(), core.tree.root());
             if wrote {
-                snapshots.after_commit(&core.ledger, size, root);
+                snapshots.after_commit(&core.ledger, &core.tree);
             } else if refresh && !busy {
-                snapshots.when_idle(&core.ledger, size, root);
+                snapshots.when_idle(&core.ledger, &core.tree);
             }
         }
         if refresh {
@@ -209,7 +208,7 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
         }
     }
     if let Some(snapshots) = core.snapshots.take() {
-        snapshots.finish(&core.ledger, core.tree.size(), core.tree.root());
+        snapshots.finish(&core.ledger, &core.tree);
     }
     tracing::info!("sequencer stopped");
 }
