@@ -1,15 +1,20 @@
 //! The HTTP client for API v1: JSON in, JSON out, problem+json as errors.
 //!
 //! With the profile's key, every request to a non-public route is signed
-//! (RFC 9421: `@method`, `@target-uri`, `content-digest` for a body, and a
-//! fresh nonce). Public routes — checkpoint, log info, proofs, health — and
-//! statement submission (authenticated by the statement's own signature) go
-//! unsigned.
+//! ([`signature_headers`], RFC 9421: `@method`, `@target-uri`,
+//! `content-digest` for a body, and a fresh nonce). Public routes —
+//! checkpoint, log info, proofs, health, and statements and cosignatures,
+//! which carry their own signatures — go unsigned; which routes those are is
+//! the shared crate's `api::is_public_route`, which a server test checks
+//! against its route table. The WebSocket transport (`ws`) signs its
+//! handshake and trusts certificates the same way, with the functions here.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use entente_shared::api::{ConsistencyProof, Problem, Receipt, PROBLEM_CONTENT_TYPE};
+use entente_shared::api::{
+    is_public_route, ConsistencyProof, Problem, Receipt, PROBLEM_CONTENT_TYPE,
+};
 use entente_shared::dsse::Envelope;
 use entente_shared::httpsig;
 use entente_shared::keys::SigningKey;
@@ -25,12 +30,35 @@ pub struct Api {
     signer: Option<SigningKey>,
 }
 
-/// Routes anyone may read; requests to them are not signed.
-pub fn is_public(method: &str, path: &str) -> bool {
-    let path = path.split('?').next().unwrap_or(path);
-    (method == "POST" && path == "/v1/statements")
-        || matches!(path, "/v1/checkpoint" | "/v1/log" | "/healthz" | "/metrics")
-        || path.starts_with("/v1/proofs/")
+/// The RFC 9421 headers that sign a request to `url` (the URL as the server
+/// sees it, `http(s)://`), created now with a fresh nonce: `Signature-Input`,
+/// `Signature`, and `Content-Digest` when there is a body.
+pub fn signature_headers(
+    key: &SigningKey,
+    method: &str,
+    url: &str,
+    body: Option<&[u8]>,
+) -> Vec<(&'static str, String)> {
+    let created = time::OffsetDateTime::now_utc().unix_timestamp();
+    httpsig::sign(key, method, url, body, created, &httpsig::new_nonce()).pairs()
+}
+
+/// The certificates of a PEM CA file, which the profile trusts for its
+/// server besides the system roots (HTTP and WebSocket alike).
+pub fn ca_certificates(
+    path: &std::path::Path,
+) -> CliResult<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
+    let bad = |e: &dyn std::fmt::Display| fail(format!("CA file {}: {e}", path.display()));
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    if certs.is_empty() {
+        return Err(bad(&"no PEM certificate in it"));
+    }
+    Ok(certs)
 }
 
 impl Api {
@@ -52,7 +80,11 @@ impl Api {
         }
         let mut builder = Client::builder();
         if let Some(path) = ca_file {
-            builder = builder.add_root_certificate(load_ca(path)?);
+            for der in ca_certificates(path)? {
+                let cert = reqwest::Certificate::from_der(&der)
+                    .with_context(|| format!("CA file {}", path.display()))?;
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder
             .timeout(Duration::from_secs(60))
@@ -97,18 +129,10 @@ impl Api {
     fn send_once(&self, mut req: reqwest::blocking::Request, what: &str) -> CliResult<Response> {
         if let Some(key) = &self.signer {
             let method = req.method().as_str().to_owned();
-            if !is_public(&method, req.url().path()) {
-                let created = time::OffsetDateTime::now_utc().unix_timestamp();
+            if !is_public_route(&method, req.url().path()) {
                 let body = req.body().and_then(|b| b.as_bytes());
-                let headers = httpsig::sign(
-                    key,
-                    &method,
-                    req.url().as_str(),
-                    body,
-                    created,
-                    &httpsig::new_nonce(),
-                );
-                for (name, value) in headers.pairs() {
+                let headers = signature_headers(key, &method, req.url().as_str(), body);
+                for (name, value) in headers {
                     let value = reqwest::header::HeaderValue::from_str(&value)
                         .context("a signature header is not ASCII")?;
                     req.headers_mut().insert(name, value);
@@ -193,10 +217,3 @@ impl Api {
 
 /// How long a command waits for a restarted server to finish rebuilding its state.
 const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Reads a PEM CA certificate for [`Api::new`].
-fn load_ca(path: &std::path::Path) -> CliResult<reqwest::Certificate> {
-    let pem = std::fs::read(path).with_context(|| format!("reading CA file {}", path.display()))?;
-    Ok(reqwest::Certificate::from_pem(&pem)
-        .with_context(|| format!("CA file {} is not a PEM certificate", path.display()))?)
-}

@@ -18,4 +18,6 @@ pub mod pin;
 pub mod profile;
 pub mod publish;
 pub mod resolve;
+pub mod session;
 pub mod trust;
+pub mod ws;

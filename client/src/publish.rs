@@ -5,7 +5,6 @@
 //! we sent, and its inclusion proof verifies against that checkpoint.
 
 use entente_shared::api::Receipt;
-use entente_shared::keys::SigningKey;
 use entente_shared::merkle::{leaf_hash, verify_inclusion};
 use entente_shared::statement::{Body, Distribution, Statement, StatementId};
 use time::OffsetDateTime;
@@ -15,28 +14,18 @@ use crate::http::Api;
 use crate::pin::{observe, Claim};
 use crate::profile::Profile;
 
-/// Signs `body` with `key` as the profile's delegation and submits it.
+/// Signs the body `body` makes from the statement's own signed `issued_at`
+/// with the profile's key, as its delegation, and submits it. The body may
+/// depend on `issued_at`: `entente propose --deadline 7d` counts the seven
+/// days from the time the proposal says it was issued, so a short deadline
+/// cannot fall at or before it however long the steps before signing took.
 pub fn publish(
     profile: &mut Profile,
     api: &Api,
-    key: &SigningKey,
-    distribution: Distribution,
-    body: Body,
-) -> CliResult<Receipt> {
-    publish_with(profile, api, key, distribution, |_| Ok(body))
-}
-
-/// [`publish`] for a body that depends on the statement's own signed
-/// `issued_at`: `entente propose --deadline 7d` counts the seven days from
-/// the time the proposal says it was issued, so a short deadline cannot
-/// fall at or before it however long the steps before signing took.
-pub fn publish_with(
-    profile: &mut Profile,
-    api: &Api,
-    key: &SigningKey,
     distribution: Distribution,
     body: impl FnOnce(OffsetDateTime) -> CliResult<Body>,
 ) -> CliResult<Receipt> {
+    let key = profile.key()?;
     // Whole seconds, as `Statement::new` has them.
     let now = OffsetDateTime::now_utc();
     let issued_at = now.replace_nanosecond(0).unwrap_or(now);
@@ -50,7 +39,7 @@ pub fn publish_with(
         distribution,
         body,
     };
-    let envelope = statement.sign(key);
+    let envelope = statement.sign(&key);
     let receipt = api.post_statement(&envelope)?;
     let bad = |why: &str| CliError::Inconsistent(format!("the server's receipt is wrong: {why}"));
     if receipt.id != StatementId::of_payload(&envelope.payload) {

@@ -23,9 +23,8 @@ use entente_shared::ledger::Roster;
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
-use crate::http::Api;
-use crate::pin;
 use crate::profile::Profile;
+use crate::session::Session;
 
 /// A checkpoint with what its witnesses and its age say about it.
 pub struct Assessed {
@@ -151,10 +150,9 @@ pub fn enforce(profile: &Profile, a: &Assessed) -> CliResult<()> {
 
 /// The latest checkpoint, pinned, weighed against the server's roster and
 /// the policy, and enforced.
-pub fn latest(profile: &Profile, api: &Api) -> CliResult<Assessed> {
-    let cp = pin::latest(profile, api)?;
-    let view: RosterView = api.get_json("/v1/roster")?;
-    let a = assess(profile, cp, &view.roster);
-    enforce(profile, &a)?;
+pub fn latest(session: &Session) -> CliResult<Assessed> {
+    let view: RosterView = session.get("/v1/roster")?;
+    let a = assess(&session.profile, session.checkpoint.clone(), &view.roster);
+    enforce(&session.profile, &a)?;
     Ok(a)
 }

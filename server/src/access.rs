@@ -13,7 +13,7 @@ use entente_shared::statement::{Statement, StatementId};
 use entente_shared::visibility::{may_read, may_read_statement, Reader};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::store::Store;
 
 /// Whether `reader` may see the folded record that came from `meta`'s statement.
 pub fn visible(reader: &Reader, meta: &EntryMeta) -> bool {
@@ -23,14 +23,14 @@ pub fn visible(reader: &Reader, meta: &EntryMeta) -> bool {
 /// Whether the statement `id` is in the log and `reader` may read it; a
 /// hidden statement and a missing one are alike.
 pub fn statement_visible(
-    state: &AppState,
+    store: &Store,
     reader: &Reader,
     id: &StatementId,
 ) -> Result<bool, ApiError> {
-    let Some(index) = state.store.index_of(id)? else {
+    let Some(index) = store.index_of(id)? else {
         return Ok(false);
     };
-    let Some(bytes) = state.store.entry(index)? else {
+    let Some(bytes) = store.entry(index)? else {
         return Ok(false);
     };
     Ok(readable(reader, &bytes)?.is_some())

@@ -1,9 +1,7 @@
 //! Start-up: open and verify the store, start the sequencer, serve HTTP.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::thread::JoinHandle;
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -11,15 +9,12 @@ use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteSigner;
 
 use crate::fold_snapshots::FoldSnapshots;
-use crate::rate_limit::DelegationLimiter;
-use crate::replay_cache::ReplayCache;
+use crate::recovery::{check_tree, spawn_fold_restore};
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{
-    check_tree, replay_fold, restore_fold, snapshot, Restored, Store, StoreOptions,
-};
-use crate::{log_key, routes, tls};
+use crate::store::{Store, StoreOptions};
+use crate::{log_key, routes, snapshot, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -77,7 +72,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     crate::metrics::set_log_size(report.tree.size());
 
     // The fold is rebuilt while the server already serves entries and
-    // proofs; submissions and the roster wait for it (`AppState::fold_ready`).
+    // proofs; submissions and the roster wait for it (`state::Fold`).
     let ledger = Arc::new(RwLock::new(Ledger::new()));
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
     spawn_fold_restore(
@@ -102,25 +97,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .then(|| FoldSnapshots::new(snapshot_path, settings.fold_snapshot_every)),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
-    let state = AppState {
+    let state = AppState::new(
         store,
         ledger,
         sequencer,
-        settings: Arc::new(settings.clone()),
-        log: Arc::new(verifier),
-        replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
+        settings.clone(),
+        verifier,
         feed,
-        fold_ready: ready_rx,
-        limiter: Arc::new(DelegationLimiter::new(
-            settings.rate_per_delegation,
-            settings.rate_burst,
-        )),
-    };
+        ready_rx,
+    );
 
     let data = web::Data::new(state);
     let mut server =
         HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
-            .on_connect(crate::stream::on_connect)
+            .on_connect(crate::handlers::stream::on_connect)
             .shutdown_timeout(10)
             .max_connections(settings.max_connections)
             .client_request_timeout(std::time::Duration::from_millis(settings.header_timeout_ms));
@@ -157,65 +147,4 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let _ = tokio::task::spawn_blocking(move || sequencer_thread.join()).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Rebuilds the fold of the first `size` entries on its own thread, from the
-/// snapshot `preload` read (when there is a usable one) and by replay for the rest (see
-/// `store::verify`), then publishes it. A store whose entries the fold
-/// refuses is not served: the process stops, as a failed tree check would.
-fn spawn_fold_restore(
-    store: Store,
-    size: u64,
-    preload: Option<(PathBuf, JoinHandle<snapshot::Loaded>)>,
-    ledger: Arc<RwLock<Ledger>>,
-    ready: tokio::sync::watch::Sender<bool>,
-) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("fold-restore".into())
-        .spawn(move || {
-            let started = std::time::Instant::now();
-            let path = preload.as_ref().map(|(path, _)| path.clone());
-            let restored = match preload {
-                Some((_, handle)) => {
-                    let loaded = handle.join().unwrap_or_else(|_| {
-                        Err(snapshot::SnapshotError::Unusable(
-                            "reading it panicked".into(),
-                        ))
-                    });
-                    restore_fold(&store, size, loaded)
-                }
-                None => replay_fold(&store, size).map(|ledger| Restored {
-                    ledger,
-                    from_snapshot: 0,
-                    snapshot_refused: None,
-                }),
-            };
-            match restored {
-                Ok(restored) => {
-                    if let (Some(why), Some(path)) = (&restored.snapshot_refused, &path) {
-                        tracing::warn!(reason = %why, "fold snapshot not used; replaying the log");
-                        if let Err(e) = snapshot::set_aside(path) {
-                            tracing::warn!(error = %e, "could not move the refused fold snapshot aside");
-                        }
-                    }
-                    *ledger.write().unwrap_or_else(|p| p.into_inner()) = restored.ledger;
-                    let _ = ready.send(true);
-                    tracing::info!(
-                        entries = size,
-                        from_snapshot = restored.from_snapshot,
-                        replayed = size - restored.from_snapshot,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "fold restored"
-                    );
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "the store does not verify; refusing to serve it");
-                    eprintln!(
-                        "entente-server: the store does not verify; refusing to serve it: {e}"
-                    );
-                    std::process::exit(70);
-                }
-            }
-        })
-        .map(|_| ())
 }

@@ -4,7 +4,9 @@
 //! with an active key, or a refusal) or [`MaybeSigned`] (the same, or
 //! [`Reader::Anonymous`] when the request carries no signature at all) as an
 //! argument, and asks [`crate::access`] what that reader may see. Nothing else
-//! in the server looks at signature headers.
+//! in the server looks at signature headers. Refusals are
+//! [`RequestRefusal`]s (shared, each with its problem type) carried by the
+//! one HTTP error, [`ApiError`].
 //!
 //! A signed request (RFC 9421, see `entente_shared::httpsig`) must cover
 //! `@method` and `@target-uri` (and `content-digest` when it has a body), carry
@@ -23,90 +25,17 @@
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use entente_shared::api::{Problem, PROBLEM_CONTENT_TYPE};
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
 use entente_shared::httpsig::{check_content_digest, HttpSigError, Message, Presented};
 use entente_shared::keys::KeyId;
-use entente_shared::ledger::KeyStatus;
-use entente_shared::refusal::PROBLEM_BASE;
+use entente_shared::refusal::RequestRefusal;
 pub use entente_shared::visibility::Reader;
 
+use crate::error::ApiError;
 use crate::replay_cache::NonceError;
+use crate::settings::split_public_url;
 use crate::state::AppState;
-
-/// Why a request was not authenticated. Each has its own problem type.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("this route needs a signed request (RFC 9421 Signature-Input and Signature)")]
-    Unsigned,
-    #[error("{0}")]
-    BadSignature(String),
-    #[error("the request signature was created {age_secs}s from the server's clock; at most {window_secs}s is accepted")]
-    Expired { age_secs: i64, window_secs: u64 },
-    #[error("this request (nonce) was already seen; sign each request afresh")]
-    Replayed,
-    #[error("key {0} is not in the roster")]
-    UnknownKey(String),
-    #[error("key {0} was revoked")]
-    RevokedKey(String),
-    #[error("key {0} was rotated out")]
-    RotatedKey(String),
-    #[error("key {key} made more than {per_key} signed requests within the last {window_secs}s; try again shortly")]
-    TooMany {
-        key: String,
-        per_key: usize,
-        window_secs: u64,
-    },
-    #[error("the server is still rebuilding its state from the log; try again shortly")]
-    Starting,
-    #[error("internal error")]
-    Internal,
-}
-
-impl AuthError {
-    /// The stable slug that ends the problem `type`.
-    pub fn slug(&self) -> &'static str {
-        match self {
-            AuthError::Unsigned => "unsigned-request",
-            AuthError::BadSignature(_) => "bad-request-signature",
-            AuthError::Expired { .. } => "expired-signature",
-            AuthError::Replayed => "replayed-request",
-            AuthError::UnknownKey(_) => "unknown-key",
-            AuthError::RevokedKey(_) => "revoked-key",
-            AuthError::RotatedKey(_) => "rotated-key",
-            AuthError::TooMany { .. } => "rate-limited",
-            AuthError::Starting => "starting",
-            AuthError::Internal => "internal",
-        }
-    }
-}
-
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AuthError::RevokedKey(_) | AuthError::RotatedKey(_) => StatusCode::FORBIDDEN,
-            AuthError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Starting => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let problem = Problem {
-            problem_type: format!("{PROBLEM_BASE}{}", self.slug()),
-            title: "request not authenticated".into(),
-            status: self.status_code().as_u16(),
-            detail: self.to_string(),
-        };
-        let mut resp = HttpResponse::build(self.status_code());
-        if self.status_code() == StatusCode::UNAUTHORIZED {
-            resp.insert_header((header::WWW_AUTHENTICATE, "Signature"));
-        }
-        resp.content_type(PROBLEM_CONTENT_TYPE).json(problem)
-    }
-}
 
 /// A request signed by an active key of an admitted delegation.
 #[derive(Debug, Clone)]
@@ -119,13 +48,12 @@ pub struct Signed {
 
 impl Signed {
     /// For handlers that read a body: checks it against the signed `Content-Digest`.
-    pub fn check_body(&self, body: &[u8]) -> Result<(), AuthError> {
+    pub fn check_body(&self, body: &[u8]) -> Result<(), RequestRefusal> {
         match &self.content_digest {
-            Some(d) => check_content_digest(d, body).map_err(|_| {
-                AuthError::BadSignature("the body does not match its Content-Digest".into())
-            }),
+            Some(d) => check_content_digest(d, body)
+                .map_err(|e| RequestRefusal::BadSignature(e.to_string())),
             None if body.is_empty() => Ok(()),
-            None => Err(AuthError::BadSignature(
+            None => Err(RequestRefusal::BadSignature(
                 "a request with a body must sign its content-digest".into(),
             )),
         }
@@ -140,17 +68,17 @@ pub struct MaybeSigned {
 }
 
 impl FromRequest for Signed {
-    type Error = AuthError;
-    type Future = Ready<Result<Signed, AuthError>>;
+    type Error = ApiError;
+    type Future = Ready<Result<Signed, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|s| s.ok_or(AuthError::Unsigned)))
+        ready(authenticate(req).and_then(|s| s.ok_or(RequestRefusal::Unsigned.into())))
     }
 }
 
 impl FromRequest for MaybeSigned {
-    type Error = AuthError;
-    type Future = Ready<Result<MaybeSigned, AuthError>>;
+    type Error = ApiError;
+    type Future = Ready<Result<MaybeSigned, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).map(|s| MaybeSigned {
@@ -160,25 +88,24 @@ impl FromRequest for MaybeSigned {
 }
 
 /// `Ok(None)`: no signature headers at all.
-fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
+fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or(AuthError::Internal)?;
+        .ok_or_else(|| ApiError::Internal("no application state".into()))?;
     let input = joined_header(req, "signature-input")?;
     let signature = joined_header(req, "signature")?;
     let (input, signature) = match (input, signature) {
         (None, None) => return Ok(None),
         (Some(i), Some(s)) => (i, s),
         _ => {
-            return Err(AuthError::BadSignature(
+            return Err(RequestRefusal::BadSignature(
                 "Signature-Input and Signature come together".into(),
-            ))
+            )
+            .into())
         }
     };
     // Keys are checked against the roster, which exists once the fold is rebuilt.
-    if !*state.fold_ready.borrow() {
-        return Err(AuthError::Starting);
-    }
+    let fold = state.ready_fold().ok_or(ApiError::Starting)?;
     let settings = &state.settings;
     let msg = Message {
         method: req.method().as_str().to_owned(),
@@ -192,7 +119,7 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
     let presented = Presented::parse(&input, &signature, &msg).map_err(bad)?;
     for required in ["@method", "@target-uri"] {
         if !presented.covers(required) {
-            return Err(bad(HttpSigError::NotCovered(format!("\"{required}\""))));
+            return Err(bad(HttpSigError::NotCovered(format!("\"{required}\""))).into());
         }
     }
     let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
@@ -202,38 +129,33 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
     if has_body && !presented.covers("content-digest") {
-        return Err(bad(HttpSigError::NotCovered("\"content-digest\"".into())));
+        return Err(bad(HttpSigError::NotCovered("\"content-digest\"".into())).into());
     }
-    let nonce = presented
-        .nonce
-        .clone()
-        .ok_or_else(|| AuthError::BadSignature("the signature needs a nonce parameter".into()))?;
+    let nonce = presented.nonce.clone().ok_or_else(|| {
+        RequestRefusal::BadSignature("the signature needs a nonce parameter".into())
+    })?;
 
     // Cheap checks first; the signature only once the key is known to be usable.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let window = settings.request_signature_window_secs;
     let age = now.saturating_sub(presented.created);
     if age.unsigned_abs() > window || presented.expires.is_some_and(|e| e < now) {
-        return Err(AuthError::Expired {
+        return Err(RequestRefusal::Expired {
             age_secs: age,
             window_secs: window,
-        });
+        }
+        .into());
     }
     let key_id: KeyId = presented
         .keyid
         .parse()
-        .map_err(|_| AuthError::UnknownKey(presented.keyid.clone()))?;
+        .map_err(|_| RequestRefusal::UnknownKey(presented.keyid.clone()))?;
     let (reader, public_key) = {
-        let ledger = state.ledger();
+        let ledger = fold.read();
         let (delegation, record) = ledger
             .roster()
-            .key(&key_id)
-            .ok_or_else(|| AuthError::UnknownKey(key_id.to_string()))?;
-        match record.status {
-            KeyStatus::Active => {}
-            KeyStatus::Revoked { .. } => return Err(AuthError::RevokedKey(key_id.to_string())),
-            KeyStatus::Rotated { .. } => return Err(AuthError::RotatedKey(key_id.to_string())),
-        }
+            .usable_key(&key_id)
+            .map_err(RequestRefusal::from)?;
         let reader = Reader::Delegation {
             code: delegation.code,
             role: delegation.role,
@@ -247,12 +169,10 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
         .replay
         .insert(&key_id, &nonce, expires_at, now)
         .map_err(|e| match e {
-            NonceError::Replayed => AuthError::Replayed,
-            NonceError::KeyFull { per_key } => AuthError::TooMany {
-                key: key_id.to_string(),
-                per_key,
-                window_secs: window,
-            },
+            NonceError::Replayed => RequestRefusal::Replayed.into(),
+            NonceError::KeyFull { per_key } => ApiError::RateLimited(format!(
+                "key {key_id} made more than {per_key} signed requests within the last {window}s; try again shortly"
+            )),
         })?;
     Ok(Some(Signed {
         reader,
@@ -261,52 +181,31 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, AuthError> {
     }))
 }
 
-/// Whether `key_id` is still an active key: a long-lived stream re-checks its
-/// subscriber's key on every batch, so a revocation ends the stream at once.
-pub fn still_active(state: &AppState, key_id: &KeyId) -> Result<(), AuthError> {
-    let ledger = state.ledger();
-    match ledger.roster().key(key_id).map(|(_, k)| &k.status) {
-        Some(KeyStatus::Active) => Ok(()),
-        Some(KeyStatus::Revoked { .. }) => Err(AuthError::RevokedKey(key_id.to_string())),
-        Some(KeyStatus::Rotated { .. }) => Err(AuthError::RotatedKey(key_id.to_string())),
-        None => Err(AuthError::UnknownKey(key_id.to_string())),
-    }
-}
-
-fn bad(e: HttpSigError) -> AuthError {
-    AuthError::BadSignature(e.to_string())
+fn bad(e: HttpSigError) -> RequestRefusal {
+    RequestRefusal::BadSignature(e.to_string())
 }
 
 /// All lines of a header joined as RFC 9110 allows; `None` if absent.
-fn joined_header(req: &HttpRequest, name: &str) -> Result<Option<String>, AuthError> {
+fn joined_header(req: &HttpRequest, name: &str) -> Result<Option<String>, RequestRefusal> {
     let mut out: Option<String> = None;
     for v in req.headers().get_all(name) {
         let v = v
             .to_str()
-            .map_err(|_| AuthError::BadSignature(format!("{name} is not ASCII")))?;
+            .map_err(|_| RequestRefusal::BadSignature(format!("{name} is not ASCII")))?;
         let s = out.get_or_insert_with(String::new);
         if !s.is_empty() {
             s.push_str(", ");
         }
         s.push_str(v);
         if s.len() > entente_shared::httpsig::MAX_FIELD_LEN {
-            return Err(AuthError::BadSignature(format!("{name} is too long")));
+            return Err(RequestRefusal::BadSignature(format!("{name} is too long")));
         }
     }
     Ok(out)
 }
 
-/// `(scheme, authority)` of a `public_url` setting, if it is one.
-pub fn split_public_url(url: &str) -> Option<(&str, &str)> {
-    let (scheme, authority) = url.trim_end_matches('/').split_once("://")?;
-    let ok = matches!(scheme, "http" | "https")
-        && !authority.is_empty()
-        && !authority.contains(['/', '?', '#', '@', ' ']);
-    ok.then_some((scheme, authority))
-}
-
 /// The request's target URI as the client addressed it (see the module docs).
-fn target_uri(req: &HttpRequest, public_url: &str) -> Result<String, AuthError> {
+fn target_uri(req: &HttpRequest, public_url: &str) -> Result<String, RequestRefusal> {
     let path = req
         .uri()
         .path_and_query()
@@ -323,29 +222,13 @@ fn target_uri(req: &HttpRequest, public_url: &str) -> Result<String, AuthError> 
     let authority = match req.headers().get(header::HOST) {
         Some(h) => h
             .to_str()
-            .map_err(|_| AuthError::BadSignature("Host is not ASCII".into()))?
+            .map_err(|_| RequestRefusal::BadSignature("Host is not ASCII".into()))?
             .to_owned(),
         None => req
             .uri()
             .authority()
             .map(|a| a.as_str().to_owned())
-            .ok_or_else(|| AuthError::BadSignature("the request names no host".into()))?,
+            .ok_or_else(|| RequestRefusal::BadSignature("the request names no host".into()))?,
     };
     Ok(format!("{scheme}://{authority}{path}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_url_shapes() {
-        assert_eq!(
-            split_public_url("https://e.example:8443/"),
-            Some(("https", "e.example:8443"))
-        );
-        assert_eq!(split_public_url("https://e.example/base"), None);
-        assert_eq!(split_public_url("ftp://e.example"), None);
-        assert_eq!(split_public_url("e.example"), None);
-    }
 }

@@ -1,14 +1,19 @@
 //! The one error type at the HTTP boundary, answered as RFC 9457 problem+json.
 //!
-//! Each variant has a stable `type` (`urn:entente:problem:<slug>`). Internal
-//! causes are logged, never sent: the client learns that something failed,
-//! not how.
+//! Every refusal a client can get — a statement the fold refuses
+//! ([`Refusal`]), a request that is not authenticated ([`RequestRefusal`]),
+//! or one of the server's own conditions — is an [`ApiError`], and
+//! [`ApiError::error_response`] is the only place a problem+json body is
+//! made. Each variant has a stable `type` (`urn:entente:problem:<slug>`).
+//! Internal causes are logged, never sent: the client learns that something
+//! failed, not how.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use entente_shared::api::{Problem, PROBLEM_CONTENT_TYPE};
-use entente_shared::refusal::{Refusal, PROBLEM_BASE};
+use entente_shared::refusal::{Refusal, RequestRefusal, PROBLEM_BASE};
 
+use crate::rate_limit::RateLimited;
 use crate::sequencer::SubmitError;
 use crate::store::StoreError;
 
@@ -17,6 +22,9 @@ use crate::store::StoreError;
 pub enum ApiError {
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A signed read that did not authenticate.
+    #[error(transparent)]
+    Unauthenticated(#[from] RequestRefusal),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -33,7 +41,8 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
-    #[error("delegation {0} is sending statements faster than the server allows; slow down")]
+    /// Too many statements from one delegation, or signed requests by one key.
+    #[error("{0}")]
     RateLimited(String),
     #[error("the request body did not arrive in time")]
     Timeout,
@@ -46,6 +55,7 @@ impl ApiError {
     pub fn slug(&self) -> &'static str {
         match self {
             ApiError::Refused(r) => r.slug(),
+            ApiError::Unauthenticated(r) => r.slug(),
             ApiError::NotFound(_) => "not-found",
             ApiError::BadRequest(_) => "bad-request",
             ApiError::BadCosignature(_) => "bad-cosignature",
@@ -62,6 +72,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::Refused(_) => "statement refused",
+            ApiError::Unauthenticated(_) => "request not authenticated",
             ApiError::NotFound(_) => "not found",
             ApiError::BadRequest(_) => "bad request",
             ApiError::BadCosignature(_) => "cosignature refused",
@@ -82,6 +93,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<RateLimited> for ApiError {
+    fn from(RateLimited(author): RateLimited) -> ApiError {
+        ApiError::RateLimited(format!(
+            "delegation {author} is sending statements faster than the server allows; slow down"
+        ))
+    }
+}
+
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> ApiError {
         match e {
@@ -96,6 +115,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         let code = match self {
             ApiError::Refused(r) => r.status(),
+            ApiError::Unauthenticated(r) => r.status(),
             ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_) => 400,
             ApiError::BadCosignature(_) | ApiError::UnknownCheckpoint(_) => 422,
@@ -122,6 +142,10 @@ impl ResponseError for ApiError {
         if let ApiError::RateLimited(_) | ApiError::Starting = self {
             // The bucket refills continuously; a second is always enough for one more.
             resp.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        if self.status_code() == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme that would authenticate.
+            resp.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Signature"));
         }
         resp.json(problem)
     }

@@ -14,7 +14,7 @@
 //! size is then behind the tree's), so a partial fold never replaces a
 //! good snapshot. The size of the snapshot on disk is read only once the
 //! fold is restored: by then a snapshot the restore refused has been moved
-//! aside (`store::verify::restore_fold`), so it cannot hold saving back.
+//! aside (`recovery::restore_fold`), so it cannot hold saving back.
 
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use entente_shared::ledger::Ledger;
 use entente_shared::merkle::CompactTree;
 
-use crate::store::snapshot::{self, SnapshotError};
+use crate::snapshot::{self, SnapshotError};
 
 /// The sequencer's snapshot bookkeeping.
 pub struct FoldSnapshots {

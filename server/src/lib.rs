@@ -3,22 +3,30 @@
 //! Invariants: only [`store`] touches sled; handlers see [`store::Store`] and
 //! [`error::ApiError`], never sled types; only the [`sequencer`] thread writes
 //! the log; every wire type lives in `entente-shared`.
+//!
+//! Layers, each importing only from the ones before it (ARCHITECTURE.md):
+//! `metrics`, `settings`, `store`, `snapshot`, `feed`, `log_key`, `tls` →
+//! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache` → `error` →
+//! `state` → `body`, `auth`, `access` → `handlers` → `routes` → `recovery`,
+//! `app`.
 
 pub mod access;
 pub mod app;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod feed;
 pub mod fold_snapshots;
 pub mod handlers;
 pub mod log_key;
 pub mod metrics;
 pub mod rate_limit;
+pub mod recovery;
 pub mod replay_cache;
 pub mod routes;
 pub mod sequencer;
 pub mod settings;
+pub mod snapshot;
 pub mod state;
 pub mod store;
-pub mod stream;
 pub mod tls;

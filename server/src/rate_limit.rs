@@ -11,7 +11,9 @@ use std::num::NonZeroU32;
 use entente_shared::statement::DelegationCode;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::error::ApiError;
+/// `author` has spent its allowance for now (answered 429 `rate-limited`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct RateLimited(pub DelegationCode);
 
 /// Statements per second per delegation, with a burst allowance.
 pub struct DelegationLimiter {
@@ -29,10 +31,10 @@ impl DelegationLimiter {
     }
 
     /// Takes one statement from `author`'s allowance, or refuses with 429.
-    pub fn check(&self, author: &DelegationCode) -> Result<(), ApiError> {
+    pub fn check(&self, author: &DelegationCode) -> Result<(), RateLimited> {
         self.limiter
             .check_key(author)
-            .map_err(|_| ApiError::RateLimited(author.to_string()))
+            .map_err(|_| RateLimited(*author))
     }
 }
 
@@ -48,7 +50,7 @@ mod tests {
         for _ in 0..3 {
             limiter.check(&cz).unwrap();
         }
-        assert!(matches!(limiter.check(&cz), Err(ApiError::RateLimited(_))));
+        assert_eq!(limiter.check(&cz), Err(RateLimited(cz)));
         // Another delegation has its own bucket.
         limiter.check(&us).unwrap();
     }

@@ -5,9 +5,8 @@ use actix_web::{error::QueryPayloadError, web, HttpRequest};
 use crate::error::ApiError;
 use crate::handlers::{
     assessments, checkpoint, cosignatures, declarations, entries, health, log_info, metrics,
-    positions, proofs, proposals, roster, statement, submit, threads,
+    positions, proofs, proposals, roster, statement, stream, submit, threads,
 };
-use crate::stream;
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("query: {err}")).into()

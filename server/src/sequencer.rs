@@ -21,7 +21,7 @@
 //!   the sequencer alive.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ use entente_shared::note::NoteSigner;
 use entente_shared::refusal::Refusal;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::feed::Published;
 use crate::fold_snapshots::FoldSnapshots;
 use crate::store::{CommitBatch, NewCosignature, Store};
 
@@ -44,19 +45,6 @@ pub struct Committed {
     pub leaf_hash: entente_shared::merkle::Hash,
     pub size: u64,
     pub checkpoint: Arc<str>,
-}
-
-/// A committed batch, as published to stream subscribers after its flush.
-#[derive(Debug)]
-pub struct Published {
-    /// `(index, canonical envelope JSON)`, in index order.
-    pub entries: Vec<(u64, Vec<u8>)>,
-    /// Tree size after the batch.
-    pub size: u64,
-    pub checkpoint: Arc<str>,
-    /// The batch as subscribers send it, made by the first one that needs it
-    /// (`stream::prepared`) and shared by all the others.
-    pub prepared: OnceLock<Result<crate::stream::Prepared, crate::stream::Unpreparable>>,
 }
 
 /// Why a submission did not land.
@@ -362,12 +350,11 @@ impl Core {
         let checkpoint: Arc<str> = checkpoint.into();
         if let (Some(feed), false) = (&self.feed, published.is_empty()) {
             // An error only means nobody listens any more.
-            let _ = feed.send(Arc::new(Published {
-                entries: published,
-                size: self.tree.size(),
-                checkpoint: checkpoint.clone(),
-                prepared: OnceLock::new(),
-            }));
+            let _ = feed.send(Arc::new(Published::new(
+                published,
+                self.tree.size(),
+                checkpoint.clone(),
+            )));
         }
         for (reply, index, leaf_hash) in accepted {
             let _ = reply.send(Ok(Committed {

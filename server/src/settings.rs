@@ -194,8 +194,7 @@ impl Settings {
                 "request_signature_window_secs and replay_cache_entries must be at least 1".into(),
             );
         }
-        if !self.public_url.is_empty() && crate::auth::split_public_url(&self.public_url).is_none()
-        {
+        if !self.public_url.is_empty() && split_public_url(&self.public_url).is_none() {
             return Err(format!(
                 "public_url must be http(s)://host[:port] with no path, not {:?}",
                 self.public_url
@@ -219,6 +218,15 @@ impl Settings {
     }
 }
 
+/// `(scheme, authority)` of a `public_url` setting, if it is one.
+pub fn split_public_url(url: &str) -> Option<(&str, &str)> {
+    let (scheme, authority) = url.trim_end_matches('/').split_once("://")?;
+    let ok = matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && !authority.contains(['/', '?', '#', '@', ' ']);
+    ok.then_some((scheme, authority))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +237,17 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let shipped: Settings = toml::from_str(&text).unwrap();
         assert_eq!(shipped, Settings::default());
+    }
+
+    #[test]
+    fn public_url_shapes() {
+        assert_eq!(
+            split_public_url("https://e.example:8443/"),
+            Some(("https", "e.example:8443"))
+        );
+        assert_eq!(split_public_url("https://e.example/base"), None);
+        assert_eq!(split_public_url("ftp://e.example"), None);
+        assert_eq!(split_public_url("e.example"), None);
     }
 
     #[test]

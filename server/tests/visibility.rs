@@ -10,8 +10,6 @@
 use std::sync::{Arc, RwLock};
 
 use actix_web::{test, web, App};
-use entente_server::rate_limit::DelegationLimiter;
-use entente_server::replay_cache::ReplayCache;
 use entente_server::routes;
 use entente_server::sequencer::{Core, Sequencer};
 use entente_server::settings::Settings;
@@ -121,22 +119,16 @@ fn fixture() -> Fixture {
         snapshots: None,
     };
     let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();
-    let settings = Settings::default();
-    let state = AppState {
+    // The fold was built above, before the state: it is ready.
+    let state = AppState::new(
         store,
         ledger,
         sequencer,
-        replay: Arc::new(ReplayCache::new(settings.replay_cache_entries)),
-        feed: tokio::sync::broadcast::channel(4).0,
-        // The fold was built above, before the state: it is ready.
-        fold_ready: tokio::sync::watch::channel(true).1,
-        limiter: Arc::new(DelegationLimiter::new(
-            settings.rate_per_delegation,
-            settings.rate_burst,
-        )),
-        settings: Arc::new(settings),
-        log: Arc::new(verifier),
-    };
+        Settings::default(),
+        verifier,
+        tokio::sync::broadcast::channel(4).0,
+        tokio::sync::watch::channel(true).1,
+    );
     Fixture {
         state,
         us,
@@ -214,4 +206,85 @@ async fn entries_hide_what_the_reader_may_not_see() {
         hidden.get("id").is_none() && hidden.get("envelope").is_none(),
         "{hidden}"
     );
+}
+
+/// Every route of `routes.rs`, as `(method, full path pattern)`, read from
+/// its source, so that a route added there without a line below fails.
+fn route_table() -> Vec<(String, String)> {
+    let src = include_str!("../src/routes.rs");
+    let mut routes = Vec::new();
+    let mut rest = src;
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let path = rest.split('"').nth(1).unwrap_or_default();
+        let method = if rest[..rest.find(')').unwrap_or(0) + 20].contains("web::post()") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let full = if matches!(path, "/healthz" | "/metrics") {
+            path.to_owned()
+        } else {
+            format!("/v1{path}")
+        };
+        routes.push((method.to_owned(), full));
+    }
+    routes
+}
+
+/// The client signs exactly the routes the server authenticates:
+/// `entente_shared::api::is_public_route` agrees with the route table. A
+/// request with a signature that cannot verify is refused 401
+/// `bad-request-signature` by an authenticated route, and not looked at by a
+/// public one.
+#[actix_web::test]
+async fn the_shared_list_of_public_routes_matches_the_route_table() {
+    let f = fixture();
+    let id = "0".repeat(64);
+    // A concrete request for every route pattern.
+    let concrete = |method: &str, pattern: &str| -> String {
+        let path = pattern.replace("{id}", &id).replace("{name}", "acme");
+        match (method, path.as_str()) {
+            ("GET", "/v1/entries") => "/v1/entries?start=0".into(),
+            ("GET", "/v1/proofs/inclusion") => "/v1/proofs/inclusion?index=0&size=4".into(),
+            ("GET", "/v1/proofs/consistency") => "/v1/proofs/consistency?from=1&to=4".into(),
+            _ => path,
+        }
+    };
+    let table = route_table();
+    assert!(table.len() >= 20, "routes.rs not read: {table:?}");
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(f.state.clone()))
+            .configure(routes::config),
+    )
+    .await;
+    for (method, pattern) in table {
+        let path = concrete(&method, &pattern);
+        let req = match method.as_str() {
+            "POST" => test::TestRequest::post().set_payload("{}"),
+            _ => test::TestRequest::get(),
+        }
+        .uri(&path)
+        .insert_header(("host", "localhost"))
+        .insert_header((
+            "signature-input",
+            format!("sig1=(\"@method\" \"@target-uri\");created=1;keyid=\"{}\";alg=\"ed25519\";nonce=\"n\"", f.us.key_id()),
+        ))
+        .insert_header(("signature", "sig1=:AAAA:"))
+        .to_request();
+        let resp = test::call_service(&app, req).await;
+        let status = resp.status().as_u16();
+        let body: serde_json::Value =
+            serde_json::from_slice(&test::read_body(resp).await).unwrap_or_default();
+        let authenticated = status == 401
+            && body["type"].as_str().is_some_and(|t| {
+                t.ends_with(":bad-request-signature") || t.ends_with(":expired-signature")
+            });
+        assert_eq!(
+            authenticated,
+            !entente_shared::api::is_public_route(&method, &path),
+            "{method} {path}: {status} {body}"
+        );
+    }
 }

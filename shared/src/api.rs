@@ -10,6 +10,19 @@ use crate::dsse::Envelope;
 use crate::ledger::Roster;
 use crate::statement::StatementId;
 
+/// Whether requests to `path` (query ignored) with `method` are public: the
+/// server never authenticates them, so the CLI does not sign them. Checkpoints,
+/// the log's identity, proofs, health and metrics are for anyone; a statement
+/// and a cosignature carry their own signatures. A server test keeps this in
+/// step with the route table.
+pub fn is_public_route(method: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    (method == "POST" && matches!(path, "/v1/statements" | "/v1/cosignatures"))
+        || (method == "GET"
+            && (matches!(path, "/v1/checkpoint" | "/v1/log" | "/healthz" | "/metrics")
+                || path.starts_with("/v1/proofs/")))
+}
+
 /// Longest index range one `GET /v1/entries` answers.
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
 

@@ -13,7 +13,7 @@
 //! 2. [`signing_keys`] (sequential, cheap): every public key the bundle's
 //!    roster statements introduce, by key id. A streaming caller extends its
 //!    map chunk by chunk, before stage 3 of that chunk; an entry signed by a
-//!    key that only a later entry introduces then stays [`Ready::Unchecked`],
+//!    key that only a later entry introduces then stays [`Ready::Envelope`],
 //!    which the fold refuses at that entry just as it would have refused it
 //!    after a successful check (the roster cannot hold a key before the
 //!    entry that introduces it);
@@ -38,7 +38,7 @@ use crate::cosignature::{self, Witnessed};
 use crate::dsse::Envelope;
 use crate::frameworks::{Framework, Frameworks};
 use crate::keys::{KeyId, PublicKey};
-use crate::ledger::{Declaration, Ledger, SignatureChecked, SupplierView};
+use crate::ledger::{Declaration, Ledger, Replay, SignatureChecked, SupplierView};
 use crate::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::note::NoteVerifier;
 use crate::statement::{Body, DelegationCode, Statement};
@@ -383,16 +383,9 @@ pub fn signing_keys<'a>(
     keys
 }
 
-/// An entry after stage 3.
-#[derive(Debug)]
-pub enum Ready {
-    Hidden,
-    /// Signature checked against the key its statement names.
-    Checked(Box<SignatureChecked>),
-    /// No roster statement in the bundle introduces its key: the fold
-    /// decides (and refuses it with the precise reason).
-    Unchecked(Box<Envelope>),
-}
+/// An entry after stage 3: hidden, signature checked, or (its key introduced
+/// by no roster statement in the bundle) left for the fold to judge.
+pub use crate::ledger::replay::Entry as Ready;
 
 /// Stage 3: the DSSE signature of one entry.
 pub fn check_signature(
@@ -403,7 +396,7 @@ pub fn check_signature(
         return Ok((entry.index, Ready::Hidden));
     };
     let Some(key) = keys.get(&statement.key) else {
-        return Ok((entry.index, Ready::Unchecked(Box::new(envelope))));
+        return Ok((entry.index, Ready::Envelope(Box::new(envelope))));
     };
     let checked = SignatureChecked::check(envelope, key).map_err(|e| {
         ArchiveError::at(
@@ -461,11 +454,9 @@ impl Verified {
 pub struct Fold {
     cp: SignedCheckpoint,
     frameworks: BTreeSet<String>,
-    ledger: Ledger,
+    replay: Replay,
     /// Entry lines folded so far: the position of the next one.
     lines: u64,
-    visible: u64,
-    hidden: u64,
 }
 
 impl Fold {
@@ -475,10 +466,8 @@ impl Fold {
         Fold {
             cp,
             frameworks,
-            ledger: Ledger::new(),
+            replay: Replay::new(),
             lines: 0,
-            visible: 0,
-            hidden: 0,
         }
     }
 
@@ -494,14 +483,8 @@ impl Fold {
         self.lines += 1;
         let (index, ready) = item?;
         let refused = |e: crate::refusal::Refusal| ArchiveError::at(index, e.to_string());
-        let verified = match ready {
-            Ready::Hidden => {
-                self.ledger.skip_hidden();
-                self.hidden += 1;
-                return Ok(());
-            }
-            Ready::Checked(c) => self.ledger.accept_checked(*c).map_err(refused)?,
-            Ready::Unchecked(e) => self.ledger.verify(*e).map_err(refused)?,
+        let Some(verified) = self.replay.verify(ready).map_err(refused)? else {
+            return Ok(());
         };
         if let Body::Assessment(a) = &verified.statement().body {
             if !self.frameworks.contains(&a.framework) {
@@ -511,8 +494,7 @@ impl Fold {
                 ));
             }
         }
-        self.ledger.apply(&verified).map_err(refused)?;
-        self.visible += 1;
+        self.replay.apply(&verified).map_err(refused)?;
         Ok(())
     }
 
@@ -526,18 +508,20 @@ impl Fold {
                 format!("missing: the bundle ends after {lines} of {size} entries"),
             ));
         }
-        let witnessed = cosignature::witnessed(&self.cp.note, self.ledger.roster());
+        let hidden = self.replay.hidden();
+        let ledger = self.replay.finish();
+        let witnessed = cosignature::witnessed(&self.cp.note, ledger.roster());
         if let Some((code, e)) = witnessed.invalid.first() {
             return Err(ArchiveError::bundle(format!(
                 "the checkpoint's cosignature by {code} does not verify against the roster: {e}"
             )));
         }
         Ok(Verified {
-            ledger: self.ledger,
+            ledger,
             checkpoint: self.cp,
             witnessed,
-            visible: self.visible,
-            hidden: self.hidden,
+            visible: lines - hidden,
+            hidden,
         })
     }
 }

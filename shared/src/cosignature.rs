@@ -27,9 +27,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-
 use crate::keys::{PublicKey, SigningKey, SIGNATURE_LEN};
 use crate::ledger::Roster;
 use crate::note::{NoteError, NoteSignature, SignedNote};
@@ -59,6 +56,10 @@ pub enum CosignatureError {
     BadSignature(String),
     #[error("{0:?} is not an Entente witness name (entente-witness/<CODE>)")]
     NotAWitnessName(String),
+    #[error("{0} is not an admitted delegation")]
+    NotAdmitted(DelegationCode),
+    #[error("the cosignature is not by a key of {0} that may sign now")]
+    NoUsableKey(DelegationCode),
 }
 
 /// The key name delegation `code` cosigns as: `entente-witness/<CODE>`.
@@ -73,17 +74,9 @@ pub fn witness_code(name: &str) -> Result<DelegationCode, CosignatureError> {
         .ok_or_else(|| CosignatureError::NotAWitnessName(name.to_owned()))
 }
 
-/// `SHA-256(name || "\n" || 0x04 || key)[..4]`, big-endian.
+/// The cosignature key hash, `SHA-256(name || "\n" || 0x04 || key)[..4]`.
 pub fn key_hash(name: &str, key: &PublicKey) -> u32 {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(name.as_bytes());
-    ctx.update(b"\n");
-    ctx.update(&[ALG_COSIGNATURE_V1]);
-    ctx.update(key.as_bytes());
-    let digest = ctx.finish();
-    let mut first = [0u8; 4];
-    first.copy_from_slice(&digest.as_ref()[..4]);
-    u32::from_be_bytes(first)
+    crate::note::key_hash(name, ALG_COSIGNATURE_V1, key)
 }
 
 /// The bytes a cosignature signs: `"cosignature/v1\ntime <t>\n" || body`.
@@ -95,9 +88,7 @@ pub fn signed_message(timestamp: u64, body: &str) -> Vec<u8> {
 
 /// The verifier key string: `<name>+<hash hex>+<base64(0x04 || key)>`.
 pub fn vkey(name: &str, key: &PublicKey) -> String {
-    let mut typed = vec![ALG_COSIGNATURE_V1];
-    typed.extend_from_slice(key.as_bytes());
-    format!("{name}+{:08x}+{}", key_hash(name, key), B64.encode(typed))
+    crate::note::vkey(name, ALG_COSIGNATURE_V1, key)
 }
 
 /// Cosigns checkpoint `body` at `timestamp` as `name` with `key`.
@@ -183,35 +174,52 @@ impl Witnessed {
     }
 }
 
-/// Checks every `entente-witness/<CODE>` line of `note` against the active
-/// keys of `CODE` in `roster`. Lines by other names (the log's own, foreign
-/// witnesses) are ignored; a delegation counts once, with its latest timestamp.
+/// Checks one `entente-witness/<CODE>` line over `body` against the keys of
+/// `CODE` that may sign now in `roster` (the one key rule,
+/// [`crate::ledger::KeyRecord::usable`]); returns who cosigned and when.
+pub fn verify_by_roster(
+    sig: &NoteSignature,
+    body: &str,
+    roster: &Roster,
+) -> Result<Cosigner, CosignatureError> {
+    let code = witness_code(&sig.name)?;
+    let delegation = roster
+        .delegation(&code)
+        .ok_or(CosignatureError::NotAdmitted(code))?;
+    for key in delegation.active_keys() {
+        match verify(sig, body, &key.public_key) {
+            Err(CosignatureError::Missing(_)) => continue,
+            Ok(timestamp) => {
+                return Ok(Cosigner {
+                    delegation: code,
+                    timestamp,
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(CosignatureError::NoUsableKey(code))
+}
+
+/// Checks every `entente-witness/<CODE>` line of `note` with
+/// [`verify_by_roster`]. Lines by other names (the log's own, foreign
+/// witnesses) and by delegations not in the roster are ignored; a delegation
+/// counts once, with its latest timestamp.
 pub fn witnessed(note: &SignedNote, roster: &Roster) -> Witnessed {
     let mut valid: BTreeMap<DelegationCode, u64> = BTreeMap::new();
     let mut invalid = Vec::new();
     for sig in &note.signatures {
-        let Ok(code) = witness_code(&sig.name) else {
-            continue;
-        };
-        let Some(delegation) = roster.delegation(&code) else {
-            continue;
-        };
-        let mut outcome = Err(CosignatureError::Missing(sig.name.clone()));
-        for key in delegation.active_keys() {
-            match verify(sig, &note.text, &key.public_key) {
-                Err(CosignatureError::Missing(_)) => continue,
-                other => {
-                    outcome = other;
-                    break;
+        match verify_by_roster(sig, &note.text, roster) {
+            Ok(c) => {
+                let best = valid.entry(c.delegation).or_insert(c.timestamp);
+                *best = (*best).max(c.timestamp);
+            }
+            Err(CosignatureError::NotAWitnessName(_) | CosignatureError::NotAdmitted(_)) => {}
+            Err(e) => {
+                if let Ok(code) = witness_code(&sig.name) {
+                    invalid.push((code, e));
                 }
             }
-        }
-        match outcome {
-            Ok(ts) => {
-                let best = valid.entry(code).or_insert(ts);
-                *best = (*best).max(ts);
-            }
-            Err(e) => invalid.push((code, e)),
         }
     }
     Witnessed {

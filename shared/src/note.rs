@@ -115,17 +115,31 @@ fn check_text(text: &str) -> Result<(), NoteError> {
     Ok(())
 }
 
-/// The Ed25519 key hash: first four bytes of SHA-256(name "\n" 0x01 key).
-fn ed25519_key_hash(name: &str, key: &PublicKey) -> u32 {
+/// The C2SP key hash of `key` for signature type `alg`: the first four bytes
+/// of `SHA-256(name || "\n" || alg || key)`, big-endian. Every signature type
+/// (0x01 for notes, 0x04 for cosignatures) names its key this way.
+pub fn key_hash(name: &str, alg: u8, key: &PublicKey) -> u32 {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(name.as_bytes());
     ctx.update(b"\n");
-    ctx.update(&[ALG_ED25519]);
+    ctx.update(&[alg]);
     ctx.update(key.as_bytes());
     let digest = ctx.finish();
     let mut first = [0u8; 4];
     first.copy_from_slice(&digest.as_ref()[..4]);
     u32::from_be_bytes(first)
+}
+
+/// The C2SP verifier key string: `<name>+<hash hex>+<base64(alg || key)>`.
+pub fn vkey(name: &str, alg: u8, key: &PublicKey) -> String {
+    let mut typed = [0u8; 1 + PUBLIC_KEY_LEN];
+    typed[0] = alg;
+    typed[1..].copy_from_slice(key.as_bytes());
+    format!(
+        "{name}+{:08x}+{}",
+        key_hash(name, alg, key),
+        B64.encode(typed)
+    )
 }
 
 /// A public key able to check signatures on notes, with the name it signs as.
@@ -142,7 +156,7 @@ impl NoteVerifier {
         check_key_name(name)?;
         Ok(NoteVerifier {
             name: name.to_owned(),
-            key_hash: ed25519_key_hash(name, &key),
+            key_hash: key_hash(name, ALG_ED25519, &key),
             key,
         })
     }
@@ -164,10 +178,7 @@ impl NoteVerifier {
 
     /// The verifier key string: `<name>+<hash hex>+<base64(0x01 || key)>`.
     pub fn to_vkey(&self) -> String {
-        let mut typed = [0u8; 1 + PUBLIC_KEY_LEN];
-        typed[0] = ALG_ED25519;
-        typed[1..].copy_from_slice(self.key.as_bytes());
-        format!("{}+{:08x}+{}", self.name, self.key_hash, B64.encode(typed))
+        vkey(&self.name, ALG_ED25519, &self.key)
     }
 }
 
@@ -233,7 +244,7 @@ impl<'a> NoteSigner<'a> {
         check_key_name(name)?;
         Ok(NoteSigner {
             name: name.to_owned(),
-            key_hash: ed25519_key_hash(name, &key.public_key()),
+            key_hash: key_hash(name, ALG_ED25519, &key.public_key()),
             key,
         })
     }

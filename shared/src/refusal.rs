@@ -72,6 +72,17 @@ pub enum Refusal {
     BadDeadline,
 }
 
+impl From<crate::ledger::KeyUnusable> for Refusal {
+    fn from(e: crate::ledger::KeyUnusable) -> Refusal {
+        use crate::ledger::KeyUnusable::*;
+        match e {
+            Unknown(k) => Refusal::UnknownKey(k.to_string()),
+            Rotated(k) => Refusal::RotatedKey(k.to_string()),
+            Revoked(k) => Refusal::RevokedKey(k.to_string()),
+        }
+    }
+}
+
 impl Refusal {
     /// The stable slug that ends the problem `type`.
     pub fn slug(&self) -> &'static str {
@@ -137,5 +148,60 @@ impl Refusal {
     /// The full problem `type` URI.
     pub fn problem_type(&self) -> String {
         format!("{PROBLEM_BASE}{}", self.slug())
+    }
+}
+
+/// Why a signed read (RFC 9421, see [`crate::httpsig`]) was not authenticated.
+/// Like [`Refusal`], each has a stable slug and an HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRefusal {
+    #[error("this route needs a signed request (RFC 9421 Signature-Input and Signature)")]
+    Unsigned,
+    #[error("{0}")]
+    BadSignature(String),
+    #[error("the request signature was created {age_secs}s from the server's clock; at most {window_secs}s is accepted")]
+    Expired { age_secs: i64, window_secs: u64 },
+    #[error("this request (nonce) was already seen; sign each request afresh")]
+    Replayed,
+    #[error("key {0} is not in the roster")]
+    UnknownKey(String),
+    #[error("key {0} was revoked")]
+    RevokedKey(String),
+    #[error("key {0} was rotated out")]
+    RotatedKey(String),
+}
+
+impl From<crate::ledger::KeyUnusable> for RequestRefusal {
+    fn from(e: crate::ledger::KeyUnusable) -> RequestRefusal {
+        use crate::ledger::KeyUnusable::*;
+        match e {
+            Unknown(k) => RequestRefusal::UnknownKey(k.to_string()),
+            Rotated(k) => RequestRefusal::RotatedKey(k.to_string()),
+            Revoked(k) => RequestRefusal::RevokedKey(k.to_string()),
+        }
+    }
+}
+
+impl RequestRefusal {
+    /// The stable slug that ends the problem `type`.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            RequestRefusal::Unsigned => "unsigned-request",
+            RequestRefusal::BadSignature(_) => "bad-request-signature",
+            RequestRefusal::Expired { .. } => "expired-signature",
+            RequestRefusal::Replayed => "replayed-request",
+            RequestRefusal::UnknownKey(_) => "unknown-key",
+            RequestRefusal::RevokedKey(_) => "revoked-key",
+            RequestRefusal::RotatedKey(_) => "rotated-key",
+        }
+    }
+
+    /// The HTTP status that goes with it: 403 for a key that was retired,
+    /// 401 (ask for a signature) otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            RequestRefusal::RevokedKey(_) | RequestRefusal::RotatedKey(_) => 403,
+            _ => 401,
+        }
     }
 }

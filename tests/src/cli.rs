@@ -28,6 +28,17 @@ impl Cli {
         }
     }
 
+    /// A copy of this profile as it is now: the same delegation on a second
+    /// machine, with its key and what it has pinned so far.
+    pub fn copy(&self) -> Cli {
+        let home = tempfile::tempdir().expect("creating a temp home");
+        copy_dir(self.home.path(), home.path());
+        Cli {
+            home,
+            server: self.server.clone(),
+        }
+    }
+
     /// The profile folder passed as `--home`.
     pub fn home(&self) -> &Path {
         self.home.path()
@@ -247,5 +258,19 @@ fn run_with_timeout(mut cmd: Command, what: &str) -> Output {
         status,
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// Copies the files under `from` into `to`, keeping their modes.
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("reading a profile") {
+        let entry = entry.expect("reading a profile");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            std::fs::create_dir_all(&target).expect("creating a folder");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying a profile file");
+        }
     }
 }

@@ -225,7 +225,6 @@ fn metrics_count_accepted_and_refused_statements() {
         "entente_log_size 2",
         "entente_batch_size_count",
         "entente_commit_seconds_bucket",
-        "entente_stream_subscribers 0",
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }

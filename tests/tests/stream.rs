@@ -252,3 +252,44 @@ fn a_subscriber_that_never_reads_does_not_slow_writers() {
     // The server is fine, and a new subscriber resumes from where that one stopped.
     assert_eq!(server.log_size(), n + 1);
 }
+
+/// The value of `entente_stream_subscribers` in `/metrics`.
+fn subscribers_gauge(server: &Server) -> i64 {
+    let text = http::request(server.url(), "GET", "/metrics", None).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("entente_stream_subscribers "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no subscribers gauge in:\n{text}"))
+}
+
+/// Waits (bounded) until the gauge reads `want`; returns what it read last.
+fn gauge_reaches(server: &Server, want: i64) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = subscribers_gauge(server);
+        if got == want || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_subscriber_gauge_counts_open_streams_up_and_down() {
+    let (server, _cz, us) = founded_with_us();
+    let key = us.signing_key();
+    assert_eq!(subscribers_gauge(&server), 0);
+    let mut first = subscribe(&server, &key, 0);
+    let second = subscribe(&server, &key, 0);
+    assert_eq!(gauge_reaches(&server, 2), 2, "two open streams");
+    // A subscriber that closes politely, and one that just goes away.
+    first
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    first.close(None).expect("sending a close");
+    while first.read().is_ok() {}
+    assert_eq!(gauge_reaches(&server, 1), 1, "one stream closed");
+    drop(second);
+    assert_eq!(gauge_reaches(&server, 0), 0, "both streams gone");
+}

@@ -239,6 +239,8 @@ fn witness_refuses_a_fork_of_the_same_size() {
     let mut server = Server::start();
     let (cz, members) = seated(&server, &[("US", "United States")]);
     let us = &members[0];
+    // CZ's profile on a second machine, which never sees history A.
+    let cz_elsewhere = cz.copy();
     let snapshot = server.stop_and_copy();
 
     // History A: DE joins; US cosigns size 3.
@@ -260,9 +262,12 @@ fn witness_refuses_a_fork_of_the_same_size() {
         .as_str()
         .unwrap()
         .to_owned();
-    // CZ's own profile notices the fork on the receipt.
-    let (code, _) = cz.fails(&["admit", "FR", "--name", "France", "--key", &key]);
-    assert_eq!(code, 3);
+    // CZ's profile that saw history A notices the fork before it signs anything.
+    let (code, stderr) = cz.fails(&["admit", "FR", "--name", "France", "--key", &key]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(b.log_size(), 2, "nothing was published to the forked log");
+    // The same delegation on a machine that never saw history A admits FR.
+    cz_elsewhere.json(&["admit", "FR", "--name", "France", "--key", &key]);
     assert_eq!(b.log_size(), 3);
 
     let (code, stderr) = us.fails(&["witness"]);

@@ -7,25 +7,21 @@ use serde_json::json;
 use super::Context;
 use crate::cli::AdmitArgs;
 use crate::error::{fail, CliResult};
-use crate::http::Api;
 use crate::output::emit;
-use crate::profile::Profile;
-use crate::publish::publish;
+use crate::session::Session;
 
 pub fn run(ctx: &Context, args: AdmitArgs) -> CliResult<()> {
-    let mut profile = Profile::open(&ctx.home)?;
-    let key = profile.key()?;
     let delegation: DelegationCode = args.code.parse().map_err(fail)?;
     let public_key: PublicKey = args.key.parse().map_err(fail)?;
     let role: Role = args.role.parse().map_err(fail)?;
-    let api = Api::for_profile(&profile)?;
+    let mut session = Session::open(ctx)?;
     let body = Body::Admission(Admission {
         delegation,
         name: args.name,
         role,
         public_key,
     });
-    let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+    let receipt = session.publish(Distribution::green(), body)?;
     let out = json!({
         "id": receipt.id,
         "index": receipt.index,

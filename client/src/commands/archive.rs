@@ -14,18 +14,23 @@ use super::Context;
 use crate::archive::{export, read_and_verify};
 use crate::cli::ArchiveCommand;
 use crate::error::{fail, CliResult};
-use crate::http::Api;
 use crate::output::emit;
-use crate::profile::Profile;
+use crate::session::Session;
 use crate::trust;
 
 pub fn run(ctx: &Context, cmd: ArchiveCommand) -> CliResult<()> {
     match cmd {
         ArchiveCommand::Export { file, since } => {
-            let profile = Profile::open(&ctx.home)?;
-            let api = Api::for_profile(&profile)?;
-            let assessed = trust::latest(&profile, &api)?;
-            let s = export(&profile, &api, &assessed, &file, since, ctx.json)?;
+            let session = Session::open(ctx)?;
+            let assessed = trust::latest(&session)?;
+            let s = export(
+                &session.profile,
+                &session.api,
+                &assessed,
+                &file,
+                since,
+                ctx.json,
+            )?;
             let cosigners: Vec<String> = assessed
                 .witnessed
                 .valid

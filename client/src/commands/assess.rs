@@ -4,13 +4,13 @@ use entente_shared::ledger::AssessmentRecord;
 use entente_shared::statement::Body;
 use serde_json::json;
 
-use super::session::{read_text, url_encode, Session};
 use super::Context;
 use crate::assessment_file;
 use crate::cli::AssessCommand;
 use crate::error::CliResult;
 use crate::output::{emit, emit_list, emit_published, short};
 use crate::profile::Profile;
+use crate::session::{read_text, url_encode, Session};
 
 pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
     match cmd {

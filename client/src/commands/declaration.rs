@@ -4,12 +4,12 @@
 use entente_shared::ledger::Declaration;
 use serde_json::json;
 
-use super::session::Session;
 use super::Context;
 use crate::cli::{DeclarationCommand, DocFormat};
 use crate::document;
 use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_list, short, timestamp};
+use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
     if let DeclarationCommand::Show {

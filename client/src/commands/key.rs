@@ -7,13 +7,12 @@ use serde_json::json;
 use super::Context;
 use crate::cli::KeyCommand;
 use crate::error::{fail, CliResult};
-use crate::http::Api;
 use crate::output::emit;
 use crate::profile::Profile;
-use crate::publish::publish;
+use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
-    let mut profile = Profile::open(&ctx.home)?;
+    let profile = Profile::open(&ctx.home)?;
     let key = profile.key()?;
     match cmd {
         KeyCommand::Show => {
@@ -32,14 +31,15 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
             })?;
         }
         KeyCommand::Rotate => {
-            let api = Api::for_profile(&profile)?;
+            let mut session = Session::connect(profile)?;
             let (new_key, der) = SigningKey::generate().map_err(fail)?;
             let body = Body::KeyRotation(KeyRotation {
                 new_key: new_key.public_key(),
             });
-            let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+            // Signed by the old key, the profile's until the log has the new one.
+            let receipt = session.publish(Distribution::green(), body)?;
             // Only now that the log has it does the new key replace the old one on disk.
-            profile.replace_key(&der)?;
+            session.profile.replace_key(&der)?;
             let out = json!({
                 "id": receipt.id,
                 "index": receipt.index,
@@ -59,12 +59,12 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
         }
         KeyCommand::Revoke { key_id, reason } => {
             let target: KeyId = key_id.parse().map_err(fail)?;
-            let api = Api::for_profile(&profile)?;
+            let mut session = Session::connect(profile)?;
             let body = Body::KeyRevocation(KeyRevocation {
                 key: target,
                 reason,
             });
-            let receipt = publish(&mut profile, &api, &key, Distribution::green(), body)?;
+            let receipt = session.publish(Distribution::green(), body)?;
             let out = json!({ "id": receipt.id, "index": receipt.index, "key_id": target });
             emit(ctx.json, &out, || {
                 format!("revoked {target} (entry {})\n", receipt.index)

@@ -8,7 +8,8 @@
 
 use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use entente_shared::b64;
-use entente_shared::ledger::Ledger;
+use entente_shared::ledger::replay::Entry;
+use entente_shared::ledger::{Ledger, Replay};
 use entente_shared::merkle::{leaf_hash, MemoryTree};
 use serde_json::json;
 
@@ -17,16 +18,15 @@ use crate::cli::LogCommand;
 use crate::error::{CliError, CliResult};
 use crate::http::Api;
 use crate::output::emit;
-use crate::pin;
-use crate::profile::Profile;
+use crate::session::Session;
 use crate::trust;
 
 pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
-    let profile = Profile::open(&ctx.home)?;
-    let api = Api::for_profile(&profile)?;
+    let session = Session::open(ctx)?;
+    let profile = &session.profile;
     match cmd {
         LogCommand::Checkpoint => {
-            let assessed = trust::latest(&profile, &api)?;
+            let assessed = trust::latest(&session)?;
             let cp = &assessed.checkpoint.checkpoint;
             let mut out = json!({
                 "origin": cp.origin,
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
                 "root": b64::encode(&cp.root),
                 "time": cp.time,
             });
-            merge(&mut out, assessed.to_json(&profile));
+            merge(&mut out, assessed.to_json(profile));
             emit(ctx.json, &out, || {
                 format!(
                     "origin  {}\nsize    {}\nroot    {}\ntime    {}\nconsistent with the pinned checkpoint\n{}\n",
@@ -42,23 +42,23 @@ pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
                     cp.size,
                     b64::encode(&cp.root),
                     cp.time.map(|t| t.to_string()).unwrap_or_default(),
-                    assessed.describe(&profile)
+                    assessed.describe(profile)
                 )
             })?;
         }
         LogCommand::Verify => {
-            let signed = pin::latest(&profile, &api)?;
+            let signed = session.checkpoint.clone();
             let (size, root) = (signed.checkpoint.size, signed.checkpoint.root);
-            let ledger = audit(&api, size, &root)?;
-            let assessed = trust::assess(&profile, signed, ledger.roster());
-            trust::enforce(&profile, &assessed)?;
+            let ledger = audit(&session.api, size, &root)?;
+            let assessed = trust::assess(profile, signed, ledger.roster());
+            trust::enforce(profile, &assessed)?;
             let mut out =
                 json!({ "size": size, "root": b64::encode(&root), "entries_verified": size });
-            merge(&mut out, assessed.to_json(&profile));
+            merge(&mut out, assessed.to_json(profile));
             emit(ctx.json, &out, || {
                 format!(
                     "verified {size} entries: signatures, roster rules and root of checkpoint {size}\n{}\n",
-                    assessed.describe(&profile)
+                    assessed.describe(profile)
                 )
             })?;
         }
@@ -74,7 +74,7 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
 
 /// Re-verifies entries `[0, size)` and checks they hash to `root`; returns the fold.
 fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<Ledger> {
-    let mut ledger = Ledger::new();
+    let mut replay = Replay::new();
     let mut tree = MemoryTree::new();
     let bad = |index: u64, why: String| CliError::Inconsistent(format!("entry {index}: {why}"));
     while tree.size() < size {
@@ -91,26 +91,23 @@ fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<Ledger> {
                     format!("expected it, got entry {}", entry.index),
                 ));
             }
-            let Some(envelope) = entry.envelope else {
+            let next = match entry.envelope {
                 // Hidden from this reader: only its leaf hash counts.
-                tree.push(entry.leaf_hash);
-                ledger.skip_hidden();
-                continue;
+                None => Entry::Hidden,
+                Some(envelope) => {
+                    if leaf_hash(&envelope.to_canonical_json()) != entry.leaf_hash {
+                        return Err(bad(
+                            entry.index,
+                            "its leaf hash is not the hash of its envelope".into(),
+                        ));
+                    }
+                    Entry::Envelope(Box::new(envelope))
+                }
             };
-            let leaf = leaf_hash(&envelope.to_canonical_json());
-            if leaf != entry.leaf_hash {
-                return Err(bad(
-                    entry.index,
-                    "its leaf hash is not the hash of its envelope".into(),
-                ));
-            }
-            let verified = ledger
-                .verify(envelope)
+            replay
+                .next(next)
                 .map_err(|e| bad(entry.index, e.to_string()))?;
-            ledger
-                .apply(&verified)
-                .map_err(|e| bad(entry.index, e.to_string()))?;
-            tree.push(leaf);
+            tree.push(entry.leaf_hash);
         }
     }
     if tree.root_at(size).ok().as_ref() != Some(root) {
@@ -118,5 +115,5 @@ fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<Ledger> {
             "the entries do not hash to the root of checkpoint {size}"
         )));
     }
-    Ok(ledger)
+    Ok(replay.finish())
 }

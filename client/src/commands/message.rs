@@ -4,11 +4,11 @@
 use entente_shared::statement::{Body, Message};
 use serde_json::json;
 
-use super::session::Session;
 use super::Context;
 use crate::cli::MessageCommand;
 use crate::error::{fail, CliResult};
 use crate::output::{emit_published, short};
+use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: MessageCommand) -> CliResult<()> {
     let MessageCommand::Send {

@@ -12,7 +12,6 @@ pub mod position;
 pub mod proposal;
 pub mod propose;
 pub mod roster;
-pub mod session;
 pub mod stance;
 pub mod supplier;
 pub mod thread;

@@ -6,12 +6,12 @@ use entente_shared::ledger::{AssessmentRecord, PositionPaper};
 use entente_shared::statement::{Body, Position};
 use serde_json::json;
 
-use super::session::{read_text, Session};
 use super::Context;
 use crate::cli::PositionCommand;
 use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_list, emit_published, short, timestamp};
 use crate::resolve;
+use crate::session::{read_text, Session};
 
 pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
     match cmd {

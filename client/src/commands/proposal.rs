@@ -8,11 +8,11 @@ use entente_shared::statement::Stance;
 use serde_json::json;
 use similar::TextDiff;
 
-use super::session::Session;
 use super::Context;
 use crate::cli::ProposalCommand;
 use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_list, short, table, timestamp};
+use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
     let session = Session::open(ctx)?;

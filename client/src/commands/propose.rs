@@ -6,11 +6,11 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::session::{read_text, Session};
 use super::Context;
 use crate::cli::{ProposeArgs, ReviseArgs};
 use crate::error::{fail, CliResult};
 use crate::output::{emit_published, timestamp};
+use crate::session::{read_text, Session};
 
 pub fn propose(ctx: &Context, args: ProposeArgs) -> CliResult<()> {
     let distribution = args.distribute.distribution()?;

@@ -6,16 +6,12 @@ use serde_json::{json, Value};
 
 use super::Context;
 use crate::error::CliResult;
-use crate::http::Api;
 use crate::output::{emit, table};
-use crate::pin;
-use crate::profile::Profile;
+use crate::session::Session;
 
 pub fn run(ctx: &Context) -> CliResult<()> {
-    let profile = Profile::open(&ctx.home)?;
-    let api = Api::for_profile(&profile)?;
-    pin::latest(&profile, &api)?;
-    let view: RosterView = api.get_json("/v1/roster")?;
+    let session = Session::open(ctx)?;
+    let view: RosterView = session.get("/v1/roster")?;
     let list: Vec<Value> = view
         .roster
         .delegations()

@@ -11,11 +11,11 @@ use entente_shared::statement::{Body, Endorsement, Stance};
 use serde_json::json;
 
 use super::proposal::revision_of;
-use super::session::Session;
 use super::Context;
 use crate::cli::{EndorseArgs, ObjectArgs, StanceArgs};
 use crate::error::CliResult;
 use crate::output::{emit_published, short};
+use crate::session::Session;
 
 pub fn endorse(ctx: &Context, args: EndorseArgs) -> CliResult<()> {
     let stance = match args.reservation {

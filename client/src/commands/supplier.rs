@@ -6,11 +6,11 @@ use entente_shared::ledger::assessments::FrameworkComparison;
 use entente_shared::ledger::SupplierView;
 use serde_json::json;
 
-use super::session::{url_encode, Session};
 use super::Context;
 use crate::cli::SupplierCommand;
 use crate::error::CliResult;
 use crate::output::{emit, short, table};
+use crate::session::{url_encode, Session};
 
 /// The mark of a row on which delegations differ.
 const DIVERGES: &str = "≠";

@@ -5,11 +5,11 @@ use entente_shared::api::ThreadView;
 
 use serde_json::json;
 
-use super::session::Session;
 use super::Context;
 use crate::cli::ThreadCommand;
 use crate::error::CliResult;
 use crate::output::{emit, records_json, short, timestamp};
+use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: ThreadCommand) -> CliResult<()> {
     let ThreadCommand::Show { thread } = cmd;

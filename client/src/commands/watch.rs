@@ -9,57 +9,36 @@
 //! command. SIGINT ends it cleanly (exit 0), as does `--count N` once N
 //! entries were printed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use entente_shared::api::StreamEvent;
 use entente_shared::b64;
-use entente_shared::httpsig;
-use entente_shared::keys::SigningKey;
 use entente_shared::statement::{Statement, StatementId};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 use super::Context;
 use crate::cli::WatchArgs;
 use crate::error::{fail, CliError, CliResult};
-use crate::http::Api;
 use crate::pin::{self, Claim};
-use crate::profile::Profile;
-
-/// Largest message accepted from the server: a statement of the server's
-/// largest size, base64 in an envelope, with room to spare.
-const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+use crate::session::Session;
+use crate::ws::{Opened, Socket, Transport};
 /// Reconnection backoff: first delay, cap, and how many failures in a row end the command.
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 const MAX_FAILURES: u32 = 8;
 
 pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
-    let profile = Profile::open(&ctx.home)?;
-    let api = Api::for_profile(&profile)?;
-    let key = profile.key()?;
-    let next = match args.from {
-        Some(from) => from,
-        None => pin::latest(&profile, &api)?.checkpoint.size,
-    };
-    let tls = match url_parts(&profile.data.server)?.0 {
-        "https" => Some(tls_config(&profile)?),
-        _ => None,
-    };
+    let session = Session::open(ctx)?;
+    let transport = Transport::for_profile(&session.profile)?;
     let mut w = Watcher {
         ctx,
-        profile: &profile,
-        api: &api,
-        key,
+        session: &session,
+        transport,
         kind: args.kind,
         remaining: args.count,
-        next,
-        tls,
+        next: args.from.unwrap_or(session.size),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -76,14 +55,12 @@ pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
 
 struct Watcher<'a> {
     ctx: &'a Context,
-    profile: &'a Profile,
-    api: &'a Api,
-    key: SigningKey,
+    session: &'a Session,
+    transport: Transport,
     kind: Option<String>,
     remaining: Option<u64>,
     /// The next index the stream must deliver.
     next: u64,
-    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// How one connection ended.
@@ -126,79 +103,15 @@ impl Watcher<'_> {
     }
 
     async fn connect_and_read(&mut self) -> CliResult<Ended> {
-        let server = &self.profile.data.server;
-        let (scheme, host, port) = url_parts(server)?;
         let path = format!("/v1/stream?from={}", self.next);
-        let http_url = format!("{server}{path}");
-        let ws_url = format!("{}{}", server.replacen("http", "ws", 1), path);
-        let mut request = ws_url
-            .into_client_request()
-            .map_err(|e| fail(format!("stream URL: {e}")))?;
-        let created = time::OffsetDateTime::now_utc().unix_timestamp();
-        // The server checks the signature over the HTTP target URI it sees.
-        let signed = httpsig::sign(
-            &self.key,
-            "GET",
-            &http_url,
-            None,
-            created,
-            &httpsig::new_nonce(),
-        );
-        for (name, value) in signed.pairs() {
-            let value = value
-                .parse()
-                .map_err(|_| fail("a signature header is not ASCII"))?;
-            request.headers_mut().insert(name, value);
-        }
-        let tcp = match tokio::net::TcpStream::connect((host.as_str(), port)).await {
-            Ok(s) => s,
-            Err(e) => return Ok(Ended::Retry(format!("cannot reach {server}: {e}"))),
+        let mut ws = match self.transport.open(&path).await? {
+            Opened::Open(ws) => ws,
+            Opened::Retry(why) => return Ok(Ended::Retry(why)),
         };
-        match (scheme, &self.tls) {
-            ("https", Some(config)) => {
-                let name = rustls::pki_types::ServerName::try_from(host.clone())
-                    .map_err(|e| fail(format!("server name {host}: {e}")))?;
-                let tls = tokio_rustls::TlsConnector::from(config.clone());
-                match tls.connect(name, tcp).await {
-                    Ok(stream) => self.session(request, stream).await,
-                    Err(e) => Err(fail(format!("TLS with {server}: {e}"))),
-                }
-            }
-            _ => self.session(request, tcp).await,
-        }
+        self.read(&mut ws).await
     }
 
-    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        request: tungstenite::handshake::client::Request,
-        stream: S,
-    ) -> CliResult<Ended> {
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let (mut ws, _) = match tokio_tungstenite::client_async_with_config(
-            request,
-            stream,
-            Some(config),
-        )
-        .await
-        {
-            Ok(pair) => pair,
-            Err(tungstenite::Error::Http(resp)) => {
-                let status = resp.status();
-                let body = resp.body().as_deref().unwrap_or_default();
-                if let Ok(problem) = serde_json::from_slice(body) {
-                    if status.is_client_error() {
-                        return Err(CliError::Problem(problem));
-                    }
-                }
-                if status.is_client_error() {
-                    return Err(fail(format!("the server refused the stream: {status}")));
-                }
-                return Ok(Ended::Retry(format!("the server answered {status}")));
-            }
-            Err(e) => return Ok(Ended::Retry(format!("handshake: {e}"))),
-        };
+    async fn read(&mut self, ws: &mut Socket) -> CliResult<Ended> {
         while let Some(msg) = ws.next().await {
             let text = match msg {
                 Ok(Message::Text(t)) => t,
@@ -299,10 +212,10 @@ impl Watcher<'_> {
                 }
             }
             StreamEvent::Checkpoint { checkpoint } => {
-                let (profile, api) = (self.profile, self.api);
+                let session = self.session;
                 // Blocking HTTP (consistency proof) inside the runtime: allowed here.
                 let cp = tokio::task::block_in_place(|| {
-                    pin::observe(profile, api, &checkpoint, Claim::Receipt)
+                    pin::observe(&session.profile, &session.api, &checkpoint, Claim::Receipt)
                 })?;
                 if cp.checkpoint.size != self.next {
                     return Err(CliError::Inconsistent(format!(
@@ -325,78 +238,5 @@ impl Watcher<'_> {
             }
         }
         Ok(false)
-    }
-}
-
-/// `(scheme, host, port)` of an `http(s)://host[:port]` server URL.
-fn url_parts(server: &str) -> CliResult<(&'static str, String, u16)> {
-    let (scheme, rest, default) = if let Some(r) = server.strip_prefix("https://") {
-        ("https", r, 443)
-    } else if let Some(r) = server.strip_prefix("http://") {
-        ("http", r, 80)
-    } else {
-        return Err(fail(format!("server {server:?} is not an http(s) URL")));
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse() {
-            Ok(port) => (h, port),
-            Err(_) => (authority, default),
-        },
-        _ => (authority, default),
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    Ok((scheme, host, port))
-}
-
-/// rustls client config: the system roots plus the profile's CA file.
-fn tls_config(profile: &Profile) -> CliResult<Arc<rustls::ClientConfig>> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = &profile.data.ca_file {
-        for cert in CertificateDer::pem_file_iter(path)
-            .map_err(|e| fail(format!("CA file {}: {e}", path.display())))?
-        {
-            let cert = cert.map_err(|e| fail(format!("CA file {}: {e}", path.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| fail(format!("CA file {}: {e}", path.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| fail(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_urls_split() {
-        assert_eq!(
-            url_parts("http://127.0.0.1:8740").unwrap(),
-            ("http", "127.0.0.1".to_owned(), 8740)
-        );
-        assert_eq!(
-            url_parts("https://localhost").unwrap(),
-            ("https", "localhost".to_owned(), 443)
-        );
-        assert_eq!(
-            url_parts("http://[::1]:9").unwrap(),
-            ("http", "::1".to_owned(), 9)
-        );
-        assert!(url_parts("ftp://x").is_err());
     }
 }

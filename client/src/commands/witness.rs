@@ -28,6 +28,7 @@ use crate::error::{fail, CliError, CliResult};
 use crate::http::Api;
 use crate::output::emit;
 use crate::profile::Profile;
+use crate::session::Session;
 
 pub fn run(ctx: &Context, args: WitnessArgs) -> CliResult<()> {
     if let Some(WitnessCommand::Policy(p)) = args.command {
@@ -60,9 +61,13 @@ fn once(ctx: &Context) -> CliResult<()> {
             "the server's checkpoint is not signed by the pinned log key: {e}"
         ))
     })?;
+    // The witness's own record first, so that a fork or rollback leaves its
+    // evidence; then the profile's pin, as for every command.
     if let Some(cosigned) = profile.cosigned()? {
         check_against_cosigned(&profile, &api, &cosigned, &presented, &cp)?;
     }
+    let session = Session::with_checkpoint(profile, api, &presented)?;
+    let (profile, api) = (&session.profile, &session.api);
     // Record only what the log signed: our own line is added per round.
     let log_signed = SignedCheckpoint {
         note: entente_shared::note::SignedNote {

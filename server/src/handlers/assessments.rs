@@ -7,7 +7,7 @@ use super::views::found;
 use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::Fold;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,10 +18,9 @@ pub struct Filter {
 pub async fn list(
     auth: MaybeSigned,
     q: web::Query<Filter>,
-    state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
-    let ledger = state.ledger();
+    let ledger = fold.read();
     let book = ledger.assessments();
     let records: Vec<_> = match &q.supplier {
         Some(name) => book
@@ -39,11 +38,10 @@ pub async fn list(
 pub async fn supplier(
     auth: MaybeSigned,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
-    let view = state
-        .ledger()
+    let view = fold
+        .read()
         .assessments()
         .supplier_view(&path, |m| visible(&auth.reader, m));
     found(view, || {

@@ -10,20 +10,20 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use entente_shared::api::{CosignatureReceipt, CosignatureRequest, MAX_COSIGNATURE_BODY};
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature::{self, CosignatureError};
+use entente_shared::cosignature::{self, Cosigner};
 use entente_shared::merkle::root;
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Fold};
 use crate::store::{NewCosignature, StoredCosignature};
 
 pub async fn post_cosignature(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
     let body = read_limited(&req, payload, MAX_COSIGNATURE_BODY).await?;
     let request: CosignatureRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("cosignature request: {e}")))?;
@@ -45,28 +45,13 @@ pub async fn post_cosignature(
         )));
     }
 
-    let bad = |e: CosignatureError| ApiError::BadCosignature(e.to_string());
-    let sig = cosignature::parse_line(&request.cosignature).map_err(bad)?;
-    let code = cosignature::witness_code(&sig.name).map_err(bad)?;
-    let timestamp = {
-        let ledger = state.ledger();
-        let delegation = ledger.roster().delegation(&code).ok_or_else(|| {
-            ApiError::BadCosignature(format!("{code} is not an admitted delegation"))
-        })?;
-        let mut outcome = Err(CosignatureError::Missing(sig.name.clone()));
-        for key in delegation.active_keys() {
-            outcome = cosignature::verify(&sig, &cp.note.text, &key.public_key);
-            if !matches!(outcome, Err(CosignatureError::Missing(_))) {
-                break;
-            }
-        }
-        outcome.map_err(|e| match e {
-            CosignatureError::Missing(_) => ApiError::BadCosignature(format!(
-                "the cosignature is not by an active key of {code}"
-            )),
-            other => bad(other),
-        })?
-    };
+    let sig = cosignature::parse_line(&request.cosignature)
+        .map_err(|e| ApiError::BadCosignature(e.to_string()))?;
+    let Cosigner {
+        delegation: code,
+        timestamp,
+    } = cosignature::verify_by_roster(&sig, &cp.note.text, fold.read().roster())
+        .map_err(|e| ApiError::BadCosignature(e.to_string()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
     if timestamp > now.saturating_add(state.settings.max_clock_skew_secs) {
         return Err(ApiError::BadCosignature(format!(

@@ -13,6 +13,7 @@ pub mod proofs;
 pub mod proposals;
 pub mod roster;
 pub mod statement;
+pub mod stream;
 pub mod submit;
 pub mod threads;
 pub mod views;

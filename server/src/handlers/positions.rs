@@ -6,11 +6,10 @@ use super::views::{found, parse_id};
 use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::Fold;
 
-pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
-    let ledger = state.ledger();
+pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
+    let ledger = fold.read();
     let list: Vec<_> = ledger
         .discussion()
         .positions()
@@ -22,11 +21,10 @@ pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpR
 pub async fn show(
     auth: MaybeSigned,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
     let id = parse_id(&path)?;
-    let ledger = state.ledger();
+    let ledger = fold.read();
     let paper = ledger
         .discussion()
         .position(&id)

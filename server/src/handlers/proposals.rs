@@ -9,7 +9,7 @@ use super::views::{found, parse_id};
 use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::Fold;
 
 fn view(record: &ProposalRecord) -> ProposalView {
     ProposalView {
@@ -18,9 +18,8 @@ fn view(record: &ProposalRecord) -> ProposalView {
     }
 }
 
-pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
-    let ledger = state.ledger();
+pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
+    let ledger = fold.read();
     let views: Vec<ProposalView> = ledger
         .proposals()
         .iter()
@@ -33,11 +32,10 @@ pub async fn list(auth: MaybeSigned, state: web::Data<AppState>) -> Result<HttpR
 pub async fn show(
     auth: MaybeSigned,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
     let id = parse_id(&path)?;
-    let ledger = state.ledger();
+    let ledger = fold.read();
     let record = ledger
         .proposals()
         .get(&id)

@@ -2,20 +2,16 @@
 //! A signed read: roster statements are GREEN or CLEAR (the fold refuses
 //! others), so every admitted delegation may see the whole roster.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use entente_shared::api::RosterView;
 
 use crate::auth::Signed;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::Fold;
 
-pub async fn get_roster(
-    _auth: Signed,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
+pub async fn get_roster(_auth: Signed, fold: Fold) -> Result<HttpResponse, ApiError> {
     let view = {
-        let ledger = state.ledger();
+        let ledger = fold.read();
         RosterView {
             size: ledger.size(),
             roster: ledger.roster().clone(),

@@ -40,10 +40,11 @@ async fn accept(
         }
         .into());
     }
-    state.fold_ready().await?;
+    // The fold is awaited only after the cheap checks of the body.
+    let fold = state.fold().await?;
     // Signature checks run here, on the worker, not on the sequencer, and
     // outside the lock on the fold.
-    let unverified = state.ledger().prepare(envelope)?;
+    let unverified = fold.read().prepare(envelope)?;
     let verified = unverified.verify()?;
     // After the signature: only the real author's allowance is spent.
     state.limiter.check(&verified.statement().author)?;

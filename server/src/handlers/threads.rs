@@ -7,18 +7,18 @@ use super::views::parse_id;
 use crate::access::{statement_visible, visible};
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Fold};
 
 pub async fn show(
     auth: MaybeSigned,
     path: web::Path<String>,
     state: web::Data<AppState>,
+    fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    state.fold_ready().await?;
     let id = parse_id(&path)?;
-    let ledger = state.ledger();
+    let ledger = fold.read();
     // A thread hangs off a statement: it is shown only to whoever may read that statement.
-    if !ledger.contains(&id) || !statement_visible(&state, &auth.reader, &id)? {
+    if !ledger.contains(&id) || !statement_visible(&state.store, &auth.reader, &id)? {
         return Err(ApiError::NotFound(format!("no statement {id}")));
     }
     let messages = ledger

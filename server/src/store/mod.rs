@@ -8,9 +8,7 @@
 //! Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
-pub mod snapshot;
 mod upper;
-mod verify;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,10 +16,6 @@ use std::sync::Arc;
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
-
-pub use verify::{
-    check_tree, replay_fold, restore_fold, verify_store, Restored, TreeReport, VerifyReport,
-};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +54,23 @@ pub struct NewCosignature {
     pub size: u64,
     pub code: String,
     pub cosignature: StoredCosignature,
+}
+
+/// One stored entry's bytes, as [`Store::entries_from`] reads them (without
+/// a copy; no sled type leaves this module).
+pub struct EntryBytes(sled::IVec);
+
+impl std::ops::Deref for EntryBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for EntryBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// How to open the store.
@@ -167,10 +178,10 @@ impl Store {
 
     /// Entries from `start` on, in order, read lazily (for start-up scans that
     /// must not hold the whole log in memory).
-    fn entries_from(
+    pub fn entries_from(
         &self,
         start: u64,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec), StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<(u64, EntryBytes), StoreError>> + '_ {
         let end = [b'e' + 1];
         self.db
             .range(&layout::entry_key(start)[..]..&end[..])
@@ -178,12 +189,18 @@ impl Store {
                 let (k, v) = item?;
                 let index = layout::be_u64(&k[1..])
                     .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
-                Ok((index, v))
+                Ok((index, EntryBytes(v)))
             })
     }
 
+    /// Keeps a verified Merkle node of level 4 or above in memory, so that
+    /// proofs need not read it (see `upper`); lower levels are ignored.
+    pub fn remember_node(&self, level: u8, index: u64, hash: &Hash) {
+        self.upper.record(level, index, hash);
+    }
+
     /// The stored Merkle nodes of one level, by index, read lazily in order.
-    fn nodes_of_level(
+    pub fn nodes_of_level(
         &self,
         level: u8,
     ) -> impl Iterator<Item = Result<(u64, Hash), StoreError>> + '_ {

@@ -18,6 +18,7 @@ pub mod assessments;
 pub mod discussion;
 pub mod meta;
 pub mod proposals;
+pub mod replay;
 pub mod roster;
 pub mod rules;
 
@@ -34,7 +35,8 @@ pub use assessments::{AssessmentRecord, Assessments, SupplierView};
 pub use discussion::{Discussion, PositionPaper, ThreadMessage};
 pub use meta::EntryMeta;
 pub use proposals::{Declaration, ProposalRecord, Proposals, Signatory, Status, Tally};
-pub use roster::{Delegation, KeyRecord, KeyStatus, Roster};
+pub use replay::Replay;
+pub use roster::{Delegation, KeyRecord, KeyStatus, KeyUnusable, Roster};
 
 /// A statement whose envelope verified against the key the roster names.
 /// Only [`Ledger::verify`] makes one.
@@ -252,11 +254,7 @@ impl Ledger {
                 author: st.author.to_string(),
             });
         }
-        match key.status {
-            KeyStatus::Active => {}
-            KeyStatus::Rotated { .. } => return Err(Refusal::RotatedKey(st.key.to_string())),
-            KeyStatus::Revoked { .. } => return Err(Refusal::RevokedKey(st.key.to_string())),
-        }
+        key.usable().map_err(Refusal::from)?;
         let last = self.seqs.get(&st.key).copied().unwrap_or(0);
         if st.seq <= last {
             return Err(Refusal::StaleSeq { got: st.seq, last });

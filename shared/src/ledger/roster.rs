@@ -22,6 +22,19 @@ pub enum KeyStatus {
     Revoked { at: u64, reason: String },
 }
 
+/// Why a key may not sign now: the one answer to "is this key usable", which
+/// the fold, the server's request authentication and its cosignature check
+/// all take from [`Roster::usable_key`] or [`KeyRecord::usable`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyUnusable {
+    #[error("key {0} is not in the roster")]
+    Unknown(KeyId),
+    #[error("key {0} was rotated out")]
+    Rotated(KeyId),
+    #[error("key {0} was revoked")]
+    Revoked(KeyId),
+}
+
 /// One key of a delegation, with its history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -44,10 +57,22 @@ pub struct Delegation {
     pub keys: Vec<KeyRecord>,
 }
 
+impl KeyRecord {
+    /// Whether this key may sign now: only an active key does; a rotated or
+    /// revoked one signs nothing from the entry that retired it on.
+    pub fn usable(&self) -> Result<(), KeyUnusable> {
+        match self.status {
+            KeyStatus::Active => Ok(()),
+            KeyStatus::Rotated { .. } => Err(KeyUnusable::Rotated(self.key_id)),
+            KeyStatus::Revoked { .. } => Err(KeyUnusable::Revoked(self.key_id)),
+        }
+    }
+}
+
 impl Delegation {
     /// Keys that may sign now.
     pub fn active_keys(&self) -> impl Iterator<Item = &KeyRecord> {
-        self.keys.iter().filter(|k| k.status == KeyStatus::Active)
+        self.keys.iter().filter(|k| k.usable().is_ok())
     }
 }
 
@@ -75,6 +100,13 @@ impl Roster {
         let (owner, place) = self.owners.get(id)?;
         let d = self.delegations.get(owner)?;
         Some((d, d.keys.get(*place)?))
+    }
+
+    /// The key `id` with its owner, if it may sign now ([`KeyRecord::usable`]).
+    pub fn usable_key(&self, id: &KeyId) -> Result<(&Delegation, &KeyRecord), KeyUnusable> {
+        let (owner, key) = self.key(id).ok_or(KeyUnusable::Unknown(*id))?;
+        key.usable()?;
+        Ok((owner, key))
     }
 
     pub(crate) fn key_mut(&mut self, id: &KeyId) -> Option<&mut KeyRecord> {

@@ -1,10 +1,13 @@
-//! What the policy commands share: a profile talking to a checked server,
-//! id resolution against the server's lists, publishing, and input files.
+//! The one way a command reaches its server: a profile talking to a checked
+//! server, with id resolution against the server's lists, publishing, and
+//! input files.
 //!
 //! [`Session::open`] checks the server's latest checkpoint against the pin
-//! before anything is read, so every command that shows or acts on server
-//! state has first made sure the log it talks to has not forked or rolled
-//! back (publishing checks its receipt again in `publish::publish`).
+//! before anything is read or sent, so every command that shows or acts on
+//! server state has first made sure the log it talks to has not forked or
+//! rolled back (publishing checks its receipt again in `publish`). Only
+//! `entente init`, which makes the profile and pins the log key, talks to a
+//! server without one.
 
 use std::io::Read;
 use std::path::Path;
@@ -15,7 +18,9 @@ use entente_shared::statement::{Body, Distribution, StatementId};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::Context;
+use entente_shared::checkpoint::SignedCheckpoint;
+
+use crate::commands::Context;
 use crate::error::CliResult;
 use crate::http::Api;
 use crate::pin;
@@ -26,7 +31,9 @@ use crate::resolve;
 pub struct Session {
     pub profile: Profile,
     pub api: Api,
-    /// Size of the checkpoint checked at opening.
+    /// The server's latest checkpoint, checked against the pin at opening.
+    pub checkpoint: SignedCheckpoint,
+    /// Its size.
     pub size: u64,
 }
 
@@ -39,8 +46,20 @@ impl Session {
     /// Checks the server of an already opened profile.
     pub fn connect(profile: Profile) -> CliResult<Session> {
         let api = Api::for_profile(&profile)?;
-        let size = pin::latest(&profile, &api)?.checkpoint.size;
-        Ok(Session { profile, api, size })
+        let text = api.checkpoint()?;
+        Session::with_checkpoint(profile, api, &text)
+    }
+
+    /// A session on the latest checkpoint `text` the caller already fetched
+    /// from `api` (a witness checks it against its own record first).
+    pub fn with_checkpoint(profile: Profile, api: Api, text: &str) -> CliResult<Session> {
+        let checkpoint = pin::observe(&profile, &api, text, pin::Claim::Latest)?;
+        Ok(Session {
+            size: checkpoint.checkpoint.size,
+            profile,
+            api,
+            checkpoint,
+        })
     }
 
     /// GETs an API path as JSON.
@@ -53,14 +72,14 @@ impl Session {
         self.publish_with(distribution, |_| Ok(body))
     }
 
-    /// [`Session::publish`] for a body made from its own `issued_at`.
+    /// [`Session::publish`] for a body made from its own `issued_at` (see
+    /// `publish::publish`).
     pub fn publish_with(
         &mut self,
         distribution: Distribution,
         body: impl FnOnce(OffsetDateTime) -> CliResult<Body>,
     ) -> CliResult<Receipt> {
-        let key = self.profile.key()?;
-        crate::publish::publish_with(&mut self.profile, &self.api, &key, distribution, body)
+        crate::publish::publish(&mut self.profile, &self.api, distribution, body)
     }
 
     /// Resolves `arg` to the id of one of the records `list_path` answers.

@@ -24,11 +24,14 @@
 //! rather than one per entry, on both ends the larger cost.
 //!
 //! Cost: a live batch is decoded and its events serialised once for all
-//! subscribers ([`prepared`]), not once per subscriber, and so are its
-//! messages for readers who may see all of it; any other reader applies
-//! `may_read` to each decoded statement and assembles its own from the shared
-//! event texts. Catching up from the store goes through [`readable`] per
-//! subscriber, one message per event.
+//! subscribers ([`Published::prepared`], in `feed`), not once per subscriber,
+//! and so are its messages for readers who may see all of it; any other
+//! reader applies `may_read` to each decoded statement and assembles its own
+//! from the shared event texts. Catching up from the store goes through
+//! [`readable`] per subscriber, one message per event.
+//!
+//! `entente_stream_subscribers` counts the streams being served: up when one
+//! is accepted, down when it ends, however it ends.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,18 +39,18 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Session};
 use bytestring::ByteString;
-use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE, MAX_STREAM_FRAME_BYTES};
+use entente_shared::api::{StreamEvent, MAX_ENTRIES_PER_PAGE};
 use entente_shared::checkpoint::Checkpoint;
-use entente_shared::dsse::Envelope;
-use entente_shared::statement::{Statement, StatementId};
+use entente_shared::keys::KeyId;
 use entente_shared::visibility::may_read_statement;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use crate::access::readable;
-use crate::auth::{still_active, Signed};
+use crate::auth::Signed;
 use crate::error::ApiError;
-use crate::sequencer::Published;
+use crate::feed::{batch_frames, Prepared, Published};
+use crate::metrics;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -135,6 +138,36 @@ enum End {
     Internal,
 }
 
+/// One stream being served, as counted by `entente_stream_subscribers`.
+struct Subscribed;
+
+impl Subscribed {
+    fn new() -> Subscribed {
+        metrics::stream_subscribers().inc();
+        Subscribed
+    }
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        metrics::stream_subscribers().dec();
+    }
+}
+
+/// Whether the subscriber's key may still read: a long-lived stream
+/// re-checks it on every batch, so a revocation or rotation ends it at once.
+fn key_still_usable(state: &AppState, key_id: &KeyId) -> Result<(), String> {
+    match state.ready_fold() {
+        Some(fold) => fold
+            .read()
+            .roster()
+            .usable_key(key_id)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
 async fn serve(
     state: Arc<AppState>,
     auth: Signed,
@@ -142,6 +175,7 @@ async fn serve(
     mut messages: actix_ws::AggregatedMessageStream,
     mut live: broadcast::Receiver<Arc<Published>>,
 ) {
+    let _counted = Subscribed::new();
     let end: Result<std::convert::Infallible, End> = async {
         out.catch_up(&state, &auth, None).await?;
         out.current_checkpoint(&state).await?;
@@ -159,8 +193,8 @@ async fn serve(
                                 Err(_) => break,
                             }
                         }
-                        if let Err(e) = still_active(&state, &auth.key_id) {
-                            return Err(End::KeyInactive(e.to_string()));
+                        if let Err(why) = key_still_usable(&state, &auth.key_id) {
+                            return Err(End::KeyInactive(why));
                         }
                         out.batches(&state, &auth, &batches).await?;
                     }
@@ -341,7 +375,7 @@ impl Out {
                     self.catch_up(state, auth, Some(*first)).await?;
                 }
             }
-            let prepared = prepared(batch)?;
+            let prepared = batch.prepared().map_err(|_| End::Internal)?;
             if batches.len() == 1 && self.sees_all(auth, prepared) {
                 // The common case: the messages every such reader gets, made once.
                 self.next = batch.size;
@@ -411,152 +445,7 @@ impl Out {
     }
 }
 
-/// `events` (each an event's JSON text) as `batch` messages of at most
-/// [`MAX_STREAM_FRAME_BYTES`]: the JSON `StreamEvent::Batch` serialises to.
-fn batch_frames(events: &[ByteString]) -> Vec<ByteString> {
-    const HEAD: &str = r#"{"type":"batch","events":["#;
-    const TAIL: &str = "]}";
-    let mut frames = Vec::new();
-    let mut frame = String::new();
-    for event in events {
-        let len = frame.len() + event.len() + TAIL.len() + 1;
-        if !frame.is_empty() && len > MAX_STREAM_FRAME_BYTES {
-            frame.push_str(TAIL);
-            frames.push(ByteString::from(std::mem::take(&mut frame)));
-        }
-        if frame.is_empty() {
-            frame.push_str(HEAD);
-        } else {
-            frame.push(',');
-        }
-        frame.push_str(event);
-    }
-    if !frame.is_empty() {
-        frame.push_str(TAIL);
-        frames.push(ByteString::from(frame));
-    }
-    frames
-}
-
-/// An event's JSON text; cloning it shares the bytes (no copy per subscriber).
+/// An event's JSON text, shared without a copy (see `feed::event_text`).
 fn event_text(event: &StreamEvent) -> Result<ByteString, End> {
-    serde_json::to_string(event)
-        .map(ByteString::from)
-        .map_err(|_| End::Internal)
-}
-
-/// A live batch as every subscriber sends it.
-pub struct Prepared {
-    entries: Vec<PreparedEntry>,
-    /// The text of the batch's checkpoint event.
-    checkpoint: ByteString,
-    /// The batch's messages for a reader who may see all of it.
-    frames: Vec<ByteString>,
-}
-
-impl std::fmt::Debug for Prepared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Prepared({} entries)", self.entries.len())
-    }
-}
-
-/// A stored entry of a live batch did not decode (a bug, not input).
-#[derive(Debug)]
-pub struct Unpreparable;
-
-struct PreparedEntry {
-    index: u64,
-    /// What `may_read` needs (author, distribution).
-    statement: Statement,
-    /// The text of the entry's event, for readers who may see it.
-    event: ByteString,
-}
-
-/// `batch` decoded and its events serialised, once for every subscriber:
-/// the first subscriber to reach the batch prepares it, the others share it.
-fn prepared(batch: &Published) -> Result<&Prepared, End> {
-    batch
-        .prepared
-        .get_or_init(|| prepare(batch))
-        .as_ref()
-        .map_err(|_| End::Internal)
-}
-
-fn prepare(batch: &Published) -> Result<Prepared, Unpreparable> {
-    let mut entries = Vec::with_capacity(batch.entries.len());
-    for (index, bytes) in &batch.entries {
-        // Stored statements were decoded when accepted: failing now is internal.
-        let envelope = Envelope::from_json(bytes).map_err(|_| Unpreparable)?;
-        let statement = Statement::decode(&envelope.payload).map_err(|_| Unpreparable)?;
-        let id = StatementId::of_payload(&envelope.payload);
-        let event = event_text(&StreamEvent::Entry {
-            index: *index,
-            id,
-            envelope,
-        })
-        .map_err(|_| Unpreparable)?;
-        entries.push(PreparedEntry {
-            index: *index,
-            statement,
-            event,
-        });
-    }
-    let checkpoint = event_text(&StreamEvent::Checkpoint {
-        checkpoint: batch.checkpoint.to_string(),
-    })
-    .map_err(|_| Unpreparable)?;
-    let all: Vec<ByteString> = entries
-        .iter()
-        .map(|e: &PreparedEntry| e.event.clone())
-        .chain(std::iter::once(checkpoint.clone()))
-        .collect();
-    Ok(Prepared {
-        frames: batch_frames(&all),
-        entries,
-        checkpoint,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hidden(from: u64) -> StreamEvent {
-        StreamEvent::Hidden { from, count: 1 }
-    }
-
-    #[test]
-    fn batch_messages_are_what_serde_makes_of_a_batch() {
-        let events = vec![hidden(3), hidden(4)];
-        let texts: Vec<ByteString> = events.iter().map(|e| event_text(e).ok().unwrap()).collect();
-        let frames = batch_frames(&texts);
-        assert_eq!(frames.len(), 1);
-        let batch = StreamEvent::Batch { events };
-        assert_eq!(&*frames[0], serde_json::to_string(&batch).unwrap());
-    }
-
-    #[test]
-    fn long_batches_are_split_in_order_and_a_large_event_goes_alone() {
-        let big = StreamEvent::Checkpoint {
-            checkpoint: "x".repeat(MAX_STREAM_FRAME_BYTES),
-        };
-        let events: Vec<StreamEvent> = (0..20_000).map(hidden).chain([big.clone()]).collect();
-        let texts: Vec<ByteString> = events.iter().map(|e| event_text(e).ok().unwrap()).collect();
-        let frames = batch_frames(&texts);
-        assert!(frames.len() > 2);
-        let mut back = Vec::new();
-        for (i, frame) in frames.iter().enumerate() {
-            let last = i + 1 == frames.len();
-            assert!(last || frame.len() <= MAX_STREAM_FRAME_BYTES, "frame {i}");
-            match serde_json::from_str(frame).unwrap() {
-                StreamEvent::Batch { events } => back.extend(events),
-                other => panic!("not a batch: {other:?}"),
-            }
-        }
-        assert_eq!(back, events);
-        assert_eq!(
-            serde_json::from_str::<StreamEvent>(frames.last().unwrap()).unwrap(),
-            StreamEvent::Batch { events: vec![big] }
-        );
-    }
+    crate::feed::event_text(event).map_err(|_| End::Internal)
 }

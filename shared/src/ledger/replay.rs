@@ -1,0 +1,162 @@
+//! Replaying a log through the fold: the one loop the server's start-up, the
+//! CLI's `log verify` and `archive verify` all run.
+//!
+//! Each entry reaches the replay in one of three shapes — the bytes a store
+//! holds, an envelope a reader was sent, or an envelope whose signature was
+//! already checked on another core — or as a hidden entry the reader may not
+//! see. [`Replay::next`] turns it into a [`VerifiedStatement`] (decode,
+//! canonical form, signature, against the roster folded so far) and applies
+//! it, so every verifier judges an entry by the same steps in the same order.
+
+use crate::dsse::Envelope;
+use crate::refusal::Refusal;
+
+use super::{Ledger, SignatureChecked, VerifiedStatement};
+
+/// One log entry as a verifier holds it.
+#[derive(Debug)]
+pub enum Entry {
+    /// Not readable by this verifier: only its leaf hash is known.
+    Hidden,
+    /// An envelope whose signature is still to be checked.
+    Envelope(Box<Envelope>),
+    /// An envelope whose signature was checked (e.g. in parallel) against
+    /// the key its statement names; the fold still checks that key is the
+    /// one the roster gives.
+    Checked(Box<SignatureChecked>),
+}
+
+impl Entry {
+    /// An entry from its stored bytes, which must be the canonical JSON of
+    /// its envelope (the form the log hashes).
+    pub fn from_stored(bytes: &[u8]) -> Result<Entry, Refusal> {
+        let envelope = Envelope::from_json(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        if envelope.to_canonical_json() != bytes {
+            return Err(Refusal::Malformed("not in canonical form".into()));
+        }
+        Ok(Entry::Envelope(Box::new(envelope)))
+    }
+}
+
+/// A fold being rebuilt entry by entry, in log order.
+#[derive(Debug, Default)]
+pub struct Replay {
+    ledger: Ledger,
+    hidden: u64,
+}
+
+impl Replay {
+    /// A replay from the empty log.
+    pub fn new() -> Replay {
+        Replay::default()
+    }
+
+    /// A replay that continues `ledger` (e.g. one restored from a snapshot).
+    pub fn resume(ledger: Ledger) -> Replay {
+        Replay { ledger, hidden: 0 }
+    }
+
+    /// The fold so far; its `size()` is the index of the next entry.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Entries skipped as hidden so far.
+    pub fn hidden(&self) -> u64 {
+        self.hidden
+    }
+
+    /// Verifies the next entry against the fold so far, without applying it:
+    /// `None` for a hidden entry, which is counted (indexes stay aligned).
+    /// Call [`Replay::apply`] with what it returns, after any check of the
+    /// caller's own; or use [`Replay::next`] for both.
+    pub fn verify(&mut self, entry: Entry) -> Result<Option<VerifiedStatement>, Refusal> {
+        match entry {
+            Entry::Hidden => {
+                self.ledger.skip_hidden();
+                self.hidden += 1;
+                Ok(None)
+            }
+            Entry::Envelope(envelope) => self.ledger.verify(*envelope).map(Some),
+            Entry::Checked(checked) => self.ledger.accept_checked(*checked).map(Some),
+        }
+    }
+
+    /// Applies a statement [`Replay::verify`] returned, as the next entry.
+    pub fn apply(&mut self, verified: &VerifiedStatement) -> Result<u64, Refusal> {
+        self.ledger.apply(verified)
+    }
+
+    /// Verifies and applies the next entry; `None` for a hidden one.
+    pub fn next(&mut self, entry: Entry) -> Result<Option<VerifiedStatement>, Refusal> {
+        let verified = self.verify(entry)?;
+        if let Some(v) = &verified {
+            self.apply(v)?;
+        }
+        Ok(verified)
+    }
+
+    /// The fold reached.
+    pub fn finish(self) -> Ledger {
+        self.ledger
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+    use crate::statement::{Admission, Body, Distribution, Role, Statement};
+
+    fn founding() -> (SigningKey, Envelope) {
+        let (key, _) = SigningKey::generate().unwrap();
+        let st = Statement {
+            author: "CZ".parse().unwrap(),
+            key: key.key_id(),
+            seq: 1,
+            issued_at: time::OffsetDateTime::UNIX_EPOCH,
+            distribution: Distribution::green(),
+            body: Body::Admission(Admission {
+                delegation: "CZ".parse().unwrap(),
+                name: "Czechia".into(),
+                role: Role::Secretariat,
+                public_key: key.public_key(),
+            }),
+        };
+        let envelope = st.sign(&key);
+        (key, envelope)
+    }
+
+    #[test]
+    fn stored_bytes_must_be_canonical() {
+        let (_, envelope) = founding();
+        let canonical = envelope.to_canonical_json();
+        let mut replay = Replay::new();
+        assert!(replay.next(Entry::from_stored(&canonical).unwrap()).is_ok());
+        let spaced = format!(" {}", String::from_utf8(canonical).unwrap());
+        assert!(matches!(
+            Entry::from_stored(spaced.as_bytes()),
+            Err(Refusal::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn hidden_entries_keep_indexes_aligned() {
+        let (_, envelope) = founding();
+        let mut replay = Replay::new();
+        replay.next(Entry::Envelope(Box::new(envelope))).unwrap();
+        assert!(replay.next(Entry::Hidden).unwrap().is_none());
+        assert_eq!(replay.ledger().size(), 2);
+        assert_eq!(replay.hidden(), 1);
+    }
+
+    #[test]
+    fn a_replayed_entry_is_refused_by_the_fold() {
+        let (_, envelope) = founding();
+        let mut replay = Replay::new();
+        replay
+            .next(Entry::Envelope(Box::new(envelope.clone())))
+            .unwrap();
+        assert!(replay.next(Entry::Envelope(Box::new(envelope))).is_err());
+    }
+}
