@@ -7,9 +7,22 @@
 //! rendered from Markdown, so what a reader sees is what was endorsed.
 
 use entente_shared::ledger::Declaration;
-use entente_shared::statement::AdoptionRule;
+use entente_shared::statement::{AdoptionRule, Tlp};
 
-use crate::output::timestamp;
+use crate::output::{marking, timestamp};
+
+/// The TLP 2.0 banner: the marking, what it allows, and its colour (TLP
+/// 2.0 colours, on black).
+fn banner(d: &Declaration) -> (String, &'static str, &'static str) {
+    let (meaning, colour) = match d.distribution.tlp {
+        Tlp::Clear => ("Recipients can spread this to the world; there is no limit on disclosure.", "#FFFFFF"),
+        Tlp::Green => ("Limited disclosure: recipients can spread this within their community.", "#33FF00"),
+        Tlp::Amber => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation and its clients.", "#FFC000"),
+        Tlp::AmberStrict => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation.", "#FFC000"),
+        Tlp::Red => ("For the eyes and ears of individual recipients only; no further disclosure.", "#FF2B2B"),
+    };
+    (marking(&d.distribution), meaning, colour)
+}
 
 /// A declaration's facts, as label–value lines both formats share.
 fn facts(d: &Declaration) -> Vec<(&'static str, String)> {
@@ -42,7 +55,8 @@ fn facts(d: &Declaration) -> Vec<(&'static str, String)> {
 
 /// The declaration as Markdown.
 pub fn markdown(d: &Declaration) -> String {
-    let mut s = format!("# {}\n\n", d.title);
+    let (mark, meaning, _) = banner(d);
+    let mut s = format!("**{mark}** — {meaning}\n\n# {}\n\n", d.title);
     for (label, value) in facts(d) {
         s.push_str(&format!("- **{label}:** {value}\n"));
     }
@@ -100,6 +114,12 @@ pub fn html(d: &Declaration) -> String {
          border-bottom:1px solid #888;padding:1em 0}dt{font-weight:bold}code{font-size:.85em}\
          td,th{text-align:left;padding:.2em .6em;vertical-align:top}</style>\n</head>\n<body>\n",
     );
+    let (mark, meaning, colour) = banner(d);
+    s.push_str(&format!(
+        "<p class=\"tlp\" style=\"background:#000;color:{colour};padding:.3em .6em;font-family:sans-serif\"><strong>{}</strong> — {}</p>\n",
+        e(&mark),
+        e(meaning)
+    ));
     s.push_str(&format!("<h1>{}</h1>\n<dl>\n", e(&d.title)));
     for (label, value) in facts(d) {
         s.push_str(&format!("<dt>{label}</dt><dd>{}</dd>\n", e(&value)));
@@ -182,6 +202,10 @@ mod tests {
             id: StatementId::of_payload(b"p"),
             title: title.into(),
             proposer: "US".parse().unwrap(),
+            distribution: entente_shared::statement::Distribution {
+                tlp: Tlp::Amber,
+                to: vec!["CZ".parse().unwrap()],
+            },
             revision: TextDigest::of(text),
             revision_number: 1,
             text: text.into(),
@@ -242,6 +266,15 @@ mod tests {
         );
         assert!(m.contains("## Objections\n\n- **US:** no <b>\n"));
         assert!(m.contains("- **Adoption rule:** unanimous\n"));
+    }
+
+    #[test]
+    fn both_formats_carry_the_tlp_banner() {
+        let d = declaration("T", "x", "r");
+        assert!(markdown(&d).starts_with("**TLP:AMBER (CZ)** — Limited disclosure"));
+        let h = html(&d);
+        assert!(h.contains("color:#FFC000"), "{h}");
+        assert!(h.contains("<strong>TLP:AMBER (CZ)</strong>"), "{h}");
     }
 
     #[test]

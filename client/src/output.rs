@@ -82,6 +82,18 @@ entry  {}
 }
 
 /// The first [`SHORT`] characters of an id or digest.
+/// A statement's TLP 2.0 marking as people read it: `TLP:AMBER (US, DE)`,
+/// or `TLP:GREEN`.
+pub fn marking(d: &entente_shared::statement::Distribution) -> String {
+    let label = crate::cli::tlp_name(d.tlp);
+    if d.to.is_empty() {
+        format!("TLP:{label}")
+    } else {
+        let to: Vec<String> = d.to.iter().map(|c| c.to_string()).collect();
+        format!("TLP:{label} ({})", to.join(", "))
+    }
+}
+
 pub fn short(id: &impl Display) -> String {
     id.to_string().chars().take(SHORT).collect()
 }

@@ -13,13 +13,14 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
-use entente_shared::api::{Entries, ProposalView, Receipt, MAX_ENTRIES_PER_PAGE};
-use entente_shared::statement::{Body, Distribution, StatementId};
+use entente_shared::api::{Entries, ProposalView, Receipt, StatementRecord, MAX_ENTRIES_PER_PAGE};
+use entente_shared::statement::{Body, DelegationCode, Distribution, Statement, StatementId};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use entente_shared::checkpoint::SignedCheckpoint;
 
+use crate::cli::{Distribute, Parent};
 use crate::commands::Context;
 use crate::error::CliResult;
 use crate::http::Api;
@@ -94,6 +95,49 @@ impl Session {
             let list: Vec<T> = self.get(list_path)?;
             Ok(list.iter().map(id).collect::<Vec<_>>())
         })
+    }
+
+    /// The author and distribution of statement `id`, read from its signed
+    /// envelope (so a reply can take its audience); `None` if the server has
+    /// no such statement for this reader (then the submission is refused
+    /// for its reference, as the server says).
+    pub fn audience_of(
+        &self,
+        id: &StatementId,
+    ) -> CliResult<Option<(DelegationCode, Distribution)>> {
+        let record: StatementRecord = match self.get(&format!("/v1/statements/{id}")) {
+            Ok(r) => r,
+            Err(crate::error::CliError::Problem(p)) if p.status == 404 => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let st = Statement::decode(&record.envelope.payload)
+            .map_err(|e| crate::error::fail(format!("statement {id}: {}", e.0)))?;
+        if StatementId::of_payload(&record.envelope.payload) != *id {
+            return Err(crate::error::CliError::Inconsistent(format!(
+                "the server answered another statement for {id}"
+            )));
+        }
+        Ok(Some((st.author, st.distribution)))
+    }
+
+    /// What a statement by this delegation hanging off `parent` (if any) is
+    /// signed under: `--tlp`/`--to` as given, else the parent's audience.
+    pub fn distribution_under(
+        &self,
+        distribute: &Distribute,
+        parent: Option<&StatementId>,
+    ) -> CliResult<Distribution> {
+        let parent = match parent {
+            Some(id) => self.audience_of(id)?,
+            None => None,
+        };
+        distribute.distribution(
+            &self.profile.data.delegation,
+            parent.as_ref().map(|(author, distribution)| Parent {
+                author,
+                distribution,
+            }),
+        )
     }
 
     /// Resolves and fetches a proposal.

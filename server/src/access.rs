@@ -2,39 +2,17 @@
 //! calls before it shows a statement.
 //!
 //! The rule itself is `entente_shared::visibility::may_read`; this module
-//! applies it to the bytes the store holds. A hidden entry keeps its index and
+//! applies it to the bytes the store holds (the fold's views apply it in
+//! `entente_shared::views`). A hidden entry keeps its index and
 //! leaf hash (so proofs verify) and loses everything else: id, envelope, kind.
 
 use entente_shared::api::Entry;
 use entente_shared::dsse::Envelope;
-use entente_shared::ledger::EntryMeta;
 use entente_shared::merkle::leaf_hash;
 use entente_shared::statement::{Statement, StatementId};
-use entente_shared::visibility::{may_read, may_read_statement, Reader};
+use entente_shared::visibility::{may_read_statement, Reader};
 
 use crate::error::ApiError;
-use crate::store::Store;
-
-/// Whether `reader` may see the folded record that came from `meta`'s statement.
-pub fn visible(reader: &Reader, meta: &EntryMeta) -> bool {
-    may_read(reader, &meta.author, &meta.distribution)
-}
-
-/// Whether the statement `id` is in the log and `reader` may read it; a
-/// hidden statement and a missing one are alike.
-pub fn statement_visible(
-    store: &Store,
-    reader: &Reader,
-    id: &StatementId,
-) -> Result<bool, ApiError> {
-    let Some(index) = store.index_of(id)? else {
-        return Ok(false);
-    };
-    let Some(bytes) = store.entry(index)? else {
-        return Ok(false);
-    };
-    Ok(readable(reader, &bytes)?.is_some())
-}
 
 /// The log entry `index` (stored `bytes`) as `reader` may see it.
 pub fn entry_for(reader: &Reader, index: u64, bytes: &[u8]) -> Result<Entry, ApiError> {

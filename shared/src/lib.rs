@@ -38,4 +38,5 @@ pub mod note;
 pub mod refusal;
 pub mod statement;
 mod text_form;
+pub mod views;
 pub mod visibility;

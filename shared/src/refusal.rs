@@ -70,6 +70,8 @@ pub enum Refusal {
     UnchangedText(u32),
     #[error("the deadline must be after the proposal is issued")]
     BadDeadline,
+    #[error("audience refused: {0}")]
+    BadAudience(String),
 }
 
 impl From<crate::ledger::KeyUnusable> for Refusal {
@@ -80,6 +82,24 @@ impl From<crate::ledger::KeyUnusable> for Refusal {
             Rotated(k) => Refusal::RotatedKey(k.to_string()),
             Revoked(k) => Refusal::RevokedKey(k.to_string()),
         }
+    }
+}
+
+/// The refusals a submission gets for a reference it cannot follow: the
+/// same for a statement that is not in the log and for one its author may
+/// not read, so a refusal tells no one what they were not sent.
+impl Refusal {
+    pub fn no_proposal(id: &crate::statement::StatementId) -> Refusal {
+        Refusal::NoSuchStatement(format!("proposal {id}"))
+    }
+    pub fn no_subject(id: &crate::statement::StatementId) -> Refusal {
+        Refusal::NoSuchStatement(format!("proposal or assessment {id}"))
+    }
+    pub fn no_thread(id: &crate::statement::StatementId) -> Refusal {
+        Refusal::NoSuchStatement(format!("statement {id} to attach the message to"))
+    }
+    pub fn no_superseded(id: &crate::statement::StatementId) -> Refusal {
+        Refusal::NoSuchStatement(format!("assessment {id} to supersede"))
     }
 }
 
@@ -114,6 +134,7 @@ impl Refusal {
             Refusal::BadParticipants(_) => "bad-participants",
             Refusal::UnchangedText(_) => "unchanged-text",
             Refusal::BadDeadline => "bad-deadline",
+            Refusal::BadAudience(_) => "bad-audience",
         }
     }
 
@@ -134,7 +155,8 @@ impl Refusal {
             | Refusal::BadAssessment(_)
             | Refusal::NoSuchStatement(_)
             | Refusal::BadParticipants(_)
-            | Refusal::BadDeadline => 422,
+            | Refusal::BadDeadline
+            | Refusal::BadAudience(_) => 422,
             Refusal::NotYours(_) | Refusal::NotAParticipant(_) => 403,
             Refusal::StaleRevision { .. }
             | Refusal::ProposalClosed(_)

@@ -10,6 +10,16 @@
 //! still read what they wrote themselves). Every read path of the server —
 //! by id, by index, views, the stream — decides with [`may_read`], so the rule
 //! lives here once and an offline tool can apply the very same rule.
+//!
+//! A statement that hangs off another (a revision or a position on a
+//! proposal, a message in a thread, a position paper about a subject, a
+//! superseding assessment) has an audience [`no_wider`] than its parent's:
+//! a label at least as strict, and for a restricted parent, readers among the
+//! parent's. So whoever may read a child may read its parent, and a reader's
+//! partial fold never meets a child of something it cannot see. The CLI
+//! gives a reply its parent's audience unless told otherwise ([`inherit`]).
+//! The whole model, and what a non-recipient still learns, is in
+//! `docs/audience.md`.
 
 use crate::statement::{DelegationCode, Distribution, Role, Statement, Tlp};
 
@@ -46,6 +56,77 @@ pub fn may_read(reader: &Reader, author: &DelegationCode, distribution: &Distrib
         Tlp::Amber | Tlp::AmberStrict | Tlp::Red => {
             role != Role::Observer && distribution.to.contains(code)
         }
+    }
+}
+
+/// How strict a label is, CLEAR (0) to RED (4): a child's label is at least
+/// as strict as its parent's.
+pub fn strictness(tlp: Tlp) -> u8 {
+    match tlp {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    }
+}
+
+/// The delegations a restricted statement reaches: its author and its
+/// named recipients (`None` for CLEAR and GREEN, which name none).
+pub fn named_readers(author: &DelegationCode, d: &Distribution) -> Option<Vec<DelegationCode>> {
+    d.tlp.needs_recipients().then(|| {
+        let mut all = d.to.clone();
+        all.push(*author);
+        all.sort();
+        all.dedup();
+        all
+    })
+}
+
+/// Whether a child by `author` under `child` reaches no one its parent (by
+/// `parent_author` under `parent`) does not: its label is at least as strict,
+/// and under a restricted parent its author and recipients are among the
+/// parent's author and recipients.
+pub fn no_wider(
+    author: &DelegationCode,
+    child: &Distribution,
+    parent_author: &DelegationCode,
+    parent: &Distribution,
+) -> bool {
+    if strictness(child.tlp) < strictness(parent.tlp) {
+        return false;
+    }
+    match named_readers(parent_author, parent) {
+        None => true,
+        Some(theirs) => {
+            named_readers(author, child).is_some_and(|ours| ours.iter().all(|c| theirs.contains(c)))
+        }
+    }
+}
+
+/// Whether the two reach exactly the same readers under the same label.
+pub fn same_audience(
+    author: &DelegationCode,
+    child: &Distribution,
+    parent_author: &DelegationCode,
+    parent: &Distribution,
+) -> bool {
+    child.tlp == parent.tlp && named_readers(author, child) == named_readers(parent_author, parent)
+}
+
+/// The distribution a reply by `author` gets by default: its parent's
+/// audience (the same label; the parent's author and recipients, less the
+/// reply's own author).
+pub fn inherit(
+    author: &DelegationCode,
+    parent_author: &DelegationCode,
+    parent: &Distribution,
+) -> Distribution {
+    Distribution {
+        tlp: parent.tlp,
+        to: named_readers(parent_author, parent)
+            .map(|all| all.into_iter().filter(|c| c != author).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -129,6 +210,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn children_are_no_wider_than_their_parents() {
+        let (cz, us, de) = (code("CZ"), code("US"), code("DE"));
+        let green = dist(Tlp::Green, &[]);
+        let clear = dist(Tlp::Clear, &[]);
+        let amber_us = dist(Tlp::Amber, &["US"]);
+        // Anything under CLEAR; nothing CLEAR under GREEN.
+        assert!(no_wider(&us, &green, &cz, &clear));
+        assert!(!no_wider(&us, &clear, &cz, &green));
+        assert!(no_wider(&us, &amber_us, &cz, &green));
+        // Under CZ's AMBER to US: US may answer CZ, AMBER or stricter, not DE.
+        assert!(no_wider(&us, &dist(Tlp::Amber, &["CZ"]), &cz, &amber_us));
+        assert!(no_wider(&us, &dist(Tlp::Red, &["CZ"]), &cz, &amber_us));
+        assert!(!no_wider(&us, &dist(Tlp::Amber, &["DE"]), &cz, &amber_us));
+        assert!(!no_wider(&us, &green, &cz, &amber_us));
+        assert!(!no_wider(&de, &dist(Tlp::Amber, &["CZ"]), &cz, &amber_us));
+        // Less strict is wider, even to the same readers.
+        assert!(!no_wider(
+            &us,
+            &dist(Tlp::Amber, &["CZ"]),
+            &cz,
+            &dist(Tlp::Red, &["US"])
+        ));
+        // The default reply reaches exactly the parent's readers.
+        let reply = inherit(&us, &cz, &dist(Tlp::Red, &["US", "DE"]));
+        assert_eq!(reply, dist(Tlp::Red, &["CZ", "DE"]));
+        assert!(same_audience(
+            &us,
+            &reply,
+            &cz,
+            &dist(Tlp::Red, &["US", "DE"])
+        ));
+        assert_eq!(inherit(&us, &cz, &green), green);
     }
 
     #[test]

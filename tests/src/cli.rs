@@ -32,7 +32,7 @@ impl Cli {
     /// machine, with its key and what it has pinned so far.
     pub fn copy(&self) -> Cli {
         let home = tempfile::tempdir().expect("creating a temp home");
-        copy_dir(self.home.path(), home.path());
+        crate::copy_dir(self.home.path(), home.path());
         Cli {
             home,
             server: self.server.clone(),
@@ -258,19 +258,5 @@ fn run_with_timeout(mut cmd: Command, what: &str) -> Output {
         status,
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
-    }
-}
-
-/// Copies the files under `from` into `to`, keeping their modes.
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("reading a profile") {
-        let entry = entry.expect("reading a profile");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            std::fs::create_dir_all(&target).expect("creating a folder");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copying a profile file");
-        }
     }
 }

@@ -14,44 +14,77 @@ use clap::{Args, Subcommand, ValueEnum};
 use entente_shared::statement::{AdoptionRule, DelegationCode, Distribution, Tlp};
 
 use crate::error::{fail, CliResult};
+use entente_shared::visibility::inherit;
 
 /// Who may read what a command publishes (TLP 2.0).
+///
+/// Without `--tlp`, a statement that hangs off another (a revision, a
+/// position on a proposal, a message, a position paper about a subject, a
+/// superseding assessment) takes its parent's audience; anything else is
+/// GREEN. The log refuses a reply wider than its parent.
 #[derive(Args, Clone, Debug)]
 pub struct Distribute {
-    /// TLP label: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.
-    #[arg(long, value_name = "LEVEL", default_value = "GREEN")]
-    pub tlp: Tlp,
-    /// Recipient delegations, e.g. US,DE (required for AMBER, AMBER+STRICT and RED).
+    /// TLP label: CLEAR, GREEN, AMBER, AMBER+STRICT or RED (default: the
+    /// parent's audience for a reply, else GREEN).
+    #[arg(long, value_name = "LEVEL")]
+    pub tlp: Option<Tlp>,
+    /// Recipient delegations, e.g. US,DE (with --tlp AMBER, AMBER+STRICT or RED).
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub to: Vec<DelegationCode>,
 }
 
+/// A statement's author and distribution: what a reply's audience is measured against.
+pub struct Parent<'a> {
+    pub author: &'a DelegationCode,
+    pub distribution: &'a Distribution,
+}
+
 impl Distribute {
-    /// The distribution to sign, refused here — before anything is signed —
-    /// when the label and the recipients do not go together.
-    pub fn distribution(&self) -> CliResult<Distribution> {
-        // `Tlp` has no Display; its serde name is its TLP 2.0 label.
-        let name = serde_json::to_value(self.tlp)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        if self.tlp.needs_recipients() && self.to.is_empty() {
+    /// The distribution to sign for a statement by `author` hanging off
+    /// `parent` (if any), refused here — before anything is signed — when
+    /// the label and the recipients do not go together.
+    pub fn distribution(
+        &self,
+        author: &DelegationCode,
+        parent: Option<Parent<'_>>,
+    ) -> CliResult<Distribution> {
+        let Some(tlp) = self.tlp else {
+            if !self.to.is_empty() {
+                return Err(fail(
+                    "--to names recipients for a label: add --tlp AMBER (or AMBER+STRICT, RED)",
+                ));
+            }
+            return Ok(match parent {
+                Some(p) => inherit(author, p.author, p.distribution),
+                None => Distribution::green(),
+            });
+        };
+        let name = tlp_name(tlp);
+        if tlp.needs_recipients() && self.to.is_empty() {
             return Err(fail(format!(
                 "TLP:{name} is shared only with named recipients: add --to CODE,CODE"
             )));
         }
-        if !self.tlp.needs_recipients() && !self.to.is_empty() {
+        if !tlp.needs_recipients() && !self.to.is_empty() {
             return Err(fail(format!(
                 "TLP:{name} is not limited to recipients and takes no --to; use --tlp AMBER (or AMBER+STRICT, RED) to name recipients"
             )));
         }
         let d = Distribution {
-            tlp: self.tlp,
+            tlp,
             to: self.to.clone(),
         };
         d.validate().map_err(fail)?;
         Ok(d)
     }
+}
+
+/// A label's TLP 2.0 name (`Tlp` has no Display; its serde name is the label).
+pub fn tlp_name(tlp: Tlp) -> String {
+    serde_json::to_value(tlp)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[derive(Subcommand)]
@@ -239,12 +272,48 @@ pub enum ThreadCommand {
 mod tests {
     use super::*;
 
+    fn code(c: &str) -> DelegationCode {
+        c.parse().unwrap()
+    }
+
     fn dist(tlp: &str, to: &[&str]) -> CliResult<Distribution> {
         Distribute {
-            tlp: tlp.parse().unwrap(),
-            to: to.iter().map(|c| c.parse().unwrap()).collect(),
+            tlp: Some(tlp.parse().unwrap()),
+            to: to.iter().map(|c| code(c)).collect(),
         }
-        .distribution()
+        .distribution(&code("US"), None)
+    }
+
+    #[test]
+    fn a_reply_without_a_label_takes_its_parents_audience() {
+        let none = Distribute {
+            tlp: None,
+            to: vec![],
+        };
+        let parent = Distribution {
+            tlp: Tlp::Red,
+            to: vec![code("US"), code("DE")],
+        };
+        let reply = none
+            .distribution(
+                &code("US"),
+                Some(Parent {
+                    author: &code("CZ"),
+                    distribution: &parent,
+                }),
+            )
+            .unwrap();
+        assert_eq!(reply.tlp, Tlp::Red);
+        assert_eq!(reply.to, vec![code("CZ"), code("DE")]);
+        assert_eq!(
+            none.distribution(&code("US"), None).unwrap(),
+            Distribution::green()
+        );
+        let to_only = Distribute {
+            tlp: None,
+            to: vec![code("DE")],
+        };
+        assert!(to_only.distribution(&code("US"), None).is_err());
     }
 
     #[test]

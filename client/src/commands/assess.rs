@@ -8,7 +8,7 @@ use super::Context;
 use crate::assessment_file;
 use crate::cli::AssessCommand;
 use crate::error::CliResult;
-use crate::output::{emit, emit_list, emit_published, short};
+use crate::output::{emit, emit_list, emit_published, marking, short};
 use crate::profile::Profile;
 use crate::session::{read_text, url_encode, Session};
 
@@ -21,13 +21,14 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
             emit(ctx.json, &out, || text.clone())?;
         }
         AssessCommand::Submit { file, distribute } => {
-            let distribution = distribute.distribution()?;
             let profile = Profile::open(&ctx.home)?;
             // The whole file is checked before the server is contacted.
             let text = read_text(&file)?;
             let name = file.display().to_string();
             let assessment = assessment_file::parse(&name, &text, &profile.data.delegation)?;
             let mut session = Session::connect(profile)?;
+            let distribution =
+                session.distribution_under(&distribute, assessment.supersedes.as_ref())?;
             let done = format!(
                 "assessed {} under {} as {}",
                 assessment.supplier.name,
@@ -57,6 +58,7 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
                     "id",
                     "entry",
                     "author",
+                    "tlp",
                     "supplier",
                     "framework",
                     "verdict",
@@ -67,6 +69,7 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
                         short(&a.meta.id),
                         a.meta.index.to_string(),
                         a.meta.author.to_string(),
+                        marking(&a.meta.distribution),
                         a.body.supplier.name.clone(),
                         format!("{} v{}", a.body.framework, a.body.framework_version),
                         a.body.verdict.decision().to_owned(),

@@ -8,7 +8,7 @@ use super::Context;
 use crate::cli::{DeclarationCommand, DocFormat};
 use crate::document;
 use crate::error::{fail, CliResult};
-use crate::output::{emit, emit_list, short, timestamp};
+use crate::output::{emit, emit_list, marking, short, timestamp};
 use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
@@ -36,7 +36,15 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
                 ctx.json,
                 &list,
                 |d| d.id.to_string(),
-                &["id", "title", "rule", "adopted", "entry", "signatories"],
+                &[
+                    "id",
+                    "tlp",
+                    "title",
+                    "rule",
+                    "adopted",
+                    "entry",
+                    "signatories",
+                ],
                 |d| {
                     let signed: Vec<String> = d
                         .signatories
@@ -45,6 +53,7 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
                         .collect();
                     vec![
                         short(&d.id),
+                        marking(&d.distribution),
                         d.title.clone(),
                         d.rule.to_string(),
                         timestamp(d.adopted_at),

@@ -16,9 +16,9 @@ pub fn run(ctx: &Context, cmd: MessageCommand) -> CliResult<()> {
         text,
         distribute,
     } = cmd;
-    let distribution = distribute.distribution()?;
     let mut session = Session::open(ctx)?;
     let thread = session.any_statement(&thread)?;
+    let distribution = session.distribution_under(&distribute, Some(&thread))?;
     let message = Message { thread, text };
     message.validate().map_err(fail)?;
     let done = format!("posted in the thread of {}", short(&thread));

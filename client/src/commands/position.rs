@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Context;
 use crate::cli::PositionCommand;
 use crate::error::{fail, CliResult};
-use crate::output::{emit, emit_list, emit_published, short, timestamp};
+use crate::output::{emit, emit_list, emit_published, marking, short, timestamp};
 use crate::resolve;
 use crate::session::{read_text, Session};
 
@@ -21,7 +21,6 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
             subject,
             distribute,
         } => {
-            let distribution = distribute.distribution()?;
             let text = read_text(&file)?;
             let mut session = Session::open(ctx)?;
             let subject = subject
@@ -39,6 +38,7 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
                     })
                 })
                 .transpose()?;
+            let distribution = session.distribution_under(&distribute, subject.as_ref())?;
             let position = Position {
                 title,
                 text,
@@ -57,12 +57,13 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
                 ctx.json,
                 &list,
                 |p| p.meta.id.to_string(),
-                &["id", "entry", "author", "issued", "title", "subject"],
+                &["id", "entry", "author", "tlp", "issued", "title", "subject"],
                 |p| {
                     vec![
                         short(&p.meta.id),
                         p.meta.index.to_string(),
                         p.meta.author.to_string(),
+                        marking(&p.meta.distribution),
                         timestamp(p.meta.issued_at),
                         p.title.clone(),
                         p.subject.as_ref().map(short).unwrap_or_default(),
@@ -84,8 +85,9 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
                     .map(|s| format!("subject   {s}\n"))
                     .unwrap_or_default();
                 format!(
-                    "position  {}\ntitle     {}\nauthor    {} (key {})\nissued    {} (entry {})\n{subject}\n{}\n",
+                    "position  {}\nmarking   {}\ntitle     {}\nauthor    {} (key {})\nissued    {} (entry {})\n{subject}\n{}\n",
                     p.meta.id,
+                    marking(&p.meta.distribution),
                     p.title,
                     p.meta.author,
                     p.meta.key,

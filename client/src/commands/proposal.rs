@@ -11,7 +11,7 @@ use similar::TextDiff;
 use super::Context;
 use crate::cli::ProposalCommand;
 use crate::error::{fail, CliResult};
-use crate::output::{emit, emit_list, short, table, timestamp};
+use crate::output::{emit, emit_list, marking, short, table, timestamp};
 use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
                 &list,
                 |p| p.record.meta.id.to_string(),
                 &[
-                    "id", "entry", "proposer", "title", "rule", "deadline", "status", "rev",
+                    "id", "entry", "proposer", "tlp", "title", "rule", "deadline", "status", "rev",
                     "tally",
                 ],
                 |p| {
@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
                         short(&r.meta.id),
                         r.meta.index.to_string(),
                         r.meta.author.to_string(),
+                        marking(&r.meta.distribution),
                         r.title.clone(),
                         r.rule.to_string(),
                         timestamp(r.deadline),
@@ -143,8 +144,9 @@ fn summary(view: &ProposalView) -> String {
     let t = &view.tally;
     let participants: Vec<String> = rec.participants.iter().map(|p| p.to_string()).collect();
     let mut s = format!(
-        "proposal      {}\ntitle         {}\nproposer      {} (entry {}, {})\nparticipants  {}\nrule          {}\ndeadline      {}\nstatus        {}\n",
+        "proposal      {}\nmarking       {}\ntitle         {}\nproposer      {} (entry {}, {})\nparticipants  {}\nrule          {}\ndeadline      {}\nstatus        {}\n",
         rec.meta.id,
+        marking(&rec.meta.distribution),
         rec.title,
         rec.meta.author,
         rec.meta.index,

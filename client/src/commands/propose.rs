@@ -7,13 +7,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::Context;
-use crate::cli::{ProposeArgs, ReviseArgs};
+use crate::cli::{Parent, ProposeArgs, ReviseArgs};
 use crate::error::{fail, CliResult};
 use crate::output::{emit_published, timestamp};
 use crate::session::{read_text, Session};
 
 pub fn propose(ctx: &Context, args: ProposeArgs) -> CliResult<()> {
-    let distribution = args.distribute.distribution()?;
     let when = When::parse(&args.deadline)?;
     let text = read_text(&args.file)?;
     let mut proposal = Proposal {
@@ -27,6 +26,9 @@ pub fn propose(ctx: &Context, args: ProposeArgs) -> CliResult<()> {
     // number of participants) are caught before signing.
     proposal.validate().map_err(fail)?;
     let mut session = Session::open(ctx)?;
+    let distribution = args
+        .distribute
+        .distribution(&session.profile.data.delegation, None)?;
     let digest = TextDigest::of(&proposal.text);
     let (title, rule) = (proposal.title.clone(), proposal.rule);
     let mut deadline = proposal.deadline;
@@ -45,11 +47,17 @@ pub fn propose(ctx: &Context, args: ProposeArgs) -> CliResult<()> {
 }
 
 pub fn revise(ctx: &Context, args: ReviseArgs) -> CliResult<()> {
-    let distribution = args.distribute.distribution()?;
     let text = read_text(&args.file)?;
     let mut session = Session::open(ctx)?;
     let view = session.proposal(&args.proposal)?;
     let proposal = view.record.meta.id;
+    let distribution = args.distribute.distribution(
+        &session.profile.data.delegation,
+        Some(Parent {
+            author: &view.record.meta.author,
+            distribution: &view.record.meta.distribution,
+        }),
+    )?;
     let revision = Revision {
         proposal,
         text,

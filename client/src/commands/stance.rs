@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::proposal::revision_of;
 use super::Context;
-use crate::cli::{EndorseArgs, ObjectArgs, StanceArgs};
+use crate::cli::{EndorseArgs, ObjectArgs, Parent, StanceArgs};
 use crate::error::CliResult;
 use crate::output::{emit_published, short};
 use crate::session::Session;
@@ -41,10 +41,16 @@ pub fn abstain(ctx: &Context, args: StanceArgs) -> CliResult<()> {
 
 /// Signs and publishes `stance` on the chosen revision.
 fn take(ctx: &Context, args: StanceArgs, stance: Stance) -> CliResult<()> {
-    let distribution = args.distribute.distribution()?;
     let mut session = Session::open(ctx)?;
     let view = session.proposal(&args.proposal)?;
     let rec = &view.record;
+    let distribution = args.distribute.distribution(
+        &session.profile.data.delegation,
+        Some(Parent {
+            author: &rec.meta.author,
+            distribution: &rec.meta.distribution,
+        }),
+    )?;
     let revision = match &args.revision {
         Some(arg) => revision_of(rec, arg)?,
         None => rec.current(),

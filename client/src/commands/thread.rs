@@ -8,7 +8,7 @@ use serde_json::json;
 use super::Context;
 use crate::cli::ThreadCommand;
 use crate::error::CliResult;
-use crate::output::{emit, records_json, short, timestamp};
+use crate::output::{emit, marking, records_json, short, timestamp};
 use crate::session::Session;
 
 pub fn run(ctx: &Context, cmd: ThreadCommand) -> CliResult<()> {
@@ -31,9 +31,10 @@ pub fn run(ctx: &Context, cmd: ThreadCommand) -> CliResult<()> {
             // Header line per message, then its text indented: messages
             // are multi-line, so a table would mangle them.
             s.push_str(&format!(
-                "\n#{}  {}  {}  id {}\n",
+                "\n#{}  {}  {}  {}  id {}\n",
                 m.meta.index,
                 m.meta.author,
+                marking(&m.meta.distribution),
                 timestamp(m.meta.issued_at),
                 short(&m.meta.id)
             ));

@@ -1,10 +1,11 @@
-//! `GET /v1/assessments[?supplier=NAME]` and `GET /v1/suppliers/{name}`.
+//! `GET /v1/assessments[?supplier=NAME]` and `GET /v1/suppliers/{name}`:
+//! what the reader may read, `superseded_by` included.
 
 use actix_web::{web, HttpResponse};
+use entente_shared::views;
 use serde::Deserialize;
 
 use super::views::found;
-use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::Fold;
@@ -20,18 +21,7 @@ pub async fn list(
     q: web::Query<Filter>,
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    let ledger = fold.read();
-    let book = ledger.assessments();
-    let records: Vec<_> = match &q.supplier {
-        Some(name) => book
-            .of_supplier(name)
-            .filter(|r| visible(&auth.reader, &r.meta))
-            .collect(),
-        None => book
-            .iter()
-            .filter(|r| visible(&auth.reader, &r.meta))
-            .collect(),
-    };
+    let records = views::assessments(&fold.read(), &auth.reader, q.supplier.as_deref());
     Ok(HttpResponse::Ok().json(records))
 }
 
@@ -40,10 +30,7 @@ pub async fn supplier(
     path: web::Path<String>,
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    let view = fold
-        .read()
-        .assessments()
-        .supplier_view(&path, |m| visible(&auth.reader, m));
+    let view = views::supplier(&fold.read(), &auth.reader, &path);
     found(view, || {
         format!("no assessment of supplier {:?}", path.as_str())
     })

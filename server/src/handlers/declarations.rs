@@ -1,22 +1,16 @@
-//! `GET /v1/declarations` and `GET /v1/declarations/{id}`: adopted proposals.
+//! `GET /v1/declarations` and `GET /v1/declarations/{id}`: adopted proposals,
+//! made from what the reader may read.
 
 use actix_web::{web, HttpResponse};
-use entente_shared::ledger::Declaration;
+use entente_shared::views;
 
 use super::views::{found, parse_id};
-use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::Fold;
 
 pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
-    let ledger = fold.read();
-    let proposals = ledger.proposals();
-    let list: Vec<Declaration> = proposals
-        .iter()
-        .filter(|p| visible(&auth.reader, &p.meta))
-        .filter_map(|p| proposals.declaration(&p.meta.id))
-        .collect();
+    let list = views::declarations(&fold.read(), &auth.reader);
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -26,12 +20,7 @@ pub async fn show(
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let ledger = fold.read();
-    let proposals = ledger.proposals();
-    let declaration = proposals
-        .get(&id)
-        .filter(|p| visible(&auth.reader, &p.meta))
-        .and_then(|_| proposals.declaration(&id));
+    let declaration = views::declaration(&fold.read(), &auth.reader, &id);
     found(declaration, || {
         format!("no declaration {id} (not adopted, or no such proposal)")
     })

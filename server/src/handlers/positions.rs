@@ -1,20 +1,15 @@
 //! `GET /v1/positions` and `GET /v1/positions/{id}`: national position papers.
 
 use actix_web::{web, HttpResponse};
+use entente_shared::views;
 
 use super::views::{found, parse_id};
-use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::Fold;
 
 pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
-    let ledger = fold.read();
-    let list: Vec<_> = ledger
-        .discussion()
-        .positions()
-        .filter(|p| visible(&auth.reader, &p.meta))
-        .collect();
+    let list = views::positions(&fold.read(), &auth.reader);
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -24,10 +19,6 @@ pub async fn show(
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let ledger = fold.read();
-    let paper = ledger
-        .discussion()
-        .position(&id)
-        .filter(|p| visible(&auth.reader, &p.meta));
+    let paper = views::position(&fold.read(), &auth.reader, &id);
     found(paper, || format!("no position {id}"))
 }

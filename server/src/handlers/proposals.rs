@@ -1,32 +1,17 @@
-//! `GET /v1/proposals` and `GET /v1/proposals/{id}`: proposals with their
-//! revisions, every participant's positions and the tally.
+//! `GET /v1/proposals` and `GET /v1/proposals/{id}`: proposals with the
+//! revisions and positions the reader may read, and the tally of those.
 
 use actix_web::{web, HttpResponse};
-use entente_shared::api::ProposalView;
-use entente_shared::ledger::ProposalRecord;
+use entente_shared::views;
 
 use super::views::{found, parse_id};
-use crate::access::visible;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
 use crate::state::Fold;
 
-fn view(record: &ProposalRecord) -> ProposalView {
-    ProposalView {
-        record: record.clone(),
-        tally: record.tally(),
-    }
-}
-
 pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
-    let ledger = fold.read();
-    let views: Vec<ProposalView> = ledger
-        .proposals()
-        .iter()
-        .filter(|p| visible(&auth.reader, &p.meta))
-        .map(view)
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+    let list = views::proposals(&fold.read(), &auth.reader);
+    Ok(HttpResponse::Ok().json(list))
 }
 
 pub async fn show(
@@ -35,11 +20,6 @@ pub async fn show(
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let ledger = fold.read();
-    let record = ledger
-        .proposals()
-        .get(&id)
-        .filter(|p| visible(&auth.reader, &p.meta))
-        .map(view);
+    let record = views::proposal(&fold.read(), &auth.reader, &id);
     found(record, || format!("no proposal {id}"))
 }

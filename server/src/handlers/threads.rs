@@ -1,35 +1,20 @@
-//! `GET /v1/threads/{id}`: the signed messages attached to a statement.
+//! `GET /v1/threads/{id}`: the signed messages attached to a statement, shown
+//! only to whoever may read that statement, and only those it may read.
 
 use actix_web::{web, HttpResponse};
-use entente_shared::api::ThreadView;
+use entente_shared::views;
 
-use super::views::parse_id;
-use crate::access::{statement_visible, visible};
+use super::views::{found, parse_id};
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
-use crate::state::{AppState, Fold};
+use crate::state::Fold;
 
 pub async fn show(
     auth: MaybeSigned,
     path: web::Path<String>,
-    state: web::Data<AppState>,
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let ledger = fold.read();
-    // A thread hangs off a statement: it is shown only to whoever may read that statement.
-    if !ledger.contains(&id) || !statement_visible(&state.store, &auth.reader, &id)? {
-        return Err(ApiError::NotFound(format!("no statement {id}")));
-    }
-    let messages = ledger
-        .discussion()
-        .thread(&id)
-        .iter()
-        .filter(|m| visible(&auth.reader, &m.meta))
-        .cloned()
-        .collect();
-    Ok(HttpResponse::Ok().json(ThreadView {
-        thread: id,
-        messages,
-    }))
+    let thread = views::thread(&fold.read(), &auth.reader, &id);
+    found(thread, || format!("no statement {id}"))
 }

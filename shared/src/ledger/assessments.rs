@@ -133,11 +133,7 @@ impl Assessments {
         if let Some(old) = &a.supersedes {
             match self.records.get(old) {
                 None if partial => {}
-                None => {
-                    return Err(Refusal::NoSuchStatement(format!(
-                        "assessment {old} to supersede"
-                    )))
-                }
+                None => return Err(Refusal::no_superseded(old)),
                 Some(rec) => {
                     if &rec.meta.author != author {
                         return Err(Refusal::NotYours(format!(

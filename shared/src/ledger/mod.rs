@@ -22,14 +22,15 @@ pub mod replay;
 pub mod roster;
 pub mod rules;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dsse::{DsseError, Envelope};
 use crate::keys::{KeyId, PublicKey};
 use crate::refusal::Refusal;
-use crate::statement::{Body, Role, Statement, StatementId};
+use crate::statement::{Body, DelegationCode, Distribution, Role, Statement, StatementId};
+use crate::visibility::{may_read, no_wider, same_audience, Reader};
 
 pub use assessments::{AssessmentRecord, Assessments, SupplierView};
 pub use discussion::{Discussion, PositionPaper, ThreadMessage};
@@ -124,6 +125,20 @@ impl Unverified {
     }
 }
 
+/// Who may read a statement: its author and distribution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    pub author: DelegationCode,
+    pub distribution: Distribution,
+}
+
+impl Audience {
+    /// Whether `reader` may read it ([`may_read`]).
+    pub fn readable_by(&self, reader: &Reader) -> bool {
+        may_read(reader, &self.author, &self.distribution)
+    }
+}
+
 /// Which fold a saved [`Ledger`] came from: the shared crate's version, so
 /// that a snapshot written by another release (whose rules, frameworks or
 /// state may differ) is never restored, and the log is replayed instead.
@@ -138,8 +153,11 @@ pub struct Ledger {
     /// Highest `seq` each key has signed (kept out of the roster view: it
     /// would tell readers how many statements a key signed that they may not see).
     seqs: HashMap<KeyId, u64>,
-    /// Every statement id applied, for references (threads, subjects).
-    ids: HashSet<StatementId>,
+    /// Every statement applied, by id, with who may read it: references
+    /// (threads, subjects, proposals, superseded assessments) are resolved
+    /// as their author may see them, and a child's audience is checked
+    /// against its parent's.
+    audiences: HashMap<StatementId, Audience>,
     /// Whether some entries were hidden from this fold (a reader's view):
     /// references to statements it cannot see are then tolerated.
     partial: bool,
@@ -176,7 +194,12 @@ impl Ledger {
 
     /// Whether a statement with this id has been applied.
     pub fn contains(&self, id: &StatementId) -> bool {
-        self.ids.contains(id)
+        self.audiences.contains_key(id)
+    }
+
+    /// Who may read the statement `id`, if it has been applied.
+    pub fn audience(&self, id: &StatementId) -> Option<&Audience> {
+        self.audiences.get(id)
     }
 
     /// Decodes `envelope` and checks its signature.
@@ -269,6 +292,7 @@ impl Ledger {
     }
 
     fn check_body(&self, st: &Statement, role: Role) -> Result<(), Refusal> {
+        self.check_audience(st, role)?;
         match &st.body {
             Body::Admission(a) => {
                 if let Some(existing) = self.roster.delegation(&a.delegation) {
@@ -312,22 +336,116 @@ impl Ledger {
                         && self.proposals.get(s).is_none()
                         && self.assessments.get(s).is_none() =>
                 {
-                    Err(Refusal::NoSuchStatement(format!(
-                        "proposal or assessment {s}"
-                    )))
+                    Err(Refusal::no_subject(s))
                 }
                 _ => Ok(()),
             },
             Body::Message(m) => {
-                if !self.partial && !self.ids.contains(&m.thread) {
-                    return Err(Refusal::NoSuchStatement(format!(
-                        "statement {} to attach the message to",
-                        m.thread
-                    )));
+                if !self.partial && !self.audiences.contains_key(&m.thread) {
+                    return Err(Refusal::no_thread(&m.thread));
                 }
                 Ok(())
             }
         }
+    }
+
+    /// The audience rules (see `visibility`): a statement's references are
+    /// resolved as its author may see them — a parent the author may not
+    /// read is refused exactly as a missing one, before anything else is
+    /// said about it — and a child reaches no one its parent does not.
+    /// Revisions and positions on a proposal reach exactly the proposal's
+    /// readers, so that everyone who reads a proposal reads its whole record;
+    /// a restricted proposal's participants are among its readers.
+    fn check_audience(&self, st: &Statement, role: Role) -> Result<(), Refusal> {
+        let author = Reader::Delegation {
+            code: st.author,
+            role,
+        };
+        let is_proposal = |id: &StatementId| self.proposals.get(id).is_some();
+        let is_assessment = |id: &StatementId| self.assessments.get(id).is_some();
+        // (parent, its refusal when missing, whether the audience must be
+        // exactly the parent's, whether the parent is of the kind referred to)
+        let (parent, missing, exact, kind_ok) = match &st.body {
+            Body::Revision(r) => (
+                r.proposal,
+                Refusal::no_proposal(&r.proposal),
+                true,
+                is_proposal(&r.proposal),
+            ),
+            Body::Endorsement(e) => (
+                e.proposal,
+                Refusal::no_proposal(&e.proposal),
+                true,
+                is_proposal(&e.proposal),
+            ),
+            Body::Message(m) => (m.thread, Refusal::no_thread(&m.thread), false, true),
+            Body::Position(p) => match p.subject {
+                Some(s) => (
+                    s,
+                    Refusal::no_subject(&s),
+                    false,
+                    is_proposal(&s) || is_assessment(&s),
+                ),
+                None => return Ok(()),
+            },
+            Body::Assessment(a) => match a.supersedes {
+                Some(old) => (
+                    old,
+                    Refusal::no_superseded(&old),
+                    false,
+                    is_assessment(&old),
+                ),
+                None => return Ok(()),
+            },
+            Body::Proposal(p) => {
+                if let Some(readers) =
+                    crate::visibility::named_readers(&st.author, &st.distribution)
+                {
+                    if let Some(outside) = p.participants.iter().find(|c| !readers.contains(c)) {
+                        return Err(Refusal::BadAudience(format!(
+                            "participant {outside} may not read this proposal: name every participant as a recipient"
+                        )));
+                    }
+                }
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        // Unknown here: missing (the kind's own check says so), or hidden
+        // from this reader's partial fold (tolerated there).
+        let Some(theirs) = self.audiences.get(&parent) else {
+            return Ok(());
+        };
+        if !theirs.readable_by(&author) {
+            return Err(missing);
+        }
+        if !kind_ok {
+            // Not what the statement says it is: its kind's own check refuses it.
+            return Ok(());
+        }
+        let fits = if exact {
+            same_audience(
+                &st.author,
+                &st.distribution,
+                &theirs.author,
+                &theirs.distribution,
+            )
+        } else {
+            no_wider(
+                &st.author,
+                &st.distribution,
+                &theirs.author,
+                &theirs.distribution,
+            )
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(Refusal::BadAudience(if exact {
+            format!("a {} reaches exactly its proposal's readers: the same label, and its author and recipients are the proposal's author and recipients", st.kind().as_str())
+        } else {
+            format!("a {} reaches no one its parent {parent} does not: a label at least as strict, and recipients among the parent's author and recipients", st.kind().as_str())
+        }))
     }
 
     fn key_unused(&self, key: &PublicKey) -> Result<(), Refusal> {
@@ -345,7 +463,13 @@ impl Ledger {
         // Time in the fold is the signed issued_at of what it reads.
         self.proposals.close_due(st.issued_at, at);
         self.seqs.insert(st.key, st.seq);
-        self.ids.insert(v.id);
+        self.audiences.insert(
+            v.id,
+            Audience {
+                author: st.author,
+                distribution: st.distribution.clone(),
+            },
+        );
         let meta = EntryMeta::of(st, v.id, at);
         match st.body.clone() {
             Body::Admission(a) => {
@@ -402,6 +526,8 @@ fn check_bootstrap(st: &Statement) -> Result<(), Refusal> {
     }
 }
 
+#[cfg(test)]
+mod audience_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]

@@ -156,6 +156,8 @@ pub struct Declaration {
     pub id: StatementId,
     pub title: String,
     pub proposer: DelegationCode,
+    /// The proposal's TLP 2.0 distribution, which every part of the record shares.
+    pub distribution: crate::statement::Distribution,
     pub revision: TextDigest,
     pub revision_number: u32,
     pub text: String,
@@ -240,7 +242,7 @@ impl Proposals {
             return if partial {
                 Ok(())
             } else {
-                Err(Refusal::NoSuchStatement(format!("proposal {}", r.proposal)))
+                Err(Refusal::no_proposal(&r.proposal))
             };
         };
         if &rec.meta.author != author {
@@ -267,7 +269,7 @@ impl Proposals {
             return if partial {
                 Ok(())
             } else {
-                Err(Refusal::NoSuchStatement(format!("proposal {}", e.proposal)))
+                Err(Refusal::no_proposal(&e.proposal))
             };
         };
         if !rec.participants.contains(author) {
@@ -384,7 +386,15 @@ impl Proposals {
 
     /// The declaration an adopted proposal became.
     pub fn declaration(&self, id: &StatementId) -> Option<Declaration> {
-        let rec = self.records.get(id)?;
+        self.records.get(id)?.declaration()
+    }
+}
+
+impl ProposalRecord {
+    /// The declaration this proposal became, if it was adopted.
+    pub fn declaration(&self) -> Option<Declaration> {
+        let rec = self;
+        let id = &rec.meta.id;
         let Status::Adopted {
             index,
             at,
@@ -425,6 +435,7 @@ impl Proposals {
             id: *id,
             title: rec.title.clone(),
             proposer: rec.meta.author,
+            distribution: rec.meta.distribution.clone(),
             revision: *revision,
             revision_number: adopted.number,
             text: adopted.text.clone(),

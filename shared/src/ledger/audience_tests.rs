@@ -1,0 +1,362 @@
+//! Who sees what, over random logs: random kinds, parents, labels,
+//! recipients, roles and readers. Every statement's free text carries a
+//! unique marker; no reader's view — every fold view as the server answers
+//! it, and the log entries as `GET /v1/entries`, the stream and archives hand
+//! them out — holds the marker of a statement that reader may not read. Every
+//! delegation's partial fold (hidden entries as leaf hashes only, as
+//! `entente log verify` and `archive verify` fold them) accepts the log, and
+//! reaches the views the server computes for it.
+
+use proptest::prelude::*;
+
+use super::replay::Entry;
+use super::tests::{apply, Party};
+use super::*;
+use crate::b64;
+use crate::frameworks::Frameworks;
+use crate::statement::*;
+use crate::views;
+use crate::visibility::{inherit, may_read, Reader};
+
+/// One random step: who acts, what kind, which earlier statement it hangs
+/// off, which label and recipients, whether it takes its parent's audience
+/// (as the CLI does by default), and a stance for positions.
+#[derive(Clone, Debug)]
+struct Op {
+    author: usize,
+    kind: u8,
+    parent: usize,
+    label: u8,
+    recipients: u8,
+    inherit: bool,
+    stance: u8,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    (
+        0usize..5,
+        0u8..6,
+        any::<usize>(),
+        0u8..5,
+        0u8..32,
+        any::<bool>(),
+        0u8..4,
+    )
+        .prop_map(
+            |(author, kind, parent, label, recipients, inherit, stance)| Op {
+                author,
+                kind,
+                parent,
+                label,
+                recipients,
+                inherit,
+                stance,
+            },
+        )
+}
+
+const CODES: [&str; 5] = ["CZ", "US", "DE", "FR", "NATO"];
+
+/// A statement that landed, with what the test needs to know of it.
+struct Landed {
+    id: StatementId,
+    author: DelegationCode,
+    distribution: Distribution,
+    kind: Kind,
+    marker: String,
+    bytes: Vec<u8>,
+}
+
+fn assessment_body(marker: &str, supersedes: Option<StatementId>) -> Assessment {
+    let fw = Frameworks::builtin().get("joint-declaration-2020").unwrap();
+    Assessment {
+        supplier: Supplier {
+            name: "Acme".into(),
+            country: "Freedonia".into(),
+        },
+        framework: fw.id.clone(),
+        framework_version: fw.version,
+        segments: vec![Segment::Core],
+        ratings: fw
+            .criteria
+            .iter()
+            .map(|c| Rating {
+                criterion: c.id.clone(),
+                risk: Risk::Low,
+                rationale: format!("rationale {marker}"),
+                evidence: vec![],
+            })
+            .collect(),
+        verdict: Verdict::Trusted,
+        supersedes,
+    }
+}
+
+/// Plays `ops` on a log founded by CZ with US, DE, FR as members and NATO
+/// as an observer; returns the full fold, every landed statement and the
+/// roles.
+fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
+    let mut ledger = Ledger::new();
+    let mut cz = Party::new("CZ");
+    let mut parties: Vec<Party> = CODES[1..].iter().map(|c| Party::new(c)).collect();
+    let roles = [
+        Role::Secretariat,
+        Role::Member,
+        Role::Member,
+        Role::Member,
+        Role::Observer,
+    ];
+    let mut landed = Vec::new();
+    let founding = cz.sign(Body::Admission(Admission {
+        delegation: cz.code,
+        name: "Czech Republic".into(),
+        role: Role::Secretariat,
+        public_key: cz.key.public_key(),
+    }));
+    landed.push(Landed {
+        id: StatementId::of_payload(&founding.payload),
+        author: cz.code,
+        distribution: Distribution::green(),
+        kind: Kind::Admission,
+        marker: String::new(),
+        bytes: founding.to_canonical_json(),
+    });
+    apply(&mut ledger, founding).unwrap();
+    for (p, role) in parties.iter().zip(&roles[1..]) {
+        let env = cz.admission_of(p, *role);
+        let id = StatementId::of_payload(&env.payload);
+        let bytes = env.to_canonical_json();
+        apply(&mut ledger, env).unwrap();
+        landed.push(Landed {
+            id,
+            author: cz.code,
+            distribution: Distribution::green(),
+            kind: Kind::Admission,
+            marker: String::new(),
+            bytes,
+        });
+    }
+    parties.insert(0, cz);
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    for (n, op) in ops.iter().enumerate() {
+        let marker = format!("QX{n:04}QX");
+        let author = parties[op.author].code;
+        let pick = |want: &dyn Fn(&Landed) -> bool| -> Option<usize> {
+            let fits: Vec<usize> = (0..landed.len()).filter(|&i| want(&landed[i])).collect();
+            (!fits.is_empty()).then(|| fits[op.parent % fits.len()])
+        };
+        let is = |k: Kind| move |l: &Landed| l.kind == k;
+        let (body, parent) = match op.kind {
+            0 => {
+                let participants: Vec<DelegationCode> = CODES[..4]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| op.recipients & (1 << i) != 0)
+                    .map(|(_, c)| c.parse().unwrap())
+                    .collect();
+                let participants = if participants.is_empty() {
+                    vec![author]
+                } else {
+                    participants
+                };
+                let body = Body::Proposal(Proposal {
+                    title: format!("title {marker}"),
+                    text: format!("text {marker}"),
+                    participants,
+                    rule: AdoptionRule::Unanimous,
+                    deadline: now + time::Duration::days(1),
+                });
+                (body, None)
+            }
+            1 | 2 => {
+                let Some(p) = pick(&is(Kind::Proposal)) else {
+                    continue;
+                };
+                let pid = landed[p].id;
+                let body = if op.kind == 1 {
+                    Body::Revision(Revision {
+                        proposal: pid,
+                        text: format!("revised {marker}"),
+                        note: format!("note {marker}"),
+                    })
+                } else {
+                    let current = ledger.proposals().get(&pid).unwrap().current().digest;
+                    let position = match op.stance {
+                        0 => Stance::Endorse,
+                        1 => Stance::EndorseWithReservation {
+                            reservation: format!("reservation {marker}"),
+                        },
+                        2 => Stance::Object {
+                            reason: format!("reason {marker}"),
+                        },
+                        _ => Stance::Abstain,
+                    };
+                    Body::Endorsement(Endorsement {
+                        proposal: pid,
+                        revision: current,
+                        position,
+                    })
+                };
+                (body, Some(p))
+            }
+            3 => {
+                let subject =
+                    pick(&|l: &Landed| matches!(l.kind, Kind::Proposal | Kind::Assessment))
+                        .filter(|_| op.stance != 0);
+                let body = Body::Position(Position {
+                    title: format!("position {marker}"),
+                    text: format!("paper {marker}"),
+                    subject: subject.map(|s| landed[s].id),
+                });
+                (body, subject)
+            }
+            4 => {
+                let Some(t) = pick(&|_: &Landed| true) else {
+                    continue;
+                };
+                let body = Body::Message(Message {
+                    thread: landed[t].id,
+                    text: format!("message {marker}"),
+                });
+                (body, Some(t))
+            }
+            _ => {
+                let old = pick(&|l: &Landed| l.kind == Kind::Assessment && l.author == author)
+                    .filter(|_| op.stance != 0);
+                (
+                    Body::Assessment(assessment_body(&marker, old.map(|o| landed[o].id))),
+                    old,
+                )
+            }
+        };
+        let distribution = match parent {
+            Some(p) if op.inherit => inherit(&author, &landed[p].author, &landed[p].distribution),
+            _ => {
+                let tlp = [
+                    Tlp::Clear,
+                    Tlp::Green,
+                    Tlp::Amber,
+                    Tlp::AmberStrict,
+                    Tlp::Red,
+                ][op.label as usize];
+                let mut to: Vec<DelegationCode> = CODES
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| op.recipients & (1 << i) != 0)
+                    .map(|(_, c)| c.parse().unwrap())
+                    .collect();
+                if to.is_empty() {
+                    to.push(CODES[(op.author + 1) % 5].parse().unwrap());
+                }
+                Distribution {
+                    to: if tlp.needs_recipients() { to } else { vec![] },
+                    tlp,
+                }
+            }
+        };
+        let party = &mut parties[op.author];
+        party.seq += 1;
+        let mut st = Statement::new(
+            party.code,
+            &party.key,
+            party.seq,
+            distribution.clone(),
+            body,
+        );
+        st.issued_at = now;
+        let kind = st.kind();
+        let env = st.sign(&party.key);
+        let id = StatementId::of_payload(&env.payload);
+        let bytes = env.to_canonical_json();
+        match apply(&mut ledger, env) {
+            Ok(_) => landed.push(Landed {
+                id,
+                author,
+                distribution,
+                kind,
+                marker,
+                bytes,
+            }),
+            // A refused statement changes nothing, its seq included.
+            Err(_) => party.seq -= 1,
+        }
+    }
+    let roles = CODES
+        .iter()
+        .zip(roles)
+        .map(|(c, r)| (c.parse().unwrap(), r))
+        .collect();
+    (ledger, landed, roles)
+}
+
+/// Everything the fold shows `reader`, as JSON text.
+fn every_view(ledger: &Ledger, reader: &Reader, ids: &[StatementId]) -> String {
+    let mut out = vec![
+        serde_json::to_string(&views::proposals(ledger, reader)).unwrap(),
+        serde_json::to_string(&views::declarations(ledger, reader)).unwrap(),
+        serde_json::to_string(&views::assessments(ledger, reader, None)).unwrap(),
+        serde_json::to_string(&views::assessments(ledger, reader, Some("acme"))).unwrap(),
+        serde_json::to_string(&views::supplier(ledger, reader, "Acme")).unwrap(),
+        serde_json::to_string(&views::positions(ledger, reader)).unwrap(),
+    ];
+    for id in ids {
+        out.push(serde_json::to_string(&views::proposal(ledger, reader, id)).unwrap());
+        out.push(serde_json::to_string(&views::declaration(ledger, reader, id)).unwrap());
+        out.push(serde_json::to_string(&views::position(ledger, reader, id)).unwrap());
+        out.push(serde_json::to_string(&views::thread(ledger, reader, id)).unwrap());
+    }
+    out.join("\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_reader_sees_a_byte_it_may_not_read_and_every_partial_fold_agrees(
+        ops in prop::collection::vec(op(), 1..28)
+    ) {
+        let (ledger, landed, roles) = play(&ops);
+        let ids: Vec<StatementId> = landed.iter().map(|l| l.id).collect();
+        let mut readers = vec![Reader::Anonymous];
+        readers.extend(roles.iter().map(|(code, role)| Reader::Delegation { code: *code, role: *role }));
+        for reader in &readers {
+            let may = |l: &Landed| may_read(reader, &l.author, &l.distribution);
+            // What the reader is handed: the fold's views, and the log's
+            // entries as envelopes (payloads decoded) or leaf hashes.
+            let mut handed = every_view(&ledger, reader, &ids);
+            for l in &landed {
+                if may(l) {
+                    let env = Envelope::from_json(&l.bytes).unwrap();
+                    handed.push_str(&String::from_utf8_lossy(&l.bytes));
+                    handed.push_str(&String::from_utf8_lossy(&env.payload));
+                } else {
+                    handed.push_str(&b64::encode(&crate::merkle::leaf_hash(&l.bytes)));
+                }
+            }
+            for l in landed.iter().filter(|l| !may(l) && !l.marker.is_empty()) {
+                prop_assert!(
+                    !handed.contains(&l.marker),
+                    "{reader:?} was handed {} of a {:?} it may not read",
+                    l.marker, l.kind
+                );
+            }
+            // An anonymous reader cannot fold: the roster is GREEN.
+            let Reader::Delegation { .. } = reader else { continue };
+            let mut replay = Replay::new();
+            for l in &landed {
+                let entry = if may(l) {
+                    Entry::from_stored(&l.bytes).unwrap()
+                } else {
+                    Entry::Hidden
+                };
+                let at = replay.ledger().size();
+                let outcome = replay.next(entry);
+                prop_assert!(outcome.is_ok(), "{reader:?}'s fold refuses entry {at} ({:?}): {outcome:?}", l.kind);
+            }
+            let partial = replay.finish();
+            prop_assert_eq!(every_view(&partial, reader, &ids), every_view(&ledger, reader, &ids));
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Every view the fold offers, computed for one reader from what that reader
+//! may read: proposals (revisions, positions, tallies), declarations,
+//! assessments (with `superseded_by`), supplier comparisons, position papers
+//! and threads. Nothing is filtered only at its root: each record's parts
+//! are kept or dropped by [`Audience::readable_by`](crate::ledger::Audience)
+//! too, so a view never carries a byte of a statement its reader may not
+//! read. The server answers its routes with these; a test over random logs
+//! checks them for every reader.
+
+use crate::api::{ProposalView, ThreadView};
+use crate::ledger::{
+    AssessmentRecord, Declaration, EntryMeta, Ledger, PositionPaper, ProposalRecord, SupplierView,
+};
+use crate::statement::StatementId;
+use crate::visibility::{may_read, Reader};
+
+/// Whether `reader` may read the statement behind `meta`.
+pub fn visible(reader: &Reader, meta: &EntryMeta) -> bool {
+    may_read(reader, &meta.author, &meta.distribution)
+}
+
+/// `rec` as `reader` may see it: only the revisions and positions it may
+/// read, or nothing if it may not read the proposal.
+pub fn proposal_record(rec: &ProposalRecord, reader: &Reader) -> Option<ProposalRecord> {
+    if !visible(reader, &rec.meta) {
+        return None;
+    }
+    let mut rec = rec.clone();
+    rec.revisions.retain(|r| visible(reader, &r.meta));
+    rec.positions.retain(|p| visible(reader, &p.meta));
+    Some(rec)
+}
+
+fn proposal_view(rec: ProposalRecord) -> ProposalView {
+    ProposalView {
+        tally: rec.tally(),
+        record: rec,
+    }
+}
+
+/// Every proposal `reader` may read, in log order.
+pub fn proposals(ledger: &Ledger, reader: &Reader) -> Vec<ProposalView> {
+    ledger
+        .proposals()
+        .iter()
+        .filter_map(|p| proposal_record(p, reader))
+        .map(proposal_view)
+        .collect()
+}
+
+/// One proposal, if `reader` may read it.
+pub fn proposal(ledger: &Ledger, reader: &Reader, id: &StatementId) -> Option<ProposalView> {
+    let rec = ledger.proposals().get(id)?;
+    proposal_record(rec, reader).map(proposal_view)
+}
+
+/// Every declaration whose proposal `reader` may read, made from what it may read.
+pub fn declarations(ledger: &Ledger, reader: &Reader) -> Vec<Declaration> {
+    ledger
+        .proposals()
+        .iter()
+        .filter_map(|p| proposal_record(p, reader)?.declaration())
+        .collect()
+}
+
+/// One declaration, if `reader` may read its proposal.
+pub fn declaration(ledger: &Ledger, reader: &Reader, id: &StatementId) -> Option<Declaration> {
+    proposal_record(ledger.proposals().get(id)?, reader)?.declaration()
+}
+
+/// `rec` as `reader` may see it: `superseded_by` only names a superseding
+/// assessment the reader may read.
+fn assessment(
+    ledger: &Ledger,
+    rec: &AssessmentRecord,
+    reader: &Reader,
+) -> Option<AssessmentRecord> {
+    if !visible(reader, &rec.meta) {
+        return None;
+    }
+    let mut rec = rec.clone();
+    if let Some(by) = rec.superseded_by {
+        let seen = ledger
+            .assessments()
+            .get(&by)
+            .is_some_and(|n| visible(reader, &n.meta));
+        if !seen {
+            rec.superseded_by = None;
+        }
+    }
+    Some(rec)
+}
+
+/// The assessments `reader` may read (of one supplier, or all), in log order.
+pub fn assessments(
+    ledger: &Ledger,
+    reader: &Reader,
+    supplier: Option<&str>,
+) -> Vec<AssessmentRecord> {
+    let book = ledger.assessments();
+    let all: Box<dyn Iterator<Item = &AssessmentRecord>> = match supplier {
+        Some(name) => Box::new(book.of_supplier(name)),
+        None => Box::new(book.iter()),
+    };
+    all.filter_map(|r| assessment(ledger, r, reader)).collect()
+}
+
+/// The supplier comparison over the assessments `reader` may read.
+pub fn supplier(ledger: &Ledger, reader: &Reader, name: &str) -> Option<SupplierView> {
+    ledger
+        .assessments()
+        .supplier_view(name, |m| visible(reader, m))
+}
+
+/// The position papers `reader` may read, in log order.
+pub fn positions(ledger: &Ledger, reader: &Reader) -> Vec<PositionPaper> {
+    ledger
+        .discussion()
+        .positions()
+        .filter(|p| visible(reader, &p.meta))
+        .cloned()
+        .collect()
+}
+
+/// One position paper, if `reader` may read it.
+pub fn position(ledger: &Ledger, reader: &Reader, id: &StatementId) -> Option<PositionPaper> {
+    ledger
+        .discussion()
+        .position(id)
+        .filter(|p| visible(reader, &p.meta))
+        .cloned()
+}
+
+/// The messages `reader` may read in the thread of statement `id`, if it may
+/// read that statement.
+pub fn thread(ledger: &Ledger, reader: &Reader, id: &StatementId) -> Option<ThreadView> {
+    if !ledger.audience(id)?.readable_by(reader) {
+        return None;
+    }
+    let messages = ledger
+        .discussion()
+        .thread(id)
+        .iter()
+        .filter(|m| visible(reader, &m.meta))
+        .cloned()
+        .collect();
+    Some(ThreadView {
+        thread: *id,
+        messages,
+    })
+}
