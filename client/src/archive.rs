@@ -267,8 +267,17 @@ pub fn export(
         frameworks: archive::builtin_frameworks(),
     };
     let partial = PathBuf::from(format!("{}.partial", path.display()));
-    let file =
-        fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    // 0600: the bundle holds everything this delegation may read, AMBER and RED included.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?
+    };
     let mut out = BufWriter::new(file);
     let mut bytes = 0u64;
     let mut line = serde_json::to_vec(&header).context("encoding the header")?;

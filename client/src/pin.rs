@@ -86,6 +86,27 @@ pub fn observe(
 
 /// Fetches the latest checkpoint and observes it.
 pub fn latest(profile: &Profile, api: &Api) -> CliResult<SignedCheckpoint> {
-    let text = api.checkpoint()?;
+    let text = fetch_latest(profile, api)?;
     observe(profile, api, &text, Claim::Latest)
+}
+
+/// The server's latest checkpoint text. An empty log has none; to a profile
+/// that pinned a checkpoint before (or a witness that cosigned one), a log
+/// that is now empty is a rollback like any shorter one.
+pub fn fetch_latest(profile: &Profile, api: &Api) -> CliResult<String> {
+    match api.checkpoint() {
+        Err(CliError::Problem(p)) if p.status == 404 => {
+            let seen = match profile.pinned()? {
+                Some(text) => Some(text),
+                None => profile.cosigned()?,
+            };
+            match seen.and_then(|t| t.lines().nth(1).map(str::to_owned)) {
+                Some(size) => Err(CliError::Inconsistent(format!(
+                    "ROLLBACK: the server says its log is empty, but this profile saw size {size} before"
+                ))),
+                None => Err(CliError::Problem(p)),
+            }
+        }
+        other => other,
+    }
 }

@@ -47,7 +47,7 @@ impl Session {
     /// Checks the server of an already opened profile.
     pub fn connect(profile: Profile) -> CliResult<Session> {
         let api = Api::for_profile(&profile)?;
-        let text = api.checkpoint()?;
+        let text = pin::fetch_latest(&profile, &api)?;
         Session::with_checkpoint(profile, api, &text)
     }
 

@@ -18,9 +18,13 @@ use crate::{log_key, routes, snapshot, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    private_files();
     std::fs::create_dir_all(&settings.data)
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
+    // The key's mode is checked as found; then everything else is made private.
     let key = log_key::load_or_create(&settings.data)?;
+    tighten(&settings.data)
+        .with_context(|| format!("making {} private", settings.data.display()))?;
     let opened = std::time::Instant::now();
     let options = StoreOptions {
         cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
@@ -146,5 +150,35 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // The HTTP workers and their sequencer handles are gone: the thread drains and exits.
     let _ = tokio::task::spawn_blocking(move || sequencer_thread.join()).await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Files the process creates from here on are 0600 and folders 0700 (sled's
+/// included): the data folder holds the log key, the fold snapshot and, until
+/// bodies are sealed, restricted texts.
+fn private_files() {
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Removes group and other access from everything under `dir` (a data folder
+/// made by an older release, or copied in by an operator).
+fn tighten(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(dir)? {
+            tighten(&entry?.path())?;
+        }
+    }
     Ok(())
 }

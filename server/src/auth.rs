@@ -10,7 +10,7 @@
 //!
 //! A signed request (RFC 9421, see `entente_shared::httpsig`) must cover
 //! `@method` and `@target-uri` (and `content-digest` when it has a body), carry
-//! `created`, `keyid` and `nonce`, be created within
+//! `created`, `keyid` and `nonce`, be created after the server started and within
 //! `request_signature_window_secs` of the server clock (either way), use a
 //! nonce not seen within that window, and verify against a key that is active
 //! in the roster *now*: a key is refused from the moment its revocation or
@@ -145,6 +145,9 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, ApiError> {
             window_secs: window,
         }
         .into());
+    }
+    if presented.created < state.started_at {
+        return Err(RequestRefusal::BeforeStart.into());
     }
     let key_id: KeyId = presented
         .keyid

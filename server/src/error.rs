@@ -46,6 +46,9 @@ pub enum ApiError {
     RateLimited(String),
     #[error("the request body did not arrive in time")]
     Timeout,
+    /// A stream past `stream_max_per_delegation` or `stream_max_total`.
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error("the server is still restoring its state after start-up; try again shortly")]
     Starting,
 }
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Timeout => "timeout",
+            ApiError::TooManyStreams(_) => "too-many-streams",
             ApiError::Starting => "starting",
         }
     }
@@ -82,6 +86,7 @@ impl ApiError {
             ApiError::Internal(_) => "internal error",
             ApiError::RateLimited(_) => "rate limited",
             ApiError::Timeout => "request timeout",
+            ApiError::TooManyStreams(_) => "too many streams",
             ApiError::Starting => "starting",
         }
     }
@@ -121,7 +126,7 @@ impl ResponseError for ApiError {
             ApiError::BadCosignature(_) | ApiError::UnknownCheckpoint(_) => 422,
             ApiError::Busy | ApiError::Unavailable | ApiError::Starting => 503,
             ApiError::Internal(_) => 500,
-            ApiError::RateLimited(_) => 429,
+            ApiError::RateLimited(_) | ApiError::TooManyStreams(_) => 429,
             ApiError::Timeout => 408,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -6,7 +6,7 @@
 //!
 //! Layers, each importing only from the ones before it (ARCHITECTURE.md):
 //! `metrics`, `settings`, `store`, `snapshot`, `feed`, `log_key`, `tls` →
-//! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache` → `error` →
+//! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache`, `stream_slots` → `error` →
 //! `state` → `body`, `auth`, `access` → `handlers` → `routes` → `recovery`,
 //! `app`.
 
@@ -29,4 +29,5 @@ pub mod settings;
 pub mod snapshot;
 pub mod state;
 pub mod store;
+pub mod stream_slots;
 pub mod tls;

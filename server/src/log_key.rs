@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::Context;
@@ -18,6 +18,17 @@ pub const LOG_KEY_FILE: &str = "log-key.pk8";
 pub fn load_or_create(data: &Path) -> anyhow::Result<SigningKey> {
     let path = data.join(LOG_KEY_FILE);
     if path.exists() {
+        let mode = fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{} is readable by others (mode {:o}); it signs this log's checkpoints: `chmod 600` it, and treat it as exposed",
+                path.display(),
+                mode & 0o777
+            );
+        }
         let der = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         return SigningKey::from_pkcs8(&der)
             .with_context(|| format!("{} is not an Ed25519 key", path.display()));
@@ -31,6 +42,10 @@ pub fn load_or_create(data: &Path) -> anyhow::Result<SigningKey> {
         .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(der.as_bytes())?;
     file.sync_all()?;
+    // The new name must survive a power cut too: sync the folder that holds it.
+    fs::File::open(data)
+        .and_then(|dir| dir.sync_all())
+        .with_context(|| format!("syncing {}", data.display()))?;
     tracing::info!(key_id = %key.key_id(), "created a new log signing key");
     Ok(key)
 }

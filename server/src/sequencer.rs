@@ -241,6 +241,14 @@ impl Core {
         refresh: bool,
         latest: &mut Latest,
     ) {
+        // Only a newer cosignature replaces a witness's stored one; an equal
+        // or older one (a replay) is answered without a write.
+        let (cosignatures, stale): (Vec<_>, Vec<_>) = cosignatures
+            .into_iter()
+            .partition(|(c, _)| self.newer_cosignature(c));
+        for (_, reply) in stale {
+            let _ = reply.send(Ok(()));
+        }
         let (cosignatures, cosign_replies): (Vec<_>, Vec<_>) = cosignatures.into_iter().unzip();
         for c in &cosignatures {
             if c.cosignature.body == latest.body {
@@ -363,6 +371,15 @@ impl Core {
                 size: self.tree.size(),
                 checkpoint: checkpoint.clone(),
             }));
+        }
+    }
+
+    /// Whether `c` is newer than what is stored for its witness and size.
+    fn newer_cosignature(&self, c: &NewCosignature) -> bool {
+        match self.store.cosignature(c.size, &c.code) {
+            Ok(Some(stored)) => c.cosignature.timestamp > stored.timestamp,
+            Ok(None) => true,
+            Err(e) => fatal(&e),
         }
     }
 

@@ -61,6 +61,14 @@ pub struct Settings {
     pub stream_max_frame_bytes: usize,
     /// Kernel send buffer of a stream connection, in bytes: how much a silent subscriber can soak up.
     pub stream_send_buffer_bytes: usize,
+    /// Open streams one delegation may hold at once (429 `too-many-streams` past it).
+    pub stream_max_per_delegation: usize,
+    /// Open streams in all (429 `too-many-streams` past it), well under the
+    /// connections the workers take, so that HTTP requests are always admitted.
+    pub stream_max_total: usize,
+    /// Ping each subscriber this often, in seconds; one that has answered
+    /// nothing (no pong) by the next ping is closed (1008).
+    pub stream_ping_secs: u64,
     /// Re-sign an idle log's checkpoint (same tree, newer time) after this
     /// many seconds without an entry or a fresh cosignature; 0: never.
     pub checkpoint_interval_secs: u64,
@@ -107,6 +115,9 @@ impl Default for Settings {
             stream_send_timeout_secs: 10,
             stream_max_frame_bytes: 4096,
             stream_send_buffer_bytes: 65536,
+            stream_max_per_delegation: 16,
+            stream_max_total: 512,
+            stream_ping_secs: 30,
             checkpoint_interval_secs: 60,
             cache_capacity_mb: 64,
             rate_per_delegation: 200,
@@ -142,6 +153,9 @@ const FIELDS: &[&str] = &[
     "stream_send_timeout_secs",
     "stream_max_frame_bytes",
     "stream_send_buffer_bytes",
+    "stream_max_per_delegation",
+    "stream_max_total",
+    "stream_ping_secs",
     "checkpoint_interval_secs",
     "cache_capacity_mb",
     "rate_per_delegation",
@@ -200,8 +214,14 @@ impl Settings {
                 self.public_url
             ));
         }
-        if self.stream_buffer == 0 || self.stream_send_timeout_secs == 0 {
-            return Err("stream_buffer and stream_send_timeout_secs must be at least 1".into());
+        if self.stream_buffer == 0
+            || self.stream_send_timeout_secs == 0
+            || self.stream_ping_secs == 0
+        {
+            return Err(
+                "stream_buffer, stream_send_timeout_secs and stream_ping_secs must be at least 1"
+                    .into(),
+            );
         }
         if self.tls_cert.is_empty() != self.tls_key.is_empty() {
             return Err("tls_cert and tls_key are set together (or both left empty)".into());

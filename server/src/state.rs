@@ -18,6 +18,7 @@ use crate::replay_cache::ReplayCache;
 use crate::sequencer::Sequencer;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::stream_slots::StreamSlots;
 
 /// Shared application state (cloned into each worker).
 #[derive(Clone)]
@@ -38,6 +39,11 @@ pub struct AppState {
     fold_ready: watch::Receiver<bool>,
     /// Per-delegation submission rate.
     pub limiter: Arc<DelegationLimiter>,
+    /// Open streams, bounded per delegation and in all.
+    pub streams: Arc<StreamSlots>,
+    /// When this process started (Unix seconds): signed requests created
+    /// before it are refused, as their nonces were forgotten with the last run.
+    pub started_at: i64,
 }
 
 /// How long a request waits for the start-up fold restore before 503 starting.
@@ -62,6 +68,10 @@ impl AppState {
                 settings.rate_per_delegation,
                 settings.rate_burst,
             )),
+            streams: Arc::new(StreamSlots::new(
+                settings.stream_max_per_delegation,
+                settings.stream_max_total,
+            )),
             store,
             ledger,
             sequencer,
@@ -69,6 +79,7 @@ impl AppState {
             log: Arc::new(log),
             feed,
             fold_ready,
+            started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         }
     }
 

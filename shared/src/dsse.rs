@@ -48,9 +48,9 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One DSSE signature. Bytes signed: PAE(payloadType, payload).
+/// One DSSE signature. Bytes signed: PAE(payloadType, payload). Unknown
+/// fields are ignored, as DSSE requires of consumers, and not kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Signature {
     #[serde(default)]
     pub keyid: String,
@@ -58,9 +58,11 @@ pub struct Signature {
     pub sig: Vec<u8>,
 }
 
-/// A DSSE envelope. Its canonical JSON is hashed into the log.
+/// A DSSE envelope. Its canonical JSON is hashed into the log. DSSE v1
+/// says consumers MUST ignore unrecognized fields: they are accepted and
+/// dropped, so the canonical form (and the leaf) never carries them; the
+/// signature covers only the payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Envelope {
     #[serde(rename = "payloadType")]
     pub payload_type: String,
@@ -83,7 +85,8 @@ impl Envelope {
         }
     }
 
-    /// Parses envelope JSON (unknown fields and duplicate fields are refused).
+    /// Parses envelope JSON: a field given twice is refused, unknown fields
+    /// are dropped.
     pub fn from_json(bytes: &[u8]) -> Result<Envelope, DsseError> {
         serde_json::from_slice(bytes).map_err(|e| DsseError::Malformed(e.to_string()))
     }
@@ -171,11 +174,14 @@ mod tests {
     }
 
     #[test]
-    fn refuses_unknown_and_duplicate_fields() {
+    fn refuses_duplicate_fields_and_drops_unknown_ones() {
         let dup = br#"{"payloadType":"a","payloadType":"b","payload":"","signatures":[]}"#;
         assert!(Envelope::from_json(dup).is_err());
-        let extra = br#"{"payloadType":"a","payload":"","signatures":[],"x":1}"#;
-        assert!(Envelope::from_json(extra).is_err());
+        let extra =
+            br#"{"payloadType":"a","payload":"","signatures":[{"sig":"","x":2}],"x":{"y":1}}"#;
+        let env = Envelope::from_json(extra).unwrap();
+        let canonical = String::from_utf8(env.to_canonical_json()).unwrap();
+        assert!(!canonical.contains('x'), "{canonical}");
     }
 
     proptest! {

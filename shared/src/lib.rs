@@ -37,6 +37,7 @@ pub mod merkle;
 pub mod note;
 pub mod refusal;
 pub mod statement;
+pub mod strict_json;
 mod text_form;
 pub mod views;
 pub mod visibility;

@@ -185,6 +185,10 @@ pub enum RequestRefusal {
     Expired { age_secs: i64, window_secs: u64 },
     #[error("this request (nonce) was already seen; sign each request afresh")]
     Replayed,
+    /// Nonces are remembered in memory: a request signed before the server
+    /// started could be one it saw before a restart.
+    #[error("the request signature was created before the server started; sign it afresh")]
+    BeforeStart,
     #[error("key {0} is not in the roster")]
     UnknownKey(String),
     #[error("key {0} was revoked")]
@@ -210,7 +214,7 @@ impl RequestRefusal {
         match self {
             RequestRefusal::Unsigned => "unsigned-request",
             RequestRefusal::BadSignature(_) => "bad-request-signature",
-            RequestRefusal::Expired { .. } => "expired-signature",
+            RequestRefusal::Expired { .. } | RequestRefusal::BeforeStart => "expired-signature",
             RequestRefusal::Replayed => "replayed-request",
             RequestRefusal::UnknownKey(_) => "unknown-key",
             RequestRefusal::RevokedKey(_) => "revoked-key",

@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
                         r.title.clone(),
                         r.rule.to_string(),
                         timestamp(r.deadline),
-                        status_text(&r.status),
+                        status_text(r),
                         r.current().number.to_string(),
                         format!(
                             "{} endorse, {} object, {} abstain, {} pending",
@@ -119,9 +119,14 @@ pub fn revision_of<'a>(rec: &'a ProposalRecord, arg: &str) -> CliResult<&'a Revi
     }
 }
 
-/// `open`, `adopted …` or `expired …`.
-pub fn status_text(status: &Status) -> String {
-    match status {
+/// `open`, `adopted …` or `expired …`. The fold closes a proposal with the
+/// first entry issued at or after its deadline; on a quiet log, one whose
+/// deadline has passed says so until that entry comes.
+pub fn status_text(rec: &ProposalRecord) -> String {
+    match &rec.status {
+        Status::Open if rec.deadline <= time::OffsetDateTime::now_utc() => {
+            "deadline passed (closed with the log's next entry)".to_owned()
+        }
         Status::Open => "open".to_owned(),
         Status::Adopted { index, .. } => format!("adopted at entry {index}"),
         Status::Expired { index } => format!("expired at entry {index}"),
@@ -154,7 +159,7 @@ fn summary(view: &ProposalView) -> String {
         participants.join(", "),
         rec.rule,
         timestamp(rec.deadline),
-        status_text(&rec.status),
+        status_text(rec),
     );
     if let Status::Adopted { at, revision, .. } = &rec.status {
         s.push_str(&format!(

@@ -55,7 +55,7 @@ fn once(ctx: &Context) -> CliResult<()> {
     let profile = Profile::open(&ctx.home)?;
     let api = Api::for_profile(&profile)?;
     let log = profile.log_verifier()?;
-    let presented = api.checkpoint()?;
+    let presented = crate::pin::fetch_latest(&profile, &api)?;
     let cp = SignedCheckpoint::parse_and_verify(&presented, &log).map_err(|e| {
         CliError::Inconsistent(format!(
             "the server's checkpoint is not signed by the pinned log key: {e}"

@@ -6,6 +6,13 @@
 //! delegation's active key in the current roster. Its timestamp may not be
 //! ahead of the server's clock by more than the statement skew bound. Then
 //! the sequencer stores it, so that only that thread ever flushes.
+//!
+//! The post is authenticated by the cosignature itself (C2SP
+//! tlog-cosignature: the witness's key over the checkpoint and a timestamp),
+//! not by a request signature. Only a newer cosignature replaces a
+//! witness's stored one for that size: an equal or older one (a replay) is
+//! answered 200 with what is stored, and nothing is written. Posts count
+//! against the witness delegation's rate (429 past it).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use entente_shared::api::{CosignatureReceipt, CosignatureRequest, MAX_COSIGNATURE_BODY};
@@ -58,6 +65,18 @@ pub async fn post_cosignature(
             "the cosignature's timestamp {timestamp} is ahead of the server's clock ({now})"
         )));
     }
+    // A witness cosigns a size once per timestamp: a replay of what is
+    // stored, or of anything older, changes nothing and writes nothing.
+    let stored = state.store.cosignature(size, code.as_str())?;
+    if let Some(stored) = stored.filter(|s| s.timestamp >= timestamp) {
+        tracing::debug!(%code, size, "ignored a cosignature no newer than the stored one");
+        return Ok(HttpResponse::Ok().json(CosignatureReceipt {
+            delegation: code,
+            size,
+            timestamp: stored.timestamp,
+        }));
+    }
+    state.limiter.check(&code)?;
     state
         .sequencer
         .cosign(NewCosignature {
@@ -70,7 +89,7 @@ pub async fn post_cosignature(
             },
         })
         .await?;
-    tracing::info!(%code, size, "stored a cosignature");
+    tracing::debug!(%code, size, "stored a cosignature");
     Ok(HttpResponse::Created().json(CosignatureReceipt {
         delegation: code,
         size,

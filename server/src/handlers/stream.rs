@@ -50,8 +50,8 @@ use crate::access::readable;
 use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::feed::{batch_frames, Prepared, Published};
-use crate::metrics;
 use crate::state::AppState;
+use crate::stream_slots::Slot;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,9 +102,21 @@ pub async fn get_stream(
             ApiError::BadRequest(format!("from {from} is past the log's size {size}")).into(),
         );
     }
+    let code = *auth
+        .reader
+        .code()
+        .ok_or_else(|| ApiError::Internal("a signed reader without a code".into()))?;
+    let slot = state
+        .streams
+        .take(code)
+        .map_err(|full| ApiError::TooManyStreams(full.to_string()))?;
     // Join the feed before reading the store: nothing committed from now on is missed.
     let live = state.feed.subscribe();
-    let (response, session, messages) = actix_ws::handle(&req, body)?;
+    let (response, session, messages) = actix_ws::handle(&req, body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{e}: /v1/stream is a WebSocket (RFC 6455); send Connection: Upgrade and Upgrade: websocket"
+        ))
+    })?;
     cap_send_buffer(&req, state.settings.stream_send_buffer_bytes);
     let max = state.settings.stream_max_frame_bytes;
     let messages = messages
@@ -118,7 +130,7 @@ pub async fn get_stream(
         timeout: Duration::from_secs(state.settings.stream_send_timeout_secs),
     };
     let state = state.into_inner();
-    actix_web::rt::spawn(serve(state, auth, out, messages, live));
+    actix_web::rt::spawn(serve(state, auth, slot, out, messages, live));
     Ok(response)
 }
 
@@ -128,30 +140,18 @@ const MAX_BATCHES_AT_ONCE: usize = 64;
 
 /// Why a stream ends.
 enum End {
-    /// The subscriber closed or vanished.
+    /// The subscriber vanished.
     Gone,
+    /// The subscriber sent a Close frame: answered with one (RFC 6455 §5.5.1).
+    Closed(Option<CloseReason>),
     Lagged,
     TooSlow,
+    /// Answered no ping for a whole ping interval.
+    Silent,
     TooBig,
     KeyInactive(String),
     ShuttingDown,
     Internal,
-}
-
-/// One stream being served, as counted by `entente_stream_subscribers`.
-struct Subscribed;
-
-impl Subscribed {
-    fn new() -> Subscribed {
-        metrics::stream_subscribers().inc();
-        Subscribed
-    }
-}
-
-impl Drop for Subscribed {
-    fn drop(&mut self) {
-        metrics::stream_subscribers().dec();
-    }
 }
 
 /// Whether the subscriber's key may still read: a long-lived stream
@@ -171,16 +171,27 @@ fn key_still_usable(state: &AppState, key_id: &KeyId) -> Result<(), String> {
 async fn serve(
     state: Arc<AppState>,
     auth: Signed,
+    _slot: Slot,
     mut out: Out,
     mut messages: actix_ws::AggregatedMessageStream,
     mut live: broadcast::Receiver<Arc<Published>>,
 ) {
-    let _counted = Subscribed::new();
+    let every = Duration::from_secs(state.settings.stream_ping_secs);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    // Whether a ping went out that nothing has answered since.
+    let mut unanswered = false;
     let end: Result<std::convert::Infallible, End> = async {
         out.catch_up(&state, &auth, None).await?;
         out.current_checkpoint(&state).await?;
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    if unanswered {
+                        return Err(End::Silent);
+                    }
+                    unanswered = true;
+                    out.send_with(|s| Box::pin(async move { s.ping(b"").await })).await?;
+                },
                 batch = live.recv() => match batch {
                     Ok(batch) => {
                         let mut batches = vec![batch];
@@ -201,16 +212,24 @@ async fn serve(
                     Err(broadcast::error::RecvError::Lagged(_)) => return Err(End::Lagged),
                     Err(broadcast::error::RecvError::Closed) => return Err(End::ShuttingDown),
                 },
-                msg = messages.recv() => match msg {
+                msg = messages.recv() => {
+                    // Anything the subscriber sends (a pong, above all) shows it is there.
+                    if matches!(msg, Some(Ok(_))) {
+                        unanswered = false;
+                    }
+                    match msg {
                     None => return Err(End::Gone),
                     Some(Err(actix_ws::ProtocolError::Overflow)) => return Err(End::TooBig),
                     Some(Err(_)) => return Err(End::Gone),
                     Some(Ok(actix_ws::AggregatedMessage::Ping(bytes))) => {
                         out.send_with(|s| Box::pin(async move { s.pong(&bytes).await })).await?;
                     }
-                    Some(Ok(actix_ws::AggregatedMessage::Close(_))) => return Err(End::Gone),
-                    // Text, binary and pongs from the subscriber mean nothing here.
+                    Some(Ok(actix_ws::AggregatedMessage::Close(reason))) => {
+                        return Err(End::Closed(reason))
+                    }
+                    // Text, binary and pongs from the subscriber mean nothing more.
                     Some(Ok(_)) => {}
+                    }
                 },
             }
         }
@@ -220,8 +239,24 @@ async fn serve(
     let next = out.next;
     let (code, text) = match end {
         End::Gone => return,
+        End::Closed(reason) => {
+            // Echo the subscriber's status code, as RFC 6455 §5.5.1 suggests.
+            let code = reason.map_or(CloseCode::Normal, |r| r.code);
+            let _ = out
+                .session
+                .close(Some(CloseReason {
+                    code,
+                    description: None,
+                }))
+                .await;
+            return;
+        }
         End::Lagged => (CloseCode::Again, format!("lagged; resume from {next}")),
         End::TooSlow => (CloseCode::Policy, format!("too slow; resume from {next}")),
+        End::Silent => (
+            CloseCode::Policy,
+            format!("no answer to a ping; resume from {next}"),
+        ),
         End::TooBig => (CloseCode::Size, "message too big".to_owned()),
         End::KeyInactive(why) => (CloseCode::Policy, why),
         End::ShuttingDown => (

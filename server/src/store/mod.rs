@@ -296,6 +296,22 @@ impl Store {
         Ok(out)
     }
 
+    /// The cosignature stored for witness `code` at tree `size`, if any.
+    pub fn cosignature(
+        &self,
+        size: u64,
+        code: &str,
+    ) -> Result<Option<StoredCosignature>, StoreError> {
+        let mut key = layout::cosignature_prefix(size).to_vec();
+        key.extend_from_slice(code.as_bytes());
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt(format!("cosignature by {code} is unreadable"))),
+        }
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)

@@ -228,6 +228,8 @@ impl Statement {
 
     /// Reads and checks a payload (shape only; the ledger judges meaning).
     pub fn decode(payload: &[u8]) -> Result<Statement, StatementError> {
+        crate::strict_json::no_duplicate_keys(payload)
+            .map_err(|e| err(format!("statement: {e}")))?;
         let wire: Wire =
             serde_json::from_slice(payload).map_err(|e| err(format!("statement: {e}")))?;
         let body = Body::from_value(wire.kind, wire.body)?;

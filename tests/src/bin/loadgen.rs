@@ -147,6 +147,20 @@ fn main() -> anyhow::Result<()> {
 /// Starts `entente-server` (building it first when run through cargo and
 /// missing), on `data` or a temporary folder.
 fn start_server(data: Option<&std::path::Path>) -> anyhow::Result<Server> {
+    // All the stream mode's subscribers read as one delegation: lift the
+    // per-delegation and total stream bounds for the server it starts
+    // (unless the caller set them), as an operator would for such a test.
+    for var in [
+        "ENTENTE_STREAM_MAX_PER_DELEGATION",
+        "ENTENTE_STREAM_MAX_TOTAL",
+    ] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, "1000");
+        }
+    }
+    if std::env::var_os("ENTENTE_MAX_CONNECTIONS").is_none() {
+        std::env::set_var("ENTENTE_MAX_CONNECTIONS", "2048");
+    }
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("loadgen's folder")?;
     if !dir.join("entente-server").is_file() && std::env::var_os("ENTENTE_SERVER_BIN").is_none() {
