@@ -25,8 +25,12 @@ pub struct Settings {
     pub origin: String,
     /// HTTP worker threads; 0: one per core.
     pub workers: usize,
-    /// How far a statement's `issued_at` may be from the server clock, in seconds.
+    /// How far a statement's `issued_at` may be behind the server clock, in seconds.
     pub max_clock_skew_secs: u64,
+    /// How far a statement's `issued_at` may be ahead of the server clock, in
+    /// seconds: the fold's clock is `issued_at`, so this bounds how early one
+    /// delegation can make a deadline pass for everyone.
+    pub max_future_skew_secs: u64,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Largest statement payload, in bytes.
@@ -99,6 +103,7 @@ impl Default for Settings {
             origin: String::new(),
             workers: 0,
             max_clock_skew_secs: 300,
+            max_future_skew_secs: 5,
             max_body_bytes: 256 * 1024,
             max_statement_bytes: 128 * 1024,
             max_batch: 1024,
@@ -137,6 +142,7 @@ const FIELDS: &[&str] = &[
     "origin",
     "workers",
     "max_clock_skew_secs",
+    "max_future_skew_secs",
     "max_body_bytes",
     "max_statement_bytes",
     "max_batch",

@@ -271,3 +271,103 @@ fn data_files_are_private_and_a_readable_log_key_stops_the_server() {
         "{refused}"
     );
 }
+
+/// Posts `body` signed by `cli`'s key with `seq`, dated `issued_at`.
+fn post_dated(
+    server: &Server,
+    cli: &Cli,
+    code: &str,
+    seq: u64,
+    issued_at: time::OffsetDateTime,
+    body: entente_shared::statement::Body,
+) -> http::Response {
+    let key = cli.signing_key();
+    let mut st = entente_shared::statement::Statement::new(
+        code.parse().unwrap(),
+        &key,
+        seq,
+        entente_shared::statement::Distribution::green(),
+        body,
+    );
+    st.issued_at = issued_at;
+    actors::post(server.url(), &st.sign(&key))
+}
+
+#[test]
+fn no_delegation_clock_moves_a_deadline() {
+    let server = Server::start();
+    let (cz, us) = seated(&server);
+    let scratch = tempfile::tempdir().unwrap();
+    let text = scratch.path().join("p.md");
+    std::fs::write(&text, "Text\n").unwrap();
+    let propose = |deadline: &str| -> String {
+        cz.json(&[
+            "propose",
+            text.to_str().unwrap(),
+            "--title",
+            "T",
+            "--participants",
+            "CZ,US",
+            "--rule",
+            "silence",
+            "--deadline",
+            deadline,
+        ])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // A statement dated a minute ahead would close a 4-minute silence
+    // procedure early for everyone: refused.
+    let quiet = propose("4m");
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let ahead = post_dated(
+        &server,
+        &us,
+        "US",
+        1000,
+        now + time::Duration::seconds(60),
+        entente_shared::statement::Body::Message(entente_shared::statement::Message {
+            thread: quiet.parse().unwrap(),
+            text: "early".into(),
+        }),
+    );
+    assert_eq!(ahead.status, 400, "{}", ahead.text());
+    assert_eq!(ahead.json()["type"], format!("{PROBLEM}clock-skew"));
+    let shown = us.json(&["proposal", "show", &quiet]);
+    assert_eq!(shown["status"]["state"], "open", "{shown}");
+    // An objection dated before a deadline but sent after it is refused,
+    // whatever its date says.
+    let soon = propose("2s");
+    let deadline = time::OffsetDateTime::parse(
+        us.json(&["proposal", "show", &soon])["deadline"]
+            .as_str()
+            .unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    while time::OffsetDateTime::now_utc() <= deadline + time::Duration::seconds(1) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let late = post_dated(
+        &server,
+        &us,
+        "US",
+        1001,
+        deadline - time::Duration::seconds(1),
+        entente_shared::statement::Body::Endorsement(entente_shared::statement::Endorsement {
+            proposal: soon.parse().unwrap(),
+            revision: entente_shared::statement::TextDigest::of("Text\n"),
+            position: entente_shared::statement::Stance::Object {
+                reason: "too late".into(),
+            },
+        }),
+    );
+    assert_eq!(late.status, 409, "{}", late.text());
+    assert_eq!(late.json()["type"], format!("{PROBLEM}deadline-passed"));
+    // With the log quiet, the CLI says the deadline has passed.
+    let list = us.run(&["proposal", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("deadline passed"));
+}

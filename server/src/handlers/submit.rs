@@ -48,11 +48,14 @@ async fn accept(
     let verified = unverified.verify()?;
     // After the signature: only the real author's allowance is spent.
     state.limiter.check(&verified.statement().author)?;
+    let now = time::OffsetDateTime::now_utc();
     check_clock(
         verified.statement().issued_at,
-        time::OffsetDateTime::now_utc(),
+        now,
         state.settings.max_clock_skew_secs,
+        state.settings.max_future_skew_secs,
     )?;
+    fold.read().check_timely(verified.statement(), now)?;
     let id = verified.id();
     let committed = state.sequencer.submit(verified).await?;
     let proof = inclusion_proof(&state.store, committed.index, committed.size)

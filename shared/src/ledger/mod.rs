@@ -505,6 +505,35 @@ impl Ledger {
         Ok(at)
     }
 
+    /// The server's check at submission, beside [`rules::check_clock`]: a
+    /// revision or a position on a proposal whose deadline has passed by the
+    /// server's clock `now` is refused, whatever its own `issued_at` says,
+    /// so a statement dated just before the deadline and sent after it
+    /// cannot change the outcome retroactively. A proposal the author may
+    /// not read is left to the fold (refused as missing, its deadline unsaid).
+    /// Not part of the fold: an offline replay has no "now".
+    pub fn check_timely(&self, st: &Statement, now: time::OffsetDateTime) -> Result<(), Refusal> {
+        let proposal = match &st.body {
+            Body::Revision(r) => r.proposal,
+            Body::Endorsement(e) => e.proposal,
+            _ => return Ok(()),
+        };
+        let (Some(rec), Some(author)) = (
+            self.proposals.get(&proposal),
+            self.roster.delegation(&st.author),
+        ) else {
+            return Ok(());
+        };
+        let reader = Reader::Delegation {
+            code: author.code,
+            role: author.role,
+        };
+        if may_read(&reader, &rec.meta.author, &rec.meta.distribution) && now >= rec.deadline {
+            return Err(Refusal::DeadlinePassed(rec.deadline.to_string()));
+        }
+        Ok(())
+    }
+
     /// Counts an entry the reader may not see (only its leaf hash), so that
     /// indexes stay aligned with the log.
     pub fn skip_hidden(&mut self) {

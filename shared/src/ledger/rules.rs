@@ -20,15 +20,26 @@ pub fn role_allows(role: Role, kind: Kind) -> bool {
     }
 }
 
-/// Refuses a statement whose `issued_at` is more than `max_secs` from `now`.
+/// Refuses a statement whose `issued_at` is more than `max_past_secs` behind
+/// `now` or more than `max_future_secs` ahead of it. The future bound is the
+/// tight one: the fold's only clock is the signed `issued_at` of what it
+/// reads, so a statement dated ahead would close proposals early for
+/// everyone; a slow or late client only ever dates itself behind.
+///
 /// Only the server applies this, at submission: a verifier replaying the log
 /// later has no "now" to compare with, so the fold itself never looks at clocks.
 pub fn check_clock(
     issued_at: OffsetDateTime,
     now: OffsetDateTime,
-    max_secs: u64,
+    max_past_secs: u64,
+    max_future_secs: u64,
 ) -> Result<(), Refusal> {
     let skew = (now - issued_at).whole_seconds();
+    let max_secs = if skew < 0 {
+        max_future_secs
+    } else {
+        max_past_secs
+    };
     if skew.unsigned_abs() > max_secs {
         return Err(Refusal::ClockSkew {
             skew_secs: skew,
@@ -55,11 +66,12 @@ mod tests {
     }
 
     #[test]
-    fn clock_skew_is_bounded_both_ways() {
+    fn clock_skew_is_bounded_both_ways_and_tightly_ahead() {
         let now = OffsetDateTime::now_utc();
-        assert!(check_clock(now - Duration::seconds(299), now, 300).is_ok());
-        assert!(check_clock(now + Duration::seconds(299), now, 300).is_ok());
-        assert!(check_clock(now - Duration::seconds(301), now, 300).is_err());
-        assert!(check_clock(now + Duration::seconds(301), now, 300).is_err());
+        assert!(check_clock(now - Duration::seconds(299), now, 300, 5).is_ok());
+        assert!(check_clock(now + Duration::seconds(5), now, 300, 5).is_ok());
+        assert!(check_clock(now - Duration::seconds(301), now, 300, 5).is_err());
+        assert!(check_clock(now + Duration::seconds(6), now, 300, 5).is_err());
+        assert!(check_clock(now + Duration::seconds(295), now, 300, 5).is_err());
     }
 }
