@@ -249,12 +249,14 @@ fn replay_onto(store: &Store, mut ledger: Ledger, size: u64) -> Result<Ledger, S
         if envelope.to_canonical_json() != bytes.as_ref() {
             return Err(corrupt(format!("entry {index} is not in canonical form")));
         }
+        // "fold replay" in the message: the tree check never says it, so a
+        // refusal here is told apart from one there.
         let verified = ledger
             .verify(envelope)
-            .map_err(|e| corrupt(format!("entry {index}: {e}")))?;
+            .map_err(|e| corrupt(format!("fold replay refused entry {index}: {e}")))?;
         ledger
             .apply(&verified)
-            .map_err(|e| corrupt(format!("entry {index}: {e}")))?;
+            .map_err(|e| corrupt(format!("fold replay refused entry {index}: {e}")))?;
         if store.index_of(&verified.id())? != Some(index) {
             return Err(corrupt(format!(
                 "entry {index}: the id index does not point at it"
