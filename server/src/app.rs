@@ -27,10 +27,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
     let key = log_key::load_or_create(&settings.data)?;
     let opened = std::time::Instant::now();
-    let options = StoreOptions {
-        cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
-        compression: settings.compress_store,
-    };
+    let options = store_options(&settings);
     let store =
         Store::open_with(&settings.data.join("log"), &options).context("opening the store")?;
     tracing::info!(
@@ -218,4 +215,32 @@ fn spawn_fold_restore(
             }
         })
         .map(|_| ())
+}
+
+/// The store's options from the settings (`cache_capacity_mb`, `compress_store`).
+fn store_options(settings: &Settings) -> StoreOptions {
+    StoreOptions {
+        cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
+        compression: settings.compress_store,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_options_follow_the_settings() {
+        let settings = Settings {
+            cache_capacity_mb: 3,
+            compress_store: true,
+            ..Settings::default()
+        };
+        let options = store_options(&settings);
+        assert_eq!(options.cache_bytes, 3 * 1024 * 1024);
+        assert!(options.compression);
+        let options = store_options(&Settings::default());
+        assert_eq!(options.cache_bytes, 64 * 1024 * 1024);
+        assert!(!options.compression);
+    }
 }
