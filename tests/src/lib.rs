@@ -10,20 +10,19 @@
 //! - [`http`] is a tiny raw HTTP/1.1 client, for requests the CLI would never
 //!   send (forged, replayed, malformed or oversized envelopes).
 //!
-//! The binaries are built, or found fresh, before the first use in each test
-//! process: a test crate cannot depend on another package's binaries, so
-//! `cargo test -p entente-tests` alone would not build them. The harness runs
-//! `cargo build -p entente-server -p entente-client` once per test process
-//! (for the test executable's profile; a no-op when they are up to date, as
-//! after `cargo test --workspace`, which `.ci/run` runs and which builds them
-//! first). This is safe: cargo does not hold the build directory's lock while
-//! tests run. `ENTENTE_NO_BUILD=1` skips that step. The binaries are looked up
-//! next to the test executable (`target/<profile>`), unless
-//! `ENTENTE_SERVER_BIN` / `ENTENTE_BIN` name them (then nothing is built).
-//! Either way a binary older than any source it is built from (its crate's
-//! `src/`, `shared/src/`, the framework files, the manifests, `Cargo.lock`)
-//! fails the test that wants it, with a message saying to run `cargo build`:
-//! a green run is never a run of stale binaries.
+//! The binaries are not built by `cargo test -p entente-tests` (a test crate
+//! cannot depend on another package's binaries); `cargo test --workspace`, as
+//! `.ci/run` runs it, builds them first, and `cargo build --workspace` does.
+//! They are looked up next to the test executable (`target/<profile>`),
+//! unless `ENTENTE_SERVER_BIN` / `ENTENTE_BIN` name them. Either way a binary
+//! older than any source it is built from (its crate's `src/`, `shared/src/`,
+//! the framework files, the manifests, `Cargo.lock`) fails the test that
+//! wants it, with a message saying to run `cargo build`: a green run is never
+//! a run of stale binaries. (Building them from here would not deadlock, as
+//! cargo does not hold its lock while tests run, but `cargo build -p
+//! entente-server -p entente-client` unifies dependency features differently
+//! from `cargo test --workspace`, and each switch between the two rebuilt both
+//! binaries: 1.5 minutes here, every time.)
 //!
 //! Every test starts its own server and homes, so tests run in parallel.
 
@@ -44,12 +43,11 @@ pub use server::Server;
 /// Prefix of every problem `type` the server answers with.
 pub const PROBLEM: &str = "urn:entente:problem:";
 
-/// Path of the `entente-server` binary (see the crate docs); built, checked fresh.
+/// Path of the `entente-server` binary (see the crate docs); checked fresh.
 pub fn server_bin() -> PathBuf {
     static FRESH: OnceLock<PathBuf> = OnceLock::new();
     FRESH
         .get_or_init(|| {
-            build_bins("ENTENTE_SERVER_BIN");
             fresh(
                 find_bin("ENTENTE_SERVER_BIN", "entente-server"),
                 &["server", "shared"],
@@ -58,62 +56,12 @@ pub fn server_bin() -> PathBuf {
         .clone()
 }
 
-/// Path of the `entente` CLI binary (see the crate docs); built, checked fresh.
+/// Path of the `entente` CLI binary (see the crate docs); checked fresh.
 pub fn cli_bin() -> PathBuf {
     static FRESH: OnceLock<PathBuf> = OnceLock::new();
     FRESH
-        .get_or_init(|| {
-            build_bins("ENTENTE_BIN");
-            fresh(find_bin("ENTENTE_BIN", "entente"), &["client", "shared"])
-        })
+        .get_or_init(|| fresh(find_bin("ENTENTE_BIN", "entente"), &["client", "shared"]))
         .clone()
-}
-
-/// Runs `cargo build -p entente-server -p entente-client` once per process, for
-/// the profile the test executable was built with, unless `env` names the
-/// binary or `ENTENTE_NO_BUILD` is set. Panics with cargo's output if it fails.
-fn build_bins(env: &str) {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    if std::env::var_os(env).is_some() || std::env::var_os("ENTENTE_NO_BUILD").is_some() {
-        return;
-    }
-    BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("locating the test executable");
-        // target/<profile>/deps/<test>-<hash>
-        let profile = exe
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_owned();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the workspace root");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.arg("build")
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .args(["-p", "entente-server", "-p", "entente-client"]);
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running cargo build for the binaries: {e}"));
-        assert!(
-            out.status.success(),
-            "cargo build -p entente-server -p entente-client failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
 }
 
 /// `bin`, if it is newer than every source of `crates` (their `src/` and
