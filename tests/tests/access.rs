@@ -162,6 +162,28 @@ fn wrongly_signed_read_is_refused() {
     );
 }
 
+/// A signed request with a body must cover `content-digest` (README, "Signed
+/// reads"); covered, it is accepted.
+#[test]
+fn a_signed_request_with_a_body_must_cover_its_content_digest() {
+    let (server, _cz, us, _jp) = with_roles();
+    let key = us.signing_key();
+    let body = br#"{"any":"body"}"#;
+    // Signed as if bodiless: "@method" and "@target-uri" only.
+    let headers = http::signature_headers(&key, server.url(), "GET", "/v1/roster", None);
+    let r = http::request_with_headers(server.url(), "GET", "/v1/roster", &headers, Some(body));
+    assert_problem(&r, 401, "bad-request-signature");
+    assert!(r.text().contains("content-digest"), "{}", r.text());
+    // The same request signed with its Content-Digest covered.
+    let headers = http::signature_headers(&key, server.url(), "GET", "/v1/roster", Some(body));
+    assert!(headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("content-digest")
+            && *v == httpsig::content_digest(body)));
+    let r = http::request_with_headers(server.url(), "GET", "/v1/roster", &headers, Some(body));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 #[test]
 fn unknown_key_is_refused() {
     let (server, ..) = with_roles();
