@@ -26,10 +26,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tighten(&settings.data)
         .with_context(|| format!("making {} private", settings.data.display()))?;
     let opened = std::time::Instant::now();
-    let options = StoreOptions {
-        cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
-        compression: settings.compress_store,
-    };
+    let options = store_options(&settings);
     let store =
         Store::open_with(&settings.data.join("log"), &options).context("opening the store")?;
     tracing::info!(
@@ -181,4 +178,32 @@ fn tighten(dir: &std::path::Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The store's options from the settings (`cache_capacity_mb`, `compress_store`).
+fn store_options(settings: &Settings) -> StoreOptions {
+    StoreOptions {
+        cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
+        compression: settings.compress_store,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_options_follow_the_settings() {
+        let settings = Settings {
+            cache_capacity_mb: 3,
+            compress_store: true,
+            ..Settings::default()
+        };
+        let options = store_options(&settings);
+        assert_eq!(options.cache_bytes, 3 * 1024 * 1024);
+        assert!(options.compression);
+        let options = store_options(&Settings::default());
+        assert_eq!(options.cache_bytes, 64 * 1024 * 1024);
+        assert!(!options.compression);
+    }
 }

@@ -151,13 +151,23 @@ mod tests {
 
     #[test]
     fn idle_keys_are_swept() {
+        // One nonce each for SWEEP_EVERY - 1 distinct keys, all expiring at 10:
+        // no insert reaches the sweep yet, so every key is still held.
         let c = ReplayCache::new(1);
-        for t in 0..(SWEEP_EVERY as i64 + 10) {
-            let k = key((t % 200) as u8);
-            c.insert(&k, &format!("n{t}"), t, t).unwrap();
+        let many = |n: usize| -> KeyId { format!("{n:032x}").parse().unwrap() };
+        for n in 0..SWEEP_EVERY - 1 {
+            c.insert(&many(n), "n", 10, 0).unwrap();
         }
+        assert_eq!(c.keys.lock().unwrap().by_key.len(), SWEEP_EVERY - 1);
+        // Long after they expired, the next insert (another key) triggers the
+        // sweep: only the sweep can drop keys that are never used again.
+        c.insert(&many(SWEEP_EVERY), "n", 1_000, 500).unwrap();
         let keys = c.keys.lock().unwrap();
-        assert!(keys.by_key.len() <= 200);
-        assert!(keys.by_key.values().all(|n| n.until.len() <= 1));
+        assert_eq!(
+            keys.by_key.len(),
+            1,
+            "idle keys with only expired nonces were kept"
+        );
+        assert!(keys.by_key.contains_key(&many(SWEEP_EVERY)));
     }
 }

@@ -16,15 +16,26 @@ use std::time::Duration;
 use entente_shared::httpsig;
 use entente_shared::keys::SigningKey;
 
-/// A response: status code, `Content-Type` (empty if absent) and body bytes.
+/// A response: status code, `Content-Type` (empty if absent), every header
+/// (names lower-cased, in order) and body bytes.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub content_type: String,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The first value of header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON; panics with the body shown if it is not JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
@@ -225,11 +236,13 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     let mut content_type = String::new();
     let mut content_length = None;
     let mut chunked = false;
+    let mut headers = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let value = value.trim();
+        headers.push((name.trim().to_ascii_lowercase(), value.to_owned()));
         match name.trim().to_ascii_lowercase().as_str() {
             "content-type" => content_type = value.to_owned(),
             "content-length" => content_length = value.parse::<usize>().ok(),
@@ -250,6 +263,7 @@ fn parse(raw: &[u8]) -> Result<Response, String> {
     Ok(Response {
         status,
         content_type,
+        headers,
         body,
     })
 }

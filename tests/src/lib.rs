@@ -11,13 +11,24 @@
 //!   send (forged, replayed, malformed or oversized envelopes).
 //!
 //! The binaries are not built by `cargo test -p entente-tests` (a test crate
-//! cannot depend on another package's binaries): run `cargo build --workspace`
-//! first. They are looked up next to the test executable (`target/<profile>`),
-//! unless `ENTENTE_SERVER_BIN` / `ENTENTE_BIN` name them.
+//! cannot depend on another package's binaries); `cargo test --workspace`, as
+//! `.ci/run` runs it, builds them first, and `cargo build --workspace` does.
+//! They are looked up next to the test executable (`target/<profile>`),
+//! unless `ENTENTE_SERVER_BIN` / `ENTENTE_BIN` name them. Either way a binary
+//! older than any source it is built from (its crate's `src/`, `shared/src/`,
+//! the framework files, the manifests, `Cargo.lock`) fails the test that
+//! wants it, with a message saying to run `cargo build`: a green run is never
+//! a run of stale binaries. (Building them from here would not deadlock, as
+//! cargo does not hold its lock while tests run, but `cargo build -p
+//! entente-server -p entente-client` unifies dependency features differently
+//! from `cargo test --workspace`, and each switch between the two rebuilt both
+//! binaries: 1.5 minutes here, every time.)
 //!
 //! Every test starts its own server and homes, so tests run in parallel.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
 pub mod actors;
 pub mod cli;
@@ -32,14 +43,72 @@ pub use server::Server;
 /// Prefix of every problem `type` the server answers with.
 pub const PROBLEM: &str = "urn:entente:problem:";
 
-/// Path of the `entente-server` binary (see the crate docs).
+/// Path of the `entente-server` binary (see the crate docs); checked fresh.
 pub fn server_bin() -> PathBuf {
-    find_bin("ENTENTE_SERVER_BIN", "entente-server")
+    static FRESH: OnceLock<PathBuf> = OnceLock::new();
+    FRESH
+        .get_or_init(|| {
+            fresh(
+                find_bin("ENTENTE_SERVER_BIN", "entente-server"),
+                &["server", "shared"],
+            )
+        })
+        .clone()
 }
 
-/// Path of the `entente` CLI binary (see the crate docs).
+/// Path of the `entente` CLI binary (see the crate docs); checked fresh.
 pub fn cli_bin() -> PathBuf {
-    find_bin("ENTENTE_BIN", "entente")
+    static FRESH: OnceLock<PathBuf> = OnceLock::new();
+    FRESH
+        .get_or_init(|| fresh(find_bin("ENTENTE_BIN", "entente"), &["client", "shared"]))
+        .clone()
+}
+
+/// `bin`, if it is newer than every source of `crates` (their `src/` and
+/// manifests, the framework files the shared crate embeds, `Cargo.lock`);
+/// panics otherwise, naming the newer file.
+fn fresh(bin: PathBuf, crates: &[&str]) -> PathBuf {
+    let built = modified(&bin);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root");
+    let mut sources = vec![root.join("Cargo.lock"), root.join("config/frameworks")];
+    for krate in crates {
+        sources.push(root.join(krate).join("src"));
+        sources.push(root.join(krate).join("Cargo.toml"));
+    }
+    let newest = sources
+        .iter()
+        .filter(|p| p.exists())
+        .filter_map(|p| newest_file(p))
+        .max_by_key(|(time, _)| *time);
+    if let Some((time, file)) = newest {
+        assert!(
+            time <= built,
+            "{} is older than {}: the binary is stale; run `cargo build --workspace` \
+             (or `cargo test --workspace`, which builds it) before `cargo test -p entente-tests`",
+            bin.display(),
+            file.display()
+        );
+    }
+    bin
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("reading the time of {}: {e}", path.display()))
+}
+
+/// The most recently modified file under `path` (or `path` itself), with its time.
+fn newest_file(path: &Path) -> Option<(SystemTime, PathBuf)> {
+    if path.is_file() {
+        return Some((modified(path), path.to_owned()));
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| newest_file(&e.ok()?.path()))
+        .max_by_key(|(time, _)| *time)
 }
 
 fn find_bin(env: &str, name: &str) -> PathBuf {

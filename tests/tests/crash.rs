@@ -11,10 +11,10 @@
 //! -- --ignored` kills 100 times. `ENTENTE_CRASH_SEED` changes the seed (the
 //! kill moments are drawn from it; the writers' timing is the machine's).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use entente_shared::api::{ConsistencyProof, Receipt, StatementRecord};
 use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -29,6 +29,8 @@ use rand::{Rng, SeedableRng};
 
 /// Writers posting at once; each owns one member and rotates its key.
 const WRITERS: usize = 4;
+/// How soon after a (re)start the first statement must be acknowledged.
+const RESUME_WITHIN: Duration = Duration::from_secs(30);
 
 /// A statement whose receipt reached the client.
 struct Acked {
@@ -120,7 +122,8 @@ fn check_all(url: &str, log: &NoteVerifier, acked: &[Acked], reader: &SigningKey
     let now = SignedCheckpoint::parse_and_verify(&r.text(), log)
         .expect("the checkpoint after restart verifies")
         .checkpoint;
-    let mut sizes: BTreeMap<u64, [u8; 32]> = BTreeMap::new();
+    // Every receipt's checkpoint, all roots per size: two for one size is a fork.
+    let mut sizes: BTreeMap<u64, BTreeSet<[u8; 32]>> = BTreeMap::new();
     for a in acked {
         let id = a.receipt.id;
         let r = read(url, &format!("/v1/statements/{id}"), reader);
@@ -132,9 +135,19 @@ fn check_all(url: &str, log: &NoteVerifier, acked: &[Acked], reader: &SigningKey
         );
         let rec: StatementRecord = serde_json::from_slice(&r.body).expect("a statement record");
         assert_eq!(rec.index, a.receipt.index, "statement {id} moved");
-        sizes.insert(a.checkpoint.size, a.checkpoint.root);
+        sizes
+            .entry(a.checkpoint.size)
+            .or_default()
+            .insert(a.checkpoint.root);
     }
-    for (size, root) in sizes {
+    for (size, roots) in sizes {
+        assert_eq!(
+            roots.len(),
+            1,
+            "receipts carry {} different roots for size {size}: a fork",
+            roots.len()
+        );
+        let root = roots.into_iter().next().expect("one root");
         assert!(
             size <= now.size,
             "the log shrank below a receipt's checkpoint ({size} > {})",
@@ -196,13 +209,20 @@ fn run(rounds: usize, graceful: bool) {
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
     let mut checked = 0;
+    // Acknowledged when the server last went down (none before the first start).
+    let mut at_restart = 0;
     for round in 0..rounds {
         // Writes flow again (the restarted server takes statements once its
         // fold is replayed) before the next kill is drawn: every kill lands
-        // under load, not during start-up.
-        let flowing = acked.lock().unwrap().len();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while acked.lock().unwrap().len() <= flowing && std::time::Instant::now() < deadline {
+        // under load, not during start-up. Only receipts from this server
+        // count (none can arrive while it is down), and they must come soon.
+        let deadline = Instant::now() + RESUME_WITHIN;
+        while acked.lock().unwrap().len() <= at_restart {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no statement acknowledged within {RESUME_WITHIN:?} of the (re)start:\n{}",
+                server.stderr()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(30..300)));
@@ -218,6 +238,7 @@ fn run(rounds: usize, graceful: bool) {
         }
         // Acknowledged before the server went down: all must be there.
         let before = acked.lock().unwrap().len();
+        at_restart = before;
         server = server.restart();
         let all = acked.lock().unwrap();
         check_all(&url, &log, &all[checked..before], &sec.key);
@@ -227,6 +248,16 @@ fn run(rounds: usize, graceful: bool) {
             "round {round}: {}",
             server.stderr()
         );
+    }
+    // And after the last restart too.
+    let deadline = Instant::now() + RESUME_WITHIN;
+    while acked.lock().unwrap().len() <= at_restart {
+        assert!(
+            Instant::now() < deadline,
+            "no statement acknowledged within {RESUME_WITHIN:?} of the last restart:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
     stop.store(true, Ordering::Relaxed);
     let written: u64 = writers.into_iter().map(|w| w.join().expect("writer")).sum();

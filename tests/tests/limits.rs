@@ -1,7 +1,9 @@
-//! One test per configured limit (`config/server.toml`): statement size,
-//! per-delegation rate, signed requests per key within the signature window,
-//! connection count, slow headers, slow bodies; and the
-//! `/metrics` endpoint that counts what the limits refuse.
+//! One test per configured limit (`config/server.toml`): body and statement
+//! size, per-delegation rate (with `Retry-After`), signed requests per key
+//! within the signature window, connection count, slow headers, slow bodies,
+//! store compression; and the `/metrics` endpoint that counts what the limits
+//! refuse. (`cache_capacity_mb` reaching sled is a unit test in the server:
+//! `app::tests` and `store::tests`.)
 //!
 //! Each test starts its own server with the limit turned down through an
 //! `ENTENTE_*` variable, so it trips in milliseconds instead of minutes.
@@ -10,7 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use entente_shared::statement::Role;
+use entente_shared::statement::{Body, Position, Role};
 use entente_tests::actors::{self, Actor};
 use entente_tests::http::{self, Response};
 use entente_tests::{Server, PROBLEM};
@@ -93,6 +95,7 @@ fn delegation_past_its_rate_is_refused_with_429() {
     let fourth = cz.admission(&Actor::new("FR"), Role::Member);
     let r = actors::post(server.url(), &fourth);
     assert_problem(&r, 429, "rate-limited");
+    assert_eq!(r.header("retry-after"), Some("1"), "{:?}", r.headers);
     assert_eq!(
         server.log_size(),
         3,
@@ -164,18 +167,16 @@ fn slow_headers_are_cut_off() {
     let started = Instant::now();
     c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
-    // Never finish the headers: the server answers 408 (or just closes).
-    match read_response(&mut c) {
-        Some(answer) => assert!(answer.starts_with("HTTP/1.1 408"), "{answer}"),
-        None => {
-            let mut rest = [0u8; 1];
-            assert_eq!(
-                c.read(&mut rest).unwrap_or(0),
-                0,
-                "the connection stayed open"
-            );
-        }
-    }
+    // Never finish the headers: the server answers 408, then closes.
+    let answer = read_response(&mut c)
+        .expect("no 408 before the client gave up (a silent close is not the promised 408)");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let mut rest = [0u8; 1];
+    assert_eq!(
+        c.read(&mut rest).unwrap_or(0),
+        0,
+        "the connection stayed open after the 408"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",
@@ -219,13 +220,125 @@ fn metrics_count_accepted_and_refused_statements() {
         r.content_type
     );
     let text = r.text();
-    for line in [
+    // Whole lines: "accepted_total 2" must not pass as "accepted_total 20".
+    // Two statements posted one after the other: two group commits of one.
+    let missing: Vec<&str> = [
         "entente_statements_accepted_total 2",
         "entente_statements_refused_total{reason=\"malformed\"} 1",
         "entente_log_size 2",
-        "entente_batch_size_count",
-        "entente_commit_seconds_bucket",
-    ] {
-        assert!(text.contains(line), "{line} missing from:\n{text}");
+        "entente_batch_size_count 2",
+        "entente_batch_size_sum 2",
+        "entente_batch_size_bucket{le=\"1\"} 2",
+        "entente_commit_seconds_count 2",
+    ]
+    .into_iter()
+    .filter(|line| !text.lines().any(|l| l == *line))
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "not lines of the page: {missing:?}\n{text}"
+    );
+    // Each commit took some time, and less than the largest bucket.
+    let sum: f64 = metric(&text, "entente_commit_seconds_sum");
+    assert!(sum > 0.0 && sum < 1.0, "entente_commit_seconds_sum {sum}");
+    assert_eq!(
+        metric(&text, "entente_commit_seconds_bucket{le=\"+Inf\"}"),
+        2.0
+    );
+}
+
+/// The value of the sample line `name VALUE` in a Prometheus text page.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+#[test]
+fn body_just_over_max_body_bytes_is_refused_and_one_at_it_is_not() {
+    // Not the default (256 KiB): a server that ignored the setting would take both.
+    let limit = 2048;
+    let server = Server::start_with_env(&[
+        ("ENTENTE_MAX_BODY_BYTES", "2048"),
+        ("ENTENTE_MAX_STATEMENT_BYTES", "2048"),
+    ]);
+    let mut cz = actors::found(server.url(), "CZ");
+    let env = cz.admission(&Actor::new("US"), Role::Member);
+    let json = env.to_canonical_json();
+    assert!(json.len() < limit - 100, "{} bytes", json.len());
+    // The same statement, padded with trailing spaces (valid JSON).
+    let padded = |len: usize| {
+        let mut body = json.clone();
+        body.resize(len, b' ');
+        body
+    };
+    let r = http::request(
+        server.url(),
+        "POST",
+        "/v1/statements",
+        Some(&padded(limit + 1)),
+    );
+    assert_problem(&r, 413, "too-large");
+    assert!(r.text().contains("2048"), "{}", r.text());
+    assert_eq!(server.log_size(), 1);
+    let r = http::request(server.url(), "POST", "/v1/statements", Some(&padded(limit)));
+    assert_eq!(
+        r.status,
+        201,
+        "a body of exactly max_body_bytes: {}",
+        r.text()
+    );
+    assert_eq!(server.log_size(), 2);
+}
+
+/// Bytes of every file under `dir`.
+fn disk_use(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                disk_use(&e.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+/// A store of 150 position papers of compressible text, stopped; its size on disk.
+fn store_size(compress: &str) -> u64 {
+    let mut server = Server::start_with_env(&[("ENTENTE_COMPRESS_STORE", compress)]);
+    let mut cz = actors::found(server.url(), "CZ");
+    let text = "The delegation supports the common position on 5G suppliers. ".repeat(120);
+    for i in 0..150 {
+        let env = cz.sign(Body::Position(Position {
+            title: format!("Position {i}"),
+            text: text.clone(),
+            subject: None,
+        }));
+        let r = actors::post(server.url(), &env);
+        assert_eq!(r.status, 201, "{}", r.text());
     }
+    assert!(server.stop().success());
+    // sled's record of how the store was made (text, then a CRC).
+    let conf = std::fs::read(server.data_dir().join("log/conf")).expect("sled's conf file");
+    let conf = String::from_utf8_lossy(&conf);
+    assert!(
+        conf.contains(&format!("use_compression: {compress}")),
+        "sled's conf: {conf}"
+    );
+    disk_use(&server.data_dir().join("log"))
+}
+
+#[test]
+fn compress_store_makes_a_smaller_store() {
+    let plain = store_size("false");
+    let compressed = store_size("true");
+    eprintln!("store of 150 positions: {plain} bytes plain, {compressed} compressed");
+    assert!(
+        compressed * 2 < plain,
+        "compress_store: {compressed} bytes against {plain} without"
+    );
 }

@@ -248,3 +248,114 @@ fn every_policy_refusal_has_its_own_type_and_changes_nothing() {
         "deadline-passed",
     );
 }
+
+#[test]
+fn a_threshold_rule_adopts_at_the_nth_endorsement_and_not_before() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let mut members = Vec::new();
+    for (code, name) in [("US", "United States"), ("DE", "Germany"), ("FR", "France")] {
+        let cli = Cli::new(server.url());
+        let key = cli.init(code, name, false)["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        cz.json(&["admit", code, "--name", name, "--key", &key]);
+        members.push(cli);
+    }
+    let (us, de) = (&members[0], &members[1]);
+    let text = work.path().join("p.md");
+    std::fs::write(&text, "Two of four suffice.\n").unwrap();
+    let p = cz.json(&[
+        "propose",
+        text.to_str().unwrap(),
+        "--title",
+        "Threshold",
+        "--participants",
+        "CZ,US,DE,FR",
+        "--rule",
+        "threshold:2",
+        "--deadline",
+        "1d",
+    ]);
+    let id = p["id"].as_str().unwrap().to_owned();
+    let declarations = |cli: &Cli| cli.json(&["declaration", "list"]).as_array().unwrap().len();
+
+    // One endorsement and one objection: not adopted.
+    us.json(&["endorse", &id]);
+    de.json(&["object", &id, "--reason", "not yet"]);
+    assert_eq!(declarations(&cz), 0, "adopted with one endorsement of two");
+    let shown = cz.json(&["proposal", "show", &id]);
+    assert_eq!(shown["status"]["state"], "open", "{}", shown["status"]);
+
+    // The second endorsement adopts it.
+    cz.json(&["endorse", &id]);
+    assert_eq!(
+        declarations(&cz),
+        1,
+        "not adopted at the second endorsement"
+    );
+    let declaration = cz.json(&["declaration", "show", &id]);
+    assert_eq!(declaration["rule"], "threshold:2");
+    let mut signed: Vec<String> = signatories(&declaration)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    signed.sort();
+    assert_eq!(signed, ["CZ", "US"]);
+}
+
+/// The server's own assessment check, past the CLI (which refuses first): an
+/// assessment that leaves a criterion unrated, signed with the shared crate.
+#[test]
+fn the_server_refuses_an_assessment_the_cli_would_not_send() {
+    use entente_shared::frameworks::Frameworks;
+    use entente_shared::statement::{Assessment, Body, Rating, Risk, Segment, Supplier, Verdict};
+    use entente_tests::actors;
+
+    let server = Server::start();
+    let mut cz = actors::found(server.url(), "CZ");
+    let mut us = actors::admit(server.url(), &mut cz, "US");
+    let fw = Frameworks::builtin()
+        .get("joint-declaration-2020")
+        .expect("the built-in framework");
+    let assessment = |criteria: &[&entente_shared::frameworks::Criterion]| Assessment {
+        supplier: Supplier {
+            name: "Meridian Telecom".into(),
+            country: "Freedonia".into(),
+        },
+        framework: fw.id.clone(),
+        framework_version: fw.version,
+        segments: vec![Segment::Core],
+        ratings: criteria
+            .iter()
+            .map(|c| Rating {
+                criterion: c.id.clone(),
+                risk: Risk::Low,
+                rationale: "r".into(),
+                evidence: Vec::new(),
+            })
+            .collect(),
+        verdict: Verdict::Trusted,
+        supersedes: None,
+    };
+    let all: Vec<_> = fw.criteria.iter().collect();
+    let missing = us.sign(Body::Assessment(assessment(&all[1..])));
+    let r = actors::post(server.url(), &missing);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(r.json()["type"], format!("{PROBLEM}bad-assessment"));
+    assert!(r.text().contains(&all[0].id), "{}", r.text());
+    assert_eq!(server.log_size(), 2, "a refused assessment changed the log");
+    // The same assessment with every criterion rated is accepted (same seq:
+    // the refused one did not use it up).
+    us.seq -= 1;
+    let r = actors::post(server.url(), &us.sign(Body::Assessment(assessment(&all))));
+    assert_eq!(r.status, 201, "{}", r.text());
+}

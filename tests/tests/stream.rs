@@ -8,8 +8,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use entente_shared::keys::SigningKey;
-use entente_shared::statement::{Admission, Body, Distribution, Role, Statement};
-use entente_tests::http;
+use entente_shared::statement::{Body, Distribution, KeyRevocation, Statement};
+use entente_tests::{actors, http};
 use entente_tests::{Cli, Server};
 use serde_json::Value;
 use tungstenite::Message;
@@ -155,29 +155,45 @@ fn subscribe(server: &Server, key: &SigningKey, from: u64) -> tungstenite::WebSo
     ws
 }
 
-/// A signed admission of `code` by CZ, as raw bytes for `POST /v1/statements`.
-fn raw_admission(cz: &SigningKey, seq: u64, code: &str) -> Vec<u8> {
-    let (key, _) = SigningKey::generate().unwrap();
-    let body = Body::Admission(Admission {
-        delegation: code.parse().unwrap(),
-        // Long names make big entries, to fill a silent subscriber's buffers sooner.
-        name: format!("{code} {}", "x".repeat(480)),
-        role: Role::Member,
-        public_key: key.public_key(),
+/// A signed GREEN position paper by CZ of about 24 KB, as raw bytes. Big
+/// entries fill a silent subscriber's buffers whatever the server packs into
+/// each message (it may put many waiting batches in one).
+fn raw_position(cz: &SigningKey, seq: u64) -> Vec<u8> {
+    let body = Body::Position(entente_shared::statement::Position {
+        title: format!("Position {seq}"),
+        text: "The delegation supports the common position. ".repeat(512),
+        subject: None,
     });
     Statement::new("CZ".parse().unwrap(), cz, seq, Distribution::green(), body)
         .sign(cz)
         .to_canonical_json()
 }
 
+/// 1013 `lagged`: the subscriber falls more than `stream_buffer` (8) batches
+/// behind; sends may wait long (600 s), so only the lag can end it.
 #[test]
-fn a_subscriber_that_never_reads_does_not_slow_writers() {
+fn a_subscriber_that_never_reads_does_not_slow_writers_and_is_closed_as_lagged() {
+    silent_subscriber(8, 600, 1013, "lagged");
+}
+
+/// 1008 `too slow`: a send waits `stream_send_timeout_secs` (1 s); the buffer
+/// (100,000 batches) never overflows, so only the send timeout can end it.
+#[test]
+fn a_subscriber_that_never_reads_does_not_slow_writers_and_is_closed_as_too_slow() {
+    silent_subscriber(100_000, 1, 1008, "too slow");
+}
+
+/// A subscriber that reads nothing while 600 statements are written: the
+/// writers do not wait for it; it is closed with `code` and `reason; resume
+/// from N` once it reads again, N being the first entry it did not get; and a
+/// new subscription from N gets every later entry.
+fn silent_subscriber(buffer: usize, send_timeout_secs: u64, code: u16, reason: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("server.toml");
     // One delegation writes fast here: lift its rate limit, which is not under test.
     std::fs::write(
         &config,
-        "stream_buffer = 8\nstream_send_timeout_secs = 1\nrate_per_delegation = 100000\nrate_burst = 100000\n",
+        format!("stream_buffer = {buffer}\nstream_send_timeout_secs = {send_timeout_secs}\nrate_per_delegation = 100000\nrate_burst = 100000\n"),
     )
     .unwrap();
     let server = Server::start_with_args(&["--config", config.to_str().unwrap()]);
@@ -196,7 +212,7 @@ fn a_subscriber_that_never_reads_does_not_slow_writers() {
             server.url(),
             "POST",
             "/v1/statements",
-            Some(&raw_admission(&cz_key, 1_000 + i, &format!("X{i:04}"))),
+            Some(&raw_position(&cz_key, 1_000 + i)),
         );
         assert_eq!(r.status, 201, "statement {i}: {}", r.text());
         slowest = slowest.max(t.elapsed());
@@ -211,46 +227,131 @@ fn a_subscriber_that_never_reads_does_not_slow_writers() {
         "{n} receipts took {total:?}"
     );
 
-    // Now read: what was queued, then a close with a reason (or the end of the connection).
+    // Now read: what was queued, then a close frame. A read timeout is a
+    // failure (no close came), not a close.
     silent
         .get_mut()
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    let mut entries = 0u64;
-    let reason = loop {
-        assert!(
-            Instant::now() < deadline,
-            "the silent subscriber was never closed"
-        );
+    let mut next = 0u64;
+    let close = loop {
         match silent.read() {
             Ok(Message::Text(t)) => {
-                let v: Value = serde_json::from_str(t.as_str()).unwrap();
-                let events = match v["events"].as_array() {
-                    Some(batch) => batch.clone(),
-                    None => vec![v],
-                };
-                entries += events.iter().filter(|e| e["type"] == "entry").count() as u64;
+                for event in events_of(t.as_str()) {
+                    next = follow(next, &event);
+                }
             }
-            Ok(Message::Close(frame)) => {
-                break frame.map(|f| f.reason.to_string()).unwrap_or_default()
-            }
+            Ok(Message::Close(Some(frame))) => break frame,
+            Ok(Message::Close(None)) => panic!("closed without a code after entry {next}"),
             Ok(_) => {}
-            Err(e) => break format!("connection ended: {e}"),
+            Err(e) => panic!("the silent subscriber got no close frame (at {next}): {e}"),
         }
     };
     assert!(
-        entries < n,
-        "a silent subscriber got everything ({entries}): not bounded"
+        next < n,
+        "a silent subscriber got everything ({next}): not bounded"
     );
-    assert!(
-        reason.contains("too slow")
-            || reason.contains("lagged")
-            || reason.contains("connection ended"),
-        "{reason}"
+    assert_eq!(u16::from(close.code), code, "{}", close.reason);
+    assert_eq!(
+        close.reason.as_str(),
+        format!("{reason}; resume from {next}"),
+        "close code {code}"
     );
-    // The server is fine, and a new subscriber resumes from where that one stopped.
+
+    // The server is fine, and a new subscriber resumes from where that one
+    // stopped: every later entry, in order, none missed or repeated.
     assert_eq!(server.log_size(), n + 1);
+    let mut again = subscribe(&server, &cz_key, next);
+    again
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut at = next;
+    while at < n + 1 {
+        match again.read() {
+            Ok(Message::Text(t)) => {
+                for event in events_of(t.as_str()) {
+                    at = follow(at, &event);
+                }
+            }
+            Ok(Message::Close(frame)) => panic!("the resumed stream closed at {at}: {frame:?}"),
+            Ok(_) => {}
+            Err(e) => panic!("the resumed stream stopped at {at}: {e}"),
+        }
+    }
+    assert_eq!(at, n + 1);
+}
+
+/// The events of one stream message (a live batch holds several).
+fn events_of(text: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(text).unwrap();
+    match v["events"].as_array() {
+        Some(batch) => batch.clone(),
+        None => vec![v],
+    }
+}
+
+/// Checks that `event` comes at `next` (no gap, no repeat); the next index after it.
+fn follow(next: u64, event: &Value) -> u64 {
+    match event["type"].as_str() {
+        Some("entry") => {
+            assert_eq!(event["index"], next, "gap or repeat: {event}");
+            next + 1
+        }
+        Some("hidden") => {
+            assert_eq!(event["from"], next, "gap or repeat: {event}");
+            next + event["count"].as_u64().unwrap()
+        }
+        _ => next,
+    }
+}
+
+#[test]
+fn revoking_the_subscribers_key_ends_its_live_stream_with_1008() {
+    let server = Server::start();
+    let mut cz = actors::found(server.url(), "CZ");
+    let us = actors::admit(server.url(), &mut cz, "US");
+    let mut stream = subscribe(&server, &us.key, server.log_size());
+    stream
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A statement first: the stream is live and delivers it.
+    actors::admit(server.url(), &mut cz, "DE");
+    let mut next = 2;
+    while next < 3 {
+        match stream.read() {
+            Ok(Message::Text(t)) => {
+                for event in events_of(t.as_str()) {
+                    next = follow(next, &event);
+                }
+            }
+            Ok(other) => panic!("before the revocation: {other:?}"),
+            Err(e) => panic!("no entry 2 on the live stream: {e}"),
+        }
+    }
+    // The secretariat revokes US's key: the stream ends at the next batch.
+    let revocation = cz.sign(Body::KeyRevocation(KeyRevocation {
+        key: us.key.key_id(),
+        reason: "compromised".into(),
+    }));
+    let r = actors::post(server.url(), &revocation);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let close = loop {
+        match stream.read() {
+            Ok(Message::Close(Some(frame))) => break frame,
+            Ok(Message::Close(None)) => panic!("closed without a code"),
+            Ok(_) => {}
+            Err(e) => panic!("the revoked key's stream was not closed: {e}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008, "{}", close.reason);
+    assert!(
+        close.reason.as_str().contains("revoked")
+            && close.reason.as_str().contains(&us.key.key_id().to_string()),
+        "{}",
+        close.reason
+    );
 }
 
 /// The value of `entente_stream_subscribers` in `/metrics`.

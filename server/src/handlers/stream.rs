@@ -399,6 +399,22 @@ impl Out {
         auth: &Signed,
         batches: &[Arc<Published>],
     ) -> Result<(), End> {
+        // `next` moves ahead of the sends below; if one fails (a subscriber too
+        // slow), the close's "resume from N" must not skip what it never got.
+        let before = self.next;
+        let sent = self.send_batches(state, auth, batches).await;
+        if sent.is_err() {
+            self.next = before;
+        }
+        sent
+    }
+
+    async fn send_batches(
+        &mut self,
+        state: &AppState,
+        auth: &Signed,
+        batches: &[Arc<Published>],
+    ) -> Result<(), End> {
         let mut events: Vec<ByteString> = Vec::new();
         for batch in batches {
             if batch.size <= self.next {

@@ -86,8 +86,10 @@ fn replay_onto(store: &Store, ledger: Ledger, size: u64) -> Result<Ledger, Store
                 replay.ledger().size()
             )));
         }
+        // "fold replay" in the message: the tree check never says it, so a
+        // refusal here is told apart from one there.
         let refused = |e: entente_shared::refusal::Refusal| {
-            corrupt(format!("entry {index}: the fold refuses it on replay: {e}"))
+            corrupt(format!("fold replay refused entry {index}: {e}"))
         };
         let entry = Entry::from_stored(&bytes).map_err(refused)?;
         let Some(verified) = replay.next(entry).map_err(refused)? else {

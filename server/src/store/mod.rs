@@ -108,12 +108,7 @@ impl Store {
 
     /// Opens (or creates) the store in `dir` with `options`.
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(options.cache_bytes)
-            .use_compression(options.compression)
-            .compression_factor(3)
-            .open()?;
+        let db = sled_config(dir, options).open()?;
         Ok(Store {
             db,
             upper: Arc::default(),
@@ -332,5 +327,34 @@ impl NodeSource for Store {
         v.as_ref().try_into().map_err(|_| {
             StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
         })
+    }
+}
+
+/// sled's configuration for a store in `dir` opened with `options`.
+fn sled_config(dir: &Path, options: &StoreOptions) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(options.cache_bytes)
+        .use_compression(options.compression)
+        .compression_factor(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_reach_sleds_config() {
+        let options = StoreOptions {
+            cache_bytes: 5 << 20,
+            compression: true,
+        };
+        let config = sled_config(Path::new("/nonexistent"), &options);
+        assert_eq!(config.cache_capacity, 5 << 20);
+        assert!(config.use_compression);
+        assert_eq!(config.compression_factor, 3);
+        let config = sled_config(Path::new("/nonexistent"), &StoreOptions::default());
+        assert_eq!(config.cache_capacity, 1 << 30);
+        assert!(!config.use_compression);
     }
 }

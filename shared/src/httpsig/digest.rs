@@ -44,3 +44,38 @@ pub fn check_content_digest(header: &str, body: &[u8]) -> Result<(), DigestError
         Err(DigestError::Mismatch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 9530 Appendix B.1: the representation `{"hello": "world"}` and a
+    /// line feed (19 bytes), with both digests as the RFC prints them; and the
+    /// 18-byte body of RFC 9421 Appendix B.2 with its `sha-256` (B.2 request).
+    #[test]
+    fn content_digest_matches_the_rfc_examples() {
+        let rfc9530 = b"{\"hello\": \"world\"}\n";
+        assert_eq!(rfc9530.len(), 19);
+        assert_eq!(
+            content_digest(rfc9530),
+            "sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:"
+        );
+        // The RFC's own field, both members, line folding removed.
+        let field = "sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:, sha-512=:YMAam51Jz/jOATT6/zvHrLVgOYTGFy1d6GJiOHTohq4yP+pgk4vf2aCsyRZOtw8MjkM7iw7yZ/WkppmM44T3qg==:";
+        check_content_digest(field, rfc9530).unwrap();
+        assert_eq!(
+            check_content_digest(field, &rfc9530[..18]),
+            Err(DigestError::Mismatch)
+        );
+        let rfc9421 = br#"{"hello": "world"}"#;
+        assert_eq!(
+            content_digest(rfc9421),
+            "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
+        );
+        check_content_digest(
+            "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            rfc9421,
+        )
+        .unwrap();
+    }
+}
