@@ -200,6 +200,7 @@ mod tests {
         let (key, _) = SigningKey::generate().unwrap();
         Declaration {
             id: StatementId::of_payload(b"p"),
+            proposal_index: 3,
             title: title.into(),
             proposer: "US".parse().unwrap(),
             distribution: entente_shared::statement::Distribution {

@@ -168,6 +168,26 @@ impl Api {
             .with_context(|| format!("{path}: unexpected answer"))?)
     }
 
+    /// GETs every page of the list route `path` and decodes each as a JSON
+    /// array: a page that has more after it names the next in its
+    /// `Link: <PATH>; rel="next"` header (RFC 8288), a path on this server.
+    pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> CliResult<Vec<T>> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_owned());
+        while let Some(page) = next.take() {
+            let resp = self.send(self.http.get(self.url(&page)), &page)?;
+            next = next_link(&resp)?;
+            let items: Vec<T> = resp
+                .json()
+                .with_context(|| format!("{page}: unexpected answer"))?;
+            if items.is_empty() && next.is_some() {
+                return Err(fail(format!("{page}: an empty page that names a next one")));
+            }
+            out.extend(items);
+        }
+        Ok(out)
+    }
+
     /// GETs `path` as text.
     pub fn get_text(&self, path: &str) -> CliResult<String> {
         let resp = self.send(self.http.get(self.url(path)), path)?;
@@ -217,3 +237,27 @@ impl Api {
 
 /// How long a command waits for a restarted server to finish rebuilding its state.
 const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The path of a response's `Link: <PATH>; rel="next"` header, if any. Only
+/// a path on the same server is followed.
+fn next_link(resp: &Response) -> CliResult<Option<String>> {
+    for value in resp.headers().get_all(reqwest::header::LINK) {
+        let value = value.to_str().context("a Link header is not ASCII")?;
+        for link in value.split(',') {
+            let Some((target, params)) = link.trim().split_once(';') else {
+                continue;
+            };
+            if !params.split(';').any(|p| p.trim() == "rel=\"next\"") {
+                continue;
+            }
+            let target = target.trim().trim_start_matches('<').trim_end_matches('>');
+            if !target.starts_with('/') || target.starts_with("//") {
+                return Err(fail(format!(
+                    "the server's next page {target:?} is not a path on it"
+                )));
+            }
+            return Ok(Some(target.to_owned()));
+        }
+    }
+    Ok(None)
+}

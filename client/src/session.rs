@@ -83,6 +83,11 @@ impl Session {
         crate::publish::publish(&mut self.profile, &self.api, distribution, body)
     }
 
+    /// Every item of a list route, page after page (see `Api::get_all`).
+    pub fn list<T: DeserializeOwned>(&self, path: &str) -> CliResult<Vec<T>> {
+        self.api.get_all(path)
+    }
+
     /// Resolves `arg` to the id of one of the records `list_path` answers.
     pub fn resolve<T: DeserializeOwned>(
         &self,
@@ -92,7 +97,7 @@ impl Session {
         id: impl Fn(&T) -> StatementId,
     ) -> CliResult<StatementId> {
         resolve::statement_id(arg, what, || {
-            let list: Vec<T> = self.get(list_path)?;
+            let list: Vec<T> = self.list(list_path)?;
             Ok(list.iter().map(id).collect::<Vec<_>>())
         })
     }
@@ -168,6 +173,8 @@ impl Session {
     }
 }
 
+pub use entente_shared::api::percent_encode as url_encode;
+
 /// Reads a text file, or standard input for `-`.
 pub fn read_text(path: &Path) -> CliResult<String> {
     if path == Path::new("-") {
@@ -178,31 +185,4 @@ pub fn read_text(path: &Path) -> CliResult<String> {
         return Ok(s);
     }
     Ok(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
-}
-
-/// Percent-encodes `s` for one URL path segment or query value: everything
-/// but RFC 3986 unreserved characters, so supplier names with spaces, `/`,
-/// `&` or `?` reach the server intact.
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn url_encoding_keeps_only_unreserved_characters() {
-        assert_eq!(super::url_encode("Acme-1.0_~"), "Acme-1.0_~");
-        assert_eq!(
-            super::url_encode("Nord & Süd/Tel?x=1"),
-            "Nord%20%26%20S%C3%BCd%2FTel%3Fx%3D1"
-        );
-    }
 }

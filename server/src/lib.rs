@@ -7,7 +7,7 @@
 //! Layers, each importing only from the ones before it (ARCHITECTURE.md):
 //! `metrics`, `settings`, `store`, `snapshot`, `feed`, `log_key`, `tls` →
 //! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache`, `stream_slots` → `error` →
-//! `state` → `body`, `auth`, `access` → `handlers` → `routes` → `recovery`,
+//! `state` → `body`, `response`, `auth`, `access` → `handlers` → `routes` → `recovery`,
 //! `app`.
 
 pub mod access;
@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod recovery;
 pub mod replay_cache;
+pub mod response;
 pub mod routes;
 pub mod sequencer;
 pub mod settings;

@@ -88,6 +88,9 @@ pub struct Settings {
     pub header_timeout_ms: u64,
     /// Milliseconds a client has to send its whole body (then 408 timeout).
     pub body_timeout_ms: u64,
+    /// Seconds a client has to take a whole streamed answer (a page of
+    /// entries) once it began; then the connection is closed.
+    pub response_deadline_secs: u64,
     /// zstd-compress the store's pages; fixed when the store is created.
     pub compress_store: bool,
     /// Save the fold every this many entries (and when idle, and at stop),
@@ -130,6 +133,7 @@ impl Default for Settings {
             max_connections: 1024,
             header_timeout_ms: 5000,
             body_timeout_ms: 10000,
+            response_deadline_secs: 60,
             compress_store: false,
             fold_snapshot_every: 100_000,
         }
@@ -169,6 +173,7 @@ const FIELDS: &[&str] = &[
     "max_connections",
     "header_timeout_ms",
     "body_timeout_ms",
+    "response_deadline_secs",
     "compress_store",
     "fold_snapshot_every",
 ];

@@ -26,6 +26,16 @@ pub fn is_public_route(method: &str, path: &str) -> bool {
 /// Longest index range one `GET /v1/entries` answers.
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
 
+/// A page of entries (or of any list) ends after the item that takes it past
+/// this many bytes, whatever range was asked: clients ask again from where
+/// it ended, and no answer holds more than about this much at once.
+pub const MAX_PAGE_BYTES: usize = 1 << 20;
+
+/// Most items one page of a list route (`/v1/proposals`, `/v1/declarations`,
+/// `/v1/assessments`, `/v1/positions`) holds; `?after=INDEX` asks for the
+/// next, which the answer's `Link: <...>; rel="next"` header names.
+pub const MAX_LIST_PAGE: usize = 500;
+
 /// Answer to `POST /v1/statements`: where the statement landed, and proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -188,4 +198,31 @@ pub struct CosignatureReceipt {
     pub size: u64,
     /// The cosignature's own timestamp (Unix seconds).
     pub timestamp: u64,
+}
+
+/// Percent-encodes `s` for one URL path segment or query value: everything
+/// but RFC 3986 unreserved characters, so supplier names with spaces, `/`,
+/// `&` or `?` reach the server intact.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod percent_tests {
+    #[test]
+    fn url_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(super::percent_encode("Acme-1.0_~"), "Acme-1.0_~");
+        assert_eq!(
+            super::percent_encode("Nord & Süd/Tel?x=1"),
+            "Nord%20%26%20S%C3%BCd%2FTel%3Fx%3D1"
+        );
+    }
 }

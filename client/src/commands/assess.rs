@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
                 Some(name) => format!("/v1/assessments?supplier={}", url_encode(name)),
                 None => "/v1/assessments".to_owned(),
             };
-            let list: Vec<AssessmentRecord> = session.get(&path)?;
+            let list: Vec<AssessmentRecord> = session.list(&path)?;
             emit_list(
                 ctx.json,
                 &list,

@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
     let session = Session::open(ctx)?;
     match cmd {
         DeclarationCommand::List => {
-            let list: Vec<Declaration> = session.get("/v1/declarations")?;
+            let list: Vec<Declaration> = session.list("/v1/declarations")?;
             emit_list(
                 ctx.json,
                 &list,

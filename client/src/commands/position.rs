@@ -28,8 +28,8 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
                     // A position is about a proposal or an assessment: a
                     // prefix is resolved against both lists together.
                     resolve::statement_id(&arg, "proposal or assessment", || {
-                        let proposals: Vec<ProposalView> = session.get("/v1/proposals")?;
-                        let assessments: Vec<AssessmentRecord> = session.get("/v1/assessments")?;
+                        let proposals: Vec<ProposalView> = session.list("/v1/proposals")?;
+                        let assessments: Vec<AssessmentRecord> = session.list("/v1/assessments")?;
                         Ok(proposals
                             .iter()
                             .map(|p| p.record.meta.id)
@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
         }
         PositionCommand::List => {
             let session = Session::open(ctx)?;
-            let list: Vec<PositionPaper> = session.get("/v1/positions")?;
+            let list: Vec<PositionPaper> = session.list("/v1/positions")?;
             emit_list(
                 ctx.json,
                 &list,

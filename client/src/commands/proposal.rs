@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
     let session = Session::open(ctx)?;
     match cmd {
         ProposalCommand::List => {
-            let list: Vec<ProposalView> = session.get("/v1/proposals")?;
+            let list: Vec<ProposalView> = session.list("/v1/proposals")?;
             emit_list(
                 ctx.json,
                 &list,

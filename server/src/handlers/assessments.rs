@@ -8,12 +8,15 @@ use serde::Deserialize;
 use super::views::found;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
+use crate::response::{json_page, Page};
 use crate::state::Fold;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     supplier: Option<String>,
+    after: Option<u64>,
+    limit: Option<usize>,
 }
 
 pub async fn list(
@@ -22,7 +25,15 @@ pub async fn list(
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let records = views::assessments(&fold.read(), &auth.reader, q.supplier.as_deref());
-    Ok(HttpResponse::Ok().json(records))
+    let query = match &q.supplier {
+        Some(name) => format!("supplier={}&", entente_shared::api::percent_encode(name)),
+        None => String::new(),
+    };
+    let page = Page {
+        after: q.after,
+        limit: q.limit,
+    };
+    json_page("/v1/assessments", &query, records, |r| r.meta.index, &page)
 }
 
 pub async fn supplier(

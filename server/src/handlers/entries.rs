@@ -1,13 +1,17 @@
-//! `GET /v1/entries?start=&end=`: log entries by index, at most a page at a time.
-//! Entries the reader may not see come as index and leaf hash only.
+//! `GET /v1/entries?start=&end=`: log entries by index, at most a page at a
+//! time (1000 entries, and no more than `MAX_PAGE_BYTES`: the page ends
+//! early, and the client asks again from where it ended). Entries the reader
+//! may not see come as index and leaf hash only. The answer is streamed: each
+//! entry is read and serialised as the client takes the ones before it.
 
 use actix_web::{web, HttpResponse};
-use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
+use entente_shared::api::MAX_ENTRIES_PER_PAGE;
 use serde::Deserialize;
 
 use crate::access::entry_for;
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
+use crate::response::json_stream;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -34,9 +38,20 @@ pub async fn get_entries(
             range.start
         )));
     }
-    let mut entries = Vec::new();
-    for (index, bytes) in state.store.entries(range.start, end)? {
-        entries.push(entry_for(&auth.reader, index, &bytes)?);
-    }
-    Ok(HttpResponse::Ok().json(Entries { entries }))
+    let store = state.store.clone();
+    let reader = auth.reader;
+    let items = (range.start..end).map(move |index| {
+        let bytes = store
+            .entry(index)?
+            .ok_or_else(|| ApiError::Internal(format!("entry {index} is missing")))?;
+        let entry = entry_for(&reader, index, &bytes)?;
+        serde_json::to_vec(&entry).map_err(|e| ApiError::Internal(e.to_string()))
+    });
+    // The JSON of `api::Entries`, built entry by entry.
+    Ok(json_stream(
+        "{\"entries\":[",
+        items,
+        "]}",
+        std::time::Duration::from_secs(state.settings.response_deadline_secs),
+    ))
 }

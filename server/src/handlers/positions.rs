@@ -6,11 +6,16 @@ use entente_shared::views;
 use super::views::{found, parse_id};
 use crate::auth::MaybeSigned;
 use crate::error::ApiError;
+use crate::response::{json_page, Page};
 use crate::state::Fold;
 
-pub async fn list(auth: MaybeSigned, fold: Fold) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    auth: MaybeSigned,
+    page: web::Query<Page>,
+    fold: Fold,
+) -> Result<HttpResponse, ApiError> {
     let list = views::positions(&fold.read(), &auth.reader);
-    Ok(HttpResponse::Ok().json(list))
+    json_page("/v1/positions", "", list, |p| p.meta.index, &page)
 }
 
 pub async fn show(

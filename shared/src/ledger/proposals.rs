@@ -154,6 +154,8 @@ pub struct Signatory {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Declaration {
     pub id: StatementId,
+    /// The log index of the proposal (lists of declarations are in this order).
+    pub proposal_index: u64,
     pub title: String,
     pub proposer: DelegationCode,
     /// The proposal's TLP 2.0 distribution, which every part of the record shares.
@@ -433,6 +435,7 @@ impl ProposalRecord {
         }
         Some(Declaration {
             id: *id,
+            proposal_index: rec.meta.index,
             title: rec.title.clone(),
             proposer: rec.meta.author,
             distribution: rec.meta.distribution.clone(),
