@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use entente_shared::ledger::Ledger;
@@ -109,12 +110,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
 
     let data = web::Data::new(state);
-    let mut server =
-        HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::config))
-            .on_connect(crate::handlers::stream::on_connect)
-            .shutdown_timeout(10)
-            .max_connections(settings.max_connections)
-            .client_request_timeout(std::time::Duration::from_millis(settings.header_timeout_ms));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(crate::error::problem_for_actix))
+            .app_data(data.clone())
+            .configure(routes::config)
+    })
+    .on_connect(crate::handlers::stream::on_connect)
+    .shutdown_timeout(10)
+    .max_connections(settings.max_connections)
+    .client_request_timeout(std::time::Duration::from_millis(settings.header_timeout_ms));
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }

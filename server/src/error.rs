@@ -46,6 +46,10 @@ pub enum ApiError {
     RateLimited(String),
     #[error("the request body did not arrive in time")]
     Timeout,
+    /// An error actix answered on its own (a method a route does not take,
+    /// a payload it could not read), made problem+json by [`problem_for_actix`].
+    #[error("{}", .0.canonical_reason().unwrap_or("the request was refused"))]
+    Protocol(StatusCode),
     /// A stream past `stream_max_per_delegation` or `stream_max_total`.
     #[error("{0}")]
     TooManyStreams(String),
@@ -69,6 +73,19 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Timeout => "timeout",
             ApiError::TooManyStreams(_) => "too-many-streams",
+            ApiError::Protocol(status) => match status.as_u16() {
+                400 => "bad-request",
+                404 => "not-found",
+                405 => "method-not-allowed",
+                408 => "timeout",
+                411 => "length-required",
+                413 => "too-large",
+                414 => "uri-too-long",
+                415 => "unsupported-media-type",
+                431 => "headers-too-large",
+                500..=599 => "internal",
+                _ => "refused",
+            },
             ApiError::Starting => "starting",
         }
     }
@@ -87,6 +104,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate limited",
             ApiError::Timeout => "request timeout",
             ApiError::TooManyStreams(_) => "too many streams",
+            ApiError::Protocol(_) => "request refused",
             ApiError::Starting => "starting",
         }
     }
@@ -127,6 +145,7 @@ impl ResponseError for ApiError {
             ApiError::Busy | ApiError::Unavailable | ApiError::Starting => 503,
             ApiError::Internal(_) => 500,
             ApiError::RateLimited(_) | ApiError::TooManyStreams(_) => 429,
+            ApiError::Protocol(status) => status.as_u16(),
             ApiError::Timeout => 408,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -156,10 +175,79 @@ impl ResponseError for ApiError {
     }
 }
 
+/// `ErrorHandlers` default handler: an error answer that is not problem+json
+/// already (actix's own 405, payload and handshake errors) is answered as
+/// [`ApiError::Protocol`] instead, so that every error a client can get from
+/// the application is problem+json. (What actix refuses before a request
+/// reaches the application — a malformed request line, headers too large —
+/// it answers itself.)
+pub fn problem_for_actix<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_problem = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, _) = res.into_parts();
+    let answer = ApiError::Protocol(status).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
+
+    #[actix_web::test]
+    async fn actix_s_own_error_answers_become_problems() {
+        use actix_web::middleware::ErrorHandlers;
+        use actix_web::{test, web, App, HttpResponse};
+        let app = test::init_service(
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_actix))
+                .route(
+                    "/empty",
+                    web::get().to(|| async { HttpResponse::MethodNotAllowed().finish() }),
+                )
+                .route(
+                    "/problem",
+                    web::get().to(|| async { ApiError::Busy.error_response() }),
+                )
+                .route(
+                    "/fine",
+                    web::get().to(|| async { HttpResponse::Ok().body("x") }),
+                ),
+        )
+        .await;
+        let call = |path: &'static str| {
+            let app = &app;
+            async move {
+                let resp =
+                    test::call_service(app, test::TestRequest::get().uri(path).to_request()).await;
+                let status = resp.status().as_u16();
+                let body: serde_json::Value =
+                    serde_json::from_slice(&test::read_body(resp).await).unwrap_or_default();
+                (status, body)
+            }
+        };
+        let (status, body) = call("/empty").await;
+        assert_eq!(status, 405);
+        assert_eq!(body["type"], "urn:entente:problem:method-not-allowed");
+        let (status, body) = call("/problem").await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (503, Some("urn:entente:problem:busy"))
+        );
+        assert_eq!(call("/fine").await.0, 200);
+    }
 
     #[test]
     fn internal_causes_are_not_sent() {

@@ -220,6 +220,25 @@ fn crafted(cz: &mut Actor, in_log: &Envelope) -> Vec<(String, Vec<u8>)> {
         "replayed, pretty-printed",
         serde_json::to_vec_pretty(in_log).expect("JSON"),
     );
+    // A key given twice inside the signed payload (the body's, then the
+    // statement's): other JSON readers would keep another value.
+    let payload = String::from_utf8(statement.payload.clone()).expect("UTF-8");
+    for (what, doubled) in [
+        (
+            "body key twice",
+            payload.replacen("\"name\":", "\"name\":\"X\",\"name\":", 1),
+        ),
+        (
+            "top key twice",
+            payload.replacen("\"seq\":", "\"seq\":1,\"seq\":", 1),
+        ),
+    ] {
+        assert_ne!(doubled, payload, "{what}");
+        add(
+            what,
+            Envelope::sign(doubled.into_bytes(), &cz.key).to_canonical_json(),
+        );
+    }
     // Oversized.
     add("oversized", vec![b' '; 300 * 1024]);
     out
@@ -353,6 +372,19 @@ fn hostile_requests_change_nothing_and_get_problems() {
     for method in ["PUT", "DELETE", "PATCH"] {
         let r = http::request(&url, method, "/v1/statements", Some(&bases[0]));
         judge(&r, method, true);
+    }
+    // Methods a route does not take, and a stream without its upgrade: actix's
+    // own refusals, answered as problem+json too.
+    for (method, path) in [
+        ("DELETE", "/v1/roster"),
+        ("POST", "/v1/checkpoint"),
+        ("PUT", "/v1/proposals"),
+        ("POST", "/healthz"),
+        ("GET", "/v1/cosignatures"),
+        ("GET", "/v1/stream"),
+    ] {
+        let r = http::request(&url, method, path, None);
+        judge(&r, &format!("{method} {path}"), true);
     }
 
     assert_eq!(http::request(&url, "GET", "/healthz", None).status, 200);
