@@ -137,6 +137,19 @@ pub struct ProposalView {
     #[serde(flatten)]
     pub record: crate::ledger::ProposalRecord,
     pub tally: crate::ledger::Tally,
+    /// Open, and its deadline has passed by the server's clock: the log's
+    /// next entry will record its outcome (the fold has no clock of its own).
+    #[serde(default)]
+    pub deadline_passed: bool,
+}
+
+impl ProposalView {
+    /// Sets `deadline_passed` for the time `now`.
+    pub fn as_of(mut self, now: time::OffsetDateTime) -> ProposalView {
+        self.deadline_passed =
+            self.record.status == crate::ledger::Status::Open && self.record.deadline <= now;
+        self
+    }
 }
 
 /// Answer to `GET /v1/threads/{id}`.

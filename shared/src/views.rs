@@ -35,6 +35,7 @@ fn proposal_view(rec: ProposalRecord) -> ProposalView {
     ProposalView {
         tally: rec.tally(),
         record: rec,
+        deadline_passed: false,
     }
 }
 

@@ -361,7 +361,14 @@ fn no_delegation_clock_moves_a_deadline() {
     );
     assert_eq!(late.status, 409, "{}", late.text());
     assert_eq!(late.json()["type"], format!("{PROBLEM}deadline-passed"));
-    // With the log quiet, the CLI says the deadline has passed.
+    // With the log quiet, the server's view and the CLI say the deadline has passed.
+    let view = http::signed_get(
+        server.url(),
+        &format!("/v1/proposals/{soon}"),
+        &us.signing_key(),
+    );
+    assert_eq!(view.json()["deadline_passed"], true, "{}", view.text());
+    assert_eq!(view.json()["status"]["state"], "open");
     let list = us.run(&["proposal", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("deadline passed"));
 }

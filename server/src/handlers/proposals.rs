@@ -15,7 +15,11 @@ pub async fn list(
     page: web::Query<Page>,
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
-    let list = views::proposals(&fold.read(), &auth.reader);
+    let now = time::OffsetDateTime::now_utc();
+    let list: Vec<_> = views::proposals(&fold.read(), &auth.reader)
+        .into_iter()
+        .map(|p| p.as_of(now))
+        .collect();
     json_page("/v1/proposals", "", list, |p| p.record.meta.index, &page)
 }
 
@@ -25,6 +29,7 @@ pub async fn show(
     fold: Fold,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let record = views::proposal(&fold.read(), &auth.reader, &id);
+    let now = time::OffsetDateTime::now_utc();
+    let record = views::proposal(&fold.read(), &auth.reader, &id).map(|p| p.as_of(now));
     found(record, || format!("no proposal {id}"))
 }
