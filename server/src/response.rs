@@ -102,11 +102,10 @@ pub fn json_page<T: Serialize>(
     let mut body = vec![b'['];
     let mut last = None;
     let mut more = false;
-    let mut count = 0;
-    for item in items
+    let wanted = items
         .iter()
-        .filter(|i| page.after.is_none_or(|after| index(i) > after))
-    {
+        .filter(|i| page.after.is_none_or(|after| index(i) > after));
+    for (count, item) in wanted.enumerate() {
         if count == limit || body.len() > MAX_PAGE_BYTES {
             more = true;
             break;
@@ -116,7 +115,6 @@ pub fn json_page<T: Serialize>(
         }
         serde_json::to_writer(&mut body, item).map_err(|e| ApiError::Internal(e.to_string()))?;
         last = Some(index(item));
-        count += 1;
     }
     body.push(b']');
     let mut resp = HttpResponse::Ok();
