@@ -79,10 +79,7 @@ impl SignatureChecked {
     pub fn check(envelope: Envelope, key: &PublicKey) -> Result<SignatureChecked, Refusal> {
         let statement =
             Statement::decode(&envelope.payload).map_err(|e| Refusal::Malformed(e.0))?;
-        envelope.verify(&statement.key, key).map_err(|e| match e {
-            DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
-            other => Refusal::Malformed(other.to_string()),
-        })?;
+        check_signature(&envelope, &statement, key)?;
         let id = StatementId::of_payload(&envelope.payload);
         Ok(SignatureChecked {
             envelope,
@@ -95,6 +92,19 @@ impl SignatureChecked {
     pub fn statement(&self) -> &Statement {
         &self.statement
     }
+}
+
+/// The DSSE signature of `envelope` by `key`, the key `statement` names, as
+/// a refusal when it does not verify.
+fn check_signature(
+    envelope: &Envelope,
+    statement: &Statement,
+    key: &PublicKey,
+) -> Result<(), Refusal> {
+    envelope.verify(&statement.key, key).map_err(|e| match e {
+        DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
+        other => Refusal::Malformed(other.to_string()),
+    })
 }
 
 /// A decoded statement and the key that must have signed it.
@@ -112,10 +122,7 @@ impl Unverified {
             statement,
             key,
         } = self;
-        envelope.verify(&statement.key, &key).map_err(|e| match e {
-            DsseError::BadSignature | DsseError::KeyIdMismatch => Refusal::BadSignature,
-            other => Refusal::Malformed(other.to_string()),
-        })?;
+        check_signature(&envelope, &statement, &key)?;
         let id = StatementId::of_payload(&envelope.payload);
         Ok(VerifiedStatement {
             envelope,
