@@ -64,6 +64,8 @@ pub enum SubmitError {
 enum Job {
     Statement {
         statement: VerifiedStatement,
+        /// When the server received it: the clock `Ledger::check_timely` uses.
+        received_at: time::OffsetDateTime,
         reply: oneshot::Sender<Result<Committed, SubmitError>>,
     },
     Cosignature {
@@ -145,11 +147,20 @@ impl Sequencer {
         answer.await.map_err(|_| SubmitError::Stopped)?
     }
 
-    /// Queues a verified statement and waits until it is durably committed or refused.
-    pub async fn submit(&self, statement: VerifiedStatement) -> Result<Committed, SubmitError> {
+    /// Queues a verified statement received at `received_at` (the server's
+    /// clock) and waits until it is durably committed or refused.
+    pub async fn submit(
+        &self,
+        statement: VerifiedStatement,
+        received_at: time::OffsetDateTime,
+    ) -> Result<Committed, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .try_send(Job::Statement { statement, reply })
+            .try_send(Job::Statement {
+                statement,
+                received_at,
+                reply,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
@@ -176,7 +187,11 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
         let mut refresh = false;
         for job in jobs {
             match job {
-                Job::Statement { statement, reply } => statements.push((statement, reply)),
+                Job::Statement {
+                    statement,
+                    received_at,
+                    reply,
+                } => statements.push((statement, received_at, reply)),
                 Job::Cosignature { cosignature, reply } => cosignatures.push((cosignature, reply)),
                 Job::Refresh => refresh = true,
             }
@@ -208,6 +223,7 @@ fn now() -> u64 {
 type CosignJob = (NewCosignature, oneshot::Sender<Result<(), SubmitError>>);
 type StatementJob = (
     VerifiedStatement,
+    time::OffsetDateTime,
     oneshot::Sender<Result<Committed, SubmitError>>,
 );
 
@@ -265,9 +281,14 @@ impl Core {
         let mut in_batch: HashMap<_, u64> = HashMap::new();
         {
             let mut ledger = self.ledger.write().unwrap_or_else(|p| p.into_inner());
-            for (statement, reply) in jobs {
+            for (statement, received_at, reply) in jobs {
                 let id = statement.id();
-                match ledger.apply(&statement) {
+                // The server's deadline check, under the same lock as the fold
+                // it reads (see `Ledger::check_timely`).
+                let applied = ledger
+                    .check_timely(statement.statement(), received_at)
+                    .and_then(|()| ledger.apply(&statement));
+                match applied {
                     Err(refusal) => {
                         // The fold refuses every exact replay (its key's seq
                         // no longer grows), so the id index is only read on

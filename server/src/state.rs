@@ -91,6 +91,9 @@ impl AppState {
     /// The fold, once the start-up restore is done: waits up to 30 s, then
     /// answers 503 `starting`.
     pub async fn fold(&self) -> Result<Fold, ApiError> {
+        if let Some(fold) = self.ready_fold() {
+            return Ok(fold);
+        }
         let mut ready = self.fold_ready.clone();
         let waited = tokio::time::timeout(FOLD_WAIT, ready.wait_for(|r| *r))
             .await
