@@ -31,20 +31,24 @@ fn fake_stream(messages: Vec<String>, checkpoint: String) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for tcp in listener.incoming() {
-            let Ok(mut tcp) = tcp else { continue };
+            let Ok(tcp) = tcp else { continue };
             let messages = messages.clone();
             let checkpoint = checkpoint.clone();
             std::thread::spawn(move || {
-                let mut head = [0u8; 4096];
-                let n = tcp.peek(&mut head).unwrap_or(0);
-                let head = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+                // Look at the whole request head (it may come in pieces)
+                // without taking it: tungstenite reads it for a WebSocket.
+                let mut head = String::new();
+                for _ in 0..200 {
+                    let mut buf = [0u8; 4096];
+                    let n = tcp.peek(&mut buf).unwrap_or(0);
+                    head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                    if head.contains("\r\n\r\n") {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 if !head.contains("upgrade: websocket") {
-                    use std::io::Write as _;
-                    let _ = write!(
-                        tcp,
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{checkpoint}",
-                        checkpoint.len()
-                    );
+                    answer_plain(tcp, &checkpoint);
                     return;
                 }
                 let Ok(mut ws) = tungstenite::accept(tcp) else {
@@ -60,6 +64,32 @@ fn fake_stream(messages: Vec<String>, checkpoint: String) -> String {
         }
     });
     url
+}
+
+/// Answers one plain HTTP request on `tcp` with `text`: the request is read
+/// first and the connection shut down in order, since closing a socket with
+/// unread bytes resets it, and the client may then see the reset before the
+/// answer.
+fn answer_plain(mut tcp: std::net::TcpStream, text: &str) {
+    use std::io::{Read as _, Write as _};
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tcp.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = write!(
+        tcp,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        text.len()
+    );
+    let _ = tcp.flush();
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    // Wait for the client to close its side.
+    while matches!(tcp.read(&mut buf), Ok(n) if n > 0) {}
 }
 
 /// US's profile, admitted by CZ on a real server, with the checkpoint at
