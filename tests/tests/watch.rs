@@ -121,20 +121,30 @@ fn point_at(cli: &Cli, real: &str, url: &str) {
     std::fs::write(&path, text.replace(real, url)).unwrap();
 }
 
-/// Runs `entente watch ARGS` against a fake stream sending `events`; returns
+/// Runs `entente watch --from FROM` against a fake stream sending `events`; returns
 /// its exit code and stderr once it stops (it must, within [`WAIT`]).
-fn watch_fake(events: &[StreamEvent], args: &[&str]) -> (Option<i32>, String) {
+fn watch_fake(events: &[StreamEvent], from: &str) -> (Option<i32>, String) {
     let (server, us) = us_profile();
+    let (watch, status) = watch_against(&server, &us, events, from);
+    (status.code(), watch.stderr())
+}
+
+/// Points `us` (a profile on `server`) at a fake stream sending `events`,
+/// runs `entente --json watch --from FROM` until it stops (within [`WAIT`]).
+fn watch_against(
+    server: &Server,
+    us: &Cli,
+    events: &[StreamEvent],
+    from: &str,
+) -> (entente_tests::cli::Running, std::process::ExitStatus) {
     let messages = events
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
         .collect();
-    let checkpoint =
-        entente_tests::http::request(server.url(), "GET", "/v1/checkpoint", None).text();
-    point_at(&us, server.url(), &fake_stream(messages, checkpoint));
-    let mut watch = us.spawn(&[&["--json", "watch"][..], args].concat());
+    point_at(us, server.url(), &fake_stream(messages, pinned(server)));
+    let mut watch = us.spawn(&["--json", "watch", "--from", from]);
     let status = watch.wait(WAIT);
-    (status.code(), watch.stderr())
+    (watch, status)
 }
 
 fn assert_inconsistent(code: Option<i32>, stderr: &str, what: &str) {
@@ -157,16 +167,16 @@ fn entry_at(index: u64) -> StreamEvent {
 #[test]
 fn watch_stops_on_an_entry_past_a_gap() {
     // From 2, the next entry must be 2; 3 skips one.
-    let (code, stderr) = watch_fake(&[entry_at(3)], &["--from", "2"]);
+    let (code, stderr) = watch_fake(&[entry_at(3)], "2");
     assert_inconsistent(code, &stderr, "an entry at index 3, but index 2 was next");
 }
 
 #[test]
 fn watch_stops_on_a_repeated_entry_and_on_hidden_runs_out_of_place() {
-    let (code, stderr) = watch_fake(&[entry_at(1)], &["--from", "2"]);
+    let (code, stderr) = watch_fake(&[entry_at(1)], "2");
     assert_inconsistent(code, &stderr, "an entry at index 1, but index 2 was next");
     let hidden = StreamEvent::Hidden { from: 4, count: 2 };
-    let (code, stderr) = watch_fake(&[hidden], &["--from", "2"]);
+    let (code, stderr) = watch_fake(&[hidden], "2");
     assert_inconsistent(
         code,
         &stderr,
@@ -176,7 +186,7 @@ fn watch_stops_on_a_repeated_entry_and_on_hidden_runs_out_of_place() {
     let batch = StreamEvent::Batch {
         events: vec![StreamEvent::Hidden { from: 2, count: 1 }, entry_at(4)],
     };
-    let (code, stderr) = watch_fake(&[batch], &["--from", "2"]);
+    let (code, stderr) = watch_fake(&[batch], "2");
     assert_inconsistent(code, &stderr, "an entry at index 4, but index 3 was next");
 }
 
@@ -205,16 +215,7 @@ fn watch_stops_on_a_checkpoint_that_forks_from_the_pin() {
     // Size 2 like the pinned one, another root, signed by the real log key.
     let forked = signed_by_log_key(&server, 2, [7u8; 32]);
     let event = StreamEvent::Checkpoint { checkpoint: forked };
-    point_at(
-        &us,
-        server.url(),
-        &fake_stream(
-            vec![serde_json::to_string(&event).unwrap()],
-            pinned(&server),
-        ),
-    );
-    let mut watch = us.spawn(&["--json", "watch", "--from", "2"]);
-    let status = watch.wait(WAIT);
+    let (watch, status) = watch_against(&server, &us, &[event], "2");
     assert_inconsistent(status.code(), &watch.stderr(), "FORK");
     assert!(
         watch.line(Duration::from_millis(100)).is_none(),
@@ -231,16 +232,7 @@ fn watch_stops_on_a_checkpoint_not_signed_by_the_log_key() {
     let signer = NoteSigner::new(&cp.origin, &other).unwrap();
     let forged = SignedCheckpoint::sign(cp, &signer).unwrap().to_text();
     let event = StreamEvent::Checkpoint { checkpoint: forged };
-    point_at(
-        &us,
-        server.url(),
-        &fake_stream(
-            vec![serde_json::to_string(&event).unwrap()],
-            pinned(&server),
-        ),
-    );
-    let mut watch = us.spawn(&["--json", "watch", "--from", "2"]);
-    let status = watch.wait(WAIT);
+    let (watch, status) = watch_against(&server, &us, &[event], "2");
     assert_inconsistent(
         status.code(),
         &watch.stderr(),
@@ -256,16 +248,7 @@ fn watch_stops_on_a_checkpoint_that_is_not_where_the_stream_is() {
     let event = StreamEvent::Checkpoint {
         checkpoint: current,
     };
-    point_at(
-        &us,
-        server.url(),
-        &fake_stream(
-            vec![serde_json::to_string(&event).unwrap()],
-            pinned(&server),
-        ),
-    );
-    let mut watch = us.spawn(&["--json", "watch", "--from", "0"]);
-    let status = watch.wait(WAIT);
+    let (watch, status) = watch_against(&server, &us, &[event], "0");
     assert_inconsistent(
         status.code(),
         &watch.stderr(),
