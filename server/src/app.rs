@@ -14,13 +14,13 @@ use crate::recovery::{check_tree, spawn_fold_restore};
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{Store, StoreOptions};
+use crate::store::{Opened, Store, StoreError, StoreOptions, TornTail};
 use crate::{log_key, routes, snapshot, tls};
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     private_files();
-    std::fs::create_dir_all(&settings.data)
+    crate::fsync::create_dir_all(&settings.data)
         .with_context(|| format!("creating data folder {}", settings.data.display()))?;
     // The key's mode is checked as found; then everything else is made private.
     let key = log_key::load_or_create(&settings.data)?;
@@ -28,11 +28,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("making {} private", settings.data.display()))?;
     let opened = std::time::Instant::now();
     let options = store_options(&settings);
-    let store =
-        Store::open_with(&settings.data.join("log"), &options).context("opening the store")?;
+    let Opened {
+        store,
+        leaves,
+        torn,
+        migrated,
+        index_reset,
+    } = Store::open_with(&settings.data, &options).map_err(|e| {
+        let refused = matches!(e, StoreError::Corrupt(_) | StoreError::Lost { .. });
+        anyhow::Error::new(e).context(if refused {
+            "the store does not verify; refusing to serve it"
+        } else {
+            "opening the store"
+        })
+    })?;
+    report_opening(torn.as_ref(), migrated, index_reset.as_deref());
     tracing::info!(
+        entries = leaves.len(),
         elapsed_ms = opened.elapsed().as_millis() as u64,
-        "store opened"
+        "store opened: every segment read and its entries hashed"
     );
     let origin = match store.origin()? {
         Some(origin) => origin,
@@ -64,12 +78,19 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         })
         .transpose()?;
     let started = std::time::Instant::now();
-    let report =
-        check_tree(&store, &verifier).context("the store does not verify; refusing to serve it")?;
+    let report = check_tree(&store, leaves, &verifier)
+        .context("the store does not verify; refusing to serve it")?;
+    if report.stale {
+        // The log holds more than the index published (a crash between the
+        // segment's sync and the index write, or a rebuilt index): the same
+        // entries, now signed for.
+        let (text, _) = log_key::sign_tree(&origin, &key, &report.tree)?;
+        store.set_head(report.tree.size(), &text)?;
+    }
     tracing::info!(
         entries = report.tree.size(),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "stored tree verified against the signed checkpoint"
+        "tree verified against the published checkpoint"
     );
     crate::metrics::set_log_size(report.tree.size());
 
@@ -155,6 +176,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Says what opening the store repaired, on stderr too: an operator should
+/// know that a torn tail was cut or the index rebuilt.
+fn report_opening(torn: Option<&TornTail>, migrated: Option<u64>, index_reset: Option<&str>) {
+    if let Some(t) = torn {
+        tracing::warn!(segment = %t.segment.display(), at = t.at, bytes = t.bytes,
+            "cut a torn tail off the log (a write a crash interrupted; never acknowledged)");
+        eprintln!(
+            "entente-server: cut a torn tail of {} bytes off {} at byte {} (a write a crash interrupted; never acknowledged)",
+            t.bytes,
+            t.segment.display(),
+            t.at
+        );
+    }
+    if let Some(n) = migrated {
+        eprintln!(
+            "entente-server: moved {n} entries from the older store layout into segment files"
+        );
+    }
+    if let Some(why) = index_reset {
+        tracing::warn!(reason = %why, "the sled index did not open; rebuilding it from the segments");
+        eprintln!(
+            "entente-server: the sled index did not open; rebuilding it from the segments: {why}"
+        );
+    }
+}
+
 /// Files the process creates from here on are 0600 and folders 0700 (sled's
 /// included): the data folder holds the log key, the fold snapshot and, until
 /// bodies are sealed, restricted texts.
@@ -190,6 +237,7 @@ fn store_options(settings: &Settings) -> StoreOptions {
     StoreOptions {
         cache_bytes: settings.cache_capacity_mb.saturating_mul(1 << 20),
         compression: settings.compress_store,
+        segment_bytes: settings.segment_mb.saturating_mul(1 << 20),
     }
 }
 
@@ -207,6 +255,7 @@ mod tests {
         let options = store_options(&settings);
         assert_eq!(options.cache_bytes, 3 * 1024 * 1024);
         assert!(options.compression);
+        assert_eq!(options.segment_bytes, 64 << 20);
         let options = store_options(&Settings::default());
         assert_eq!(options.cache_bytes, 64 * 1024 * 1024);
         assert!(!options.compression);

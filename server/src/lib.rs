@@ -1,11 +1,12 @@
-//! `entente-server`: the HTTP API, the sequencer and sled storage.
+//! `entente-server`: the HTTP API, the sequencer and the log store (segment
+//! files, with a sled index beside them).
 //!
-//! Invariants: only [`store`] touches sled; handlers see [`store::Store`] and
+//! Invariants: only [`store`] touches the segment files and sled; handlers see [`store::Store`] and
 //! [`error::ApiError`], never sled types; only the [`sequencer`] thread writes
 //! the log; every wire type lives in `entente-shared`.
 //!
 //! Layers, each importing only from the ones before it (ARCHITECTURE.md):
-//! `metrics`, `settings`, `store`, `snapshot`, `feed`, `log_key`, `tls` →
+//! `metrics`, `settings`, `fsync` → `store`, `snapshot`, `feed`, `log_key`, `tls` →
 //! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache`, `stream_slots` → `error` →
 //! `state` → `body`, `response`, `auth`, `access` → `handlers` → `routes` → `recovery`,
 //! `app`.
@@ -17,6 +18,7 @@ pub mod body;
 pub mod error;
 pub mod feed;
 pub mod fold_snapshots;
+pub mod fsync;
 pub mod handlers;
 pub mod log_key;
 pub mod metrics;

@@ -9,7 +9,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::Context;
+use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
 use entente_shared::keys::SigningKey;
+use entente_shared::merkle::CompactTree;
+use entente_shared::note::NoteSigner;
 
 /// File name of the log key inside the data folder.
 pub const LOG_KEY_FILE: &str = "log-key.pk8";
@@ -43,9 +46,26 @@ pub fn load_or_create(data: &Path) -> anyhow::Result<SigningKey> {
     file.write_all(der.as_bytes())?;
     file.sync_all()?;
     // The new name must survive a power cut too: sync the folder that holds it.
-    fs::File::open(data)
-        .and_then(|dir| dir.sync_all())
-        .with_context(|| format!("syncing {}", data.display()))?;
+    crate::fsync::sync_dir(data).with_context(|| format!("syncing {}", data.display()))?;
     tracing::info!(key_id = %key.key_id(), "created a new log signing key");
     Ok(key)
+}
+
+/// Signs a checkpoint of `tree` for the log `origin`, dated now: the note
+/// text, and its body (the text the signature covers).
+pub fn sign_tree(
+    origin: &str,
+    key: &SigningKey,
+    tree: &CompactTree,
+) -> anyhow::Result<(String, String)> {
+    let signer = NoteSigner::new(origin, key)?;
+    let cp = Checkpoint {
+        origin: origin.to_owned(),
+        size: tree.size(),
+        root: tree.root(),
+        time: Some(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64),
+        extensions: Vec::new(),
+    };
+    let signed = SignedCheckpoint::sign(cp, &signer)?;
+    Ok((signed.to_text(), signed.note.text))
 }

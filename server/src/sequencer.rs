@@ -4,12 +4,12 @@
 //! [`VerifiedStatement`] to [`Sequencer::submit`]. This thread drains what is
 //! waiting (up to `max_batch`), applies each statement to the shared fold,
 //! appends the accepted ones to the Merkle tree, signs one checkpoint for the
-//! batch, and writes everything in one atomic batch followed by one flush
-//! (group commit). Only then are the receipts released. Only this thread ever
-//! flushes: sled 0.34 deadlocks when many tasks flush at once (sled#1308).
+//! batch, and commits it: the entries to their segment file with one write
+//! and one `fdatasync` (group commit), then the index (see `store`). Only
+//! then are the receipts released. Only this thread writes the log.
 //!
 //! Two small writes that are not log entries go through this thread too, so
-//! that it stays the only one that flushes:
+//! that it stays the only writer:
 //! - witnesses' cosignatures ([`Sequencer::cosign`]), checked by the handler
 //!   and written with the next batch, or on their own if no statement waits;
 //! - the idle re-sign: when the log has had no entry and no cosignature of its
@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
+use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::keys::SigningKey;
 use entente_shared::ledger::{Ledger, VerifiedStatement};
 use entente_shared::merkle::{leaf_hash, CompactTree};
@@ -406,16 +406,7 @@ impl Core {
 
     /// Signs the current tree: the note text and its body.
     fn sign_checkpoint(&self) -> anyhow::Result<(String, String)> {
-        let signer = NoteSigner::new(&self.origin, &self.log_key)?;
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: self.tree.size(),
-            root: self.tree.root(),
-            time: Some(now()),
-            extensions: Vec::new(),
-        };
-        let signed = SignedCheckpoint::sign(cp, &signer)?;
-        Ok((signed.to_text(), signed.note.text))
+        crate::log_key::sign_tree(&self.origin, &self.log_key, &self.tree)
     }
 }
 

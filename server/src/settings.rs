@@ -91,8 +91,11 @@ pub struct Settings {
     /// Seconds a client has to take a whole streamed answer (a page of
     /// entries) once it began; then the connection is closed.
     pub response_deadline_secs: u64,
-    /// zstd-compress the store's pages; fixed when the store is created.
+    /// zstd-compress the sled index's pages; fixed when the index is created.
     pub compress_store: bool,
+    /// A segment file of the log grows to about this many MiB, then the
+    /// next one starts.
+    pub segment_mb: u64,
     /// Save the fold every this many entries (and when idle, and at stop),
     /// so start-up restores it instead of replaying the log; 0: never.
     pub fold_snapshot_every: u64,
@@ -135,6 +138,7 @@ impl Default for Settings {
             body_timeout_ms: 10000,
             response_deadline_secs: 60,
             compress_store: false,
+            segment_mb: 64,
             fold_snapshot_every: 100_000,
         }
     }
@@ -175,6 +179,7 @@ const FIELDS: &[&str] = &[
     "body_timeout_ms",
     "response_deadline_secs",
     "compress_store",
+    "segment_mb",
     "fold_snapshot_every",
 ];
 
@@ -233,6 +238,12 @@ impl Settings {
                 "stream_buffer, stream_send_timeout_secs and stream_ping_secs must be at least 1"
                     .into(),
             );
+        }
+        if !(1..=1024).contains(&self.segment_mb) {
+            return Err(format!(
+                "segment_mb must be between 1 and 1024, not {}",
+                self.segment_mb
+            ));
         }
         if self.tls_cert.is_empty() != self.tls_key.is_empty() {
             return Err("tls_cert and tls_key are set together (or both left empty)".into());

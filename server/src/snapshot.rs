@@ -122,9 +122,7 @@ pub fn save(path: &Path, ledger: &Ledger, root: Hash) -> Result<Header, Snapshot
         file.sync_all()?;
     }
     fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
+    crate::fsync::sync_parent(path)?;
     Ok(header)
 }
 

@@ -53,7 +53,7 @@ fn admission(
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("log")).unwrap();
+    let store = Store::open(dir.path()).unwrap().store;
     let (cz, _) = SigningKey::generate().unwrap();
     let (us, _) = SigningKey::generate().unwrap();
     let (de, _) = SigningKey::generate().unwrap();

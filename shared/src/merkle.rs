@@ -477,6 +477,11 @@ impl MemoryTree {
         self.compact.root()
     }
 
+    /// Every perfect node, `levels[level][index]`, giving the tree up.
+    pub fn into_levels(self) -> Vec<Vec<Hash>> {
+        self.levels
+    }
+
     pub fn leaf(&self, index: u64) -> Option<Hash> {
         let index = usize::try_from(index).ok()?;
         self.levels.first()?.get(index).copied()

@@ -155,3 +155,28 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The log's segment files in a (stopped) server's data folder, in log order.
+pub fn segment_files(data: &Path) -> Vec<PathBuf> {
+    let dir = data.join("entries");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Where each record of a segment file's bytes lies (header included), read
+/// from the length at the start of each.
+pub fn segment_records(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        out.push(at..at + 16 + len);
+        at += 16 + len;
+    }
+    out
+}

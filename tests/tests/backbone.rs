@@ -487,20 +487,20 @@ fn tampered_entry_is_refused_at_start() {
     let (mut server, _cz, _us) = with_member();
     server.stop();
     {
-        let db = sled::open(server.data_dir().join("log")).expect("opening the stopped store");
-        let key = entente_server::store::layout::entry_key(1);
-        let mut bytes = db
-            .get(key)
-            .expect("reading entry 1")
-            .expect("entry 1")
-            .to_vec();
-        // Change one base64 character in the middle of the payload: still valid
-        // JSON and base64, but not the bytes that were signed and hashed.
+        let path = entente_tests::segment_files(server.data_dir())
+            .pop()
+            .expect("a segment");
+        let mut bytes = std::fs::read(&path).expect("reading the segment");
+        let record = entente_tests::segment_records(&bytes)[1].clone();
+        // Change one base64 character in the middle of entry 1's payload:
+        // still valid JSON and base64, but not the bytes that were signed,
+        // hashed and checksummed.
         let marker = b"\"payload\":\"";
-        let start = bytes
-            .windows(marker.len())
-            .position(|w| w == marker)
-            .expect("entry 1 has a payload")
+        let start = record.start
+            + bytes[record.clone()]
+                .windows(marker.len())
+                .position(|w| w == marker)
+                .expect("entry 1 has a payload")
             + marker.len();
         let len = bytes[start..]
             .iter()
@@ -508,8 +508,7 @@ fn tampered_entry_is_refused_at_start() {
             .expect("the payload string ends");
         let at = start + len / 2;
         bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-        db.insert(key, bytes).expect("writing entry 1");
-        db.flush().expect("flushing");
+        std::fs::write(&path, bytes).expect("writing the segment");
     }
     let stderr = Server::try_start_with_data(server.data_dir())
         .err()
@@ -522,16 +521,24 @@ fn truncated_store_is_refused_at_start() {
     let (mut server, _cz, _us) = with_member();
     server.stop();
     {
-        let db = sled::open(server.data_dir().join("log")).expect("opening the stopped store");
-        let key = entente_server::store::layout::entry_key(1);
-        let removed = db.remove(key).expect("removing entry 1");
-        assert!(removed.is_some(), "entry 1 (the last) was not there");
-        db.flush().expect("flushing");
+        // The last entry's record cut off whole: a clean end of file, as a
+        // restore from an older copy of the segment would leave.
+        let path = entente_tests::segment_files(server.data_dir())
+            .pop()
+            .expect("a segment");
+        let bytes = std::fs::read(&path).expect("reading the segment");
+        let records = entente_tests::segment_records(&bytes);
+        assert_eq!(records.len(), 2);
+        std::fs::write(&path, &bytes[..records[1].start]).expect("writing the segment");
     }
     let stderr = Server::try_start_with_data(server.data_dir())
         .err()
         .expect("the server started on a store missing its last entry");
     assert!(stderr.contains("does not verify"), "{stderr}");
+    assert!(
+        stderr.contains("published a checkpoint of 2 entries, but its log now holds 1"),
+        "{stderr}"
+    );
 }
 
 #[test]

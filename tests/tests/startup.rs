@@ -1,6 +1,7 @@
-//! Start-up beyond the tree check: the fold snapshot, and a store whose Merkle
-//! tree and signed checkpoint are consistent (re-signed by someone holding the
-//! log key) but whose entries the fold refuses, which is still not served.
+//! Start-up beyond the tree check: the fold snapshot, and a store whose
+//! entries are well-formed records under a checkpoint the server itself signs
+//! (its index was removed, so it re-signs the tree it finds) but whose
+//! entries the fold refuses, which is still not served.
 //!
 //! The tree check runs before the server listens; the fold is restored after
 //! (from the snapshot when it matches the tree, by replay otherwise: signatures,
@@ -8,11 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
 use entente_shared::keys::SigningKey;
-use entente_shared::merkle::{leaf_hash, CompactTree};
-use entente_shared::note::NoteSigner;
-use entente_shared::statement::{Role, StatementId};
+use entente_shared::statement::Role;
 use entente_tests::actors::{self, Actor};
 use entente_tests::{http, Server};
 
@@ -138,49 +136,22 @@ fn store_with_a_forged_entry_under_a_resigned_tree_is_refused() {
     server.stop();
 
     {
-        use entente_server::store::layout;
-        let db = sled::open(data.join("log")).expect("opening the stopped store");
-        // Entry 1 becomes an admission signed by a stranger, not by CZ.
+        // Entry 1 becomes an admission signed by a stranger, not by CZ, in a
+        // well-formed record (its checksum is right)...
         let (stranger, _) = SigningKey::generate().expect("a key");
         let mut fake = Actor::with_key("CZ".parse().unwrap(), stranger, 99);
         let forged = fake.admission(&Actor::new("FR"), Role::Member);
-        let bytes = forged.to_canonical_json();
-        let old = db.get(layout::entry_key(1)).unwrap().unwrap();
-        let old_env: entente_shared::dsse::Envelope = serde_json::from_slice(&old).unwrap();
-        db.remove(layout::id_key(&StatementId::of_payload(&old_env.payload).0))
-            .unwrap();
-        db.insert(layout::entry_key(1), bytes.clone()).unwrap();
-        db.insert(
-            layout::id_key(&StatementId::of_payload(&forged.payload).0),
-            &1u64.to_be_bytes()[..],
-        )
-        .unwrap();
-        // A consistent tree over the forged entries...
-        let mut tree = CompactTree::new();
-        for i in 0..2u64 {
-            let entry = db.get(layout::entry_key(i)).unwrap().unwrap();
-            tree.append(leaf_hash(&entry), |level, index, hash| {
-                db.insert(layout::node_key(level, index), &hash[..])
-                    .unwrap();
-            });
-        }
-        // ...under a checkpoint signed with the real log key.
-        let origin =
-            String::from_utf8(db.get(layout::META_ORIGIN).unwrap().unwrap().to_vec()).unwrap();
-        let key = SigningKey::from_pkcs8(&std::fs::read(data.join("log-key.pk8")).unwrap())
-            .expect("the log key");
-        let signer = NoteSigner::new(&origin, &key).unwrap();
-        let cp = Checkpoint {
-            origin: origin.clone(),
-            size: 2,
-            root: tree.root(),
-            time: Some(1),
-            extensions: Vec::new(),
-        };
-        let signed = SignedCheckpoint::sign(cp, &signer).unwrap();
-        db.insert(layout::META_CHECKPOINT, signed.to_text().as_bytes())
-            .unwrap();
-        db.flush().unwrap();
+        let path = entente_tests::segment_files(&data)
+            .pop()
+            .expect("a segment");
+        let bytes = std::fs::read(&path).expect("reading the segment");
+        let records = entente_tests::segment_records(&bytes);
+        let mut rewritten = bytes[records[0].clone()].to_vec();
+        entente_server::store::record::encode(1, &forged.to_canonical_json(), &mut rewritten);
+        std::fs::write(&path, rewritten).expect("writing the segment");
+        // ...and the index, with the checkpoint it had published, is gone:
+        // the server rebuilds it and signs the forged tree with its own key.
+        std::fs::remove_dir_all(data.join("log")).expect("removing the index");
     }
 
     // The tree check passes (its log line says so); the fold replay must stop
@@ -203,7 +174,7 @@ fn store_with_a_forged_entry_under_a_resigned_tree_is_refused() {
         }
     };
     assert!(
-        stderr.contains("stored tree verified against the signed checkpoint"),
+        stderr.contains("tree verified against the published checkpoint"),
         "refused by the tree check, not by the fold replay:\n{stderr}"
     );
     assert!(

@@ -1,15 +1,22 @@
-//! Part 1 of the start-up check, before the server listens: the stored tree
-//! must be the tree of the stored entries.
+//! Part 1 of the start-up check, before the server listens: the tree of the
+//! entries the segments hold, and the sled index brought level with it.
 //!
-//! Every entry is present and re-hashed, every stored perfect Merkle node is
-//! recomputed and compared (one sequential scan per level, not a random read
-//! per node), and the final root must be the root of the stored checkpoint,
-//! signed by this log's key. Any change to an entry's bytes, a missing entry
-//! or a node that does not match stops the server here. Cost: one SHA-256 per
-//! entry and per node, no signature checks.
+//! Opening the store read every segment through and hashed every entry (see
+//! `store::segments`). Here the whole tree is computed from those leaves and
+//! handed to the store (its nodes live in memory), and it is held against
+//! the latest checkpoint this server published, which must verify under the
+//! log key:
+//! - a log shorter than that checkpoint has lost entries: refused
+//!   ([`StoreError::Lost`]), so that their indexes are never handed out again
+//!   (which would fork the log that witnesses and clients saw);
+//! - a log whose first entries are not the ones that checkpoint covers was
+//!   changed: refused;
+//! - a log longer than it (the index was behind at a crash, or rebuilt) has
+//!   the ids of the newer entries indexed, and the caller signs a checkpoint
+//!   of the whole tree ([`TreeReport::stale`]).
 
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::merkle::{leaf_hash, CompactTree, Hash, MemoryTree, NodeSource as _};
+use entente_shared::merkle::{CompactTree, Hash, MemoryTree};
 use entente_shared::note::NoteVerifier;
 
 use crate::store::{Store, StoreError};
@@ -17,127 +24,69 @@ use crate::store::{Store, StoreError};
 /// What the tree check established.
 pub struct TreeReport {
     pub tree: CompactTree,
-    pub checkpoint: Option<SignedCheckpoint>,
+    /// Whether the latest published checkpoint is of a smaller tree (or
+    /// missing): a new one must be signed before sequencing.
+    pub stale: bool,
 }
 
-/// Part 1: entries, Merkle nodes and the signed checkpoint agree.
-pub fn check_tree(store: &Store, log_key: &NoteVerifier) -> Result<TreeReport, StoreError> {
-    let size = store.size()?;
-    // The checkpoint first: a bad signature needs no scan to be refused.
+/// Part 1: the entries' tree, consistent with what was published.
+pub fn check_tree(
+    store: &Store,
+    leaves: Vec<Hash>,
+    log_key: &NoteVerifier,
+) -> Result<TreeReport, StoreError> {
+    let held = leaves.len() as u64;
+    let published = store.size()?;
+    // The checkpoint first: a bad signature needs no hashing to be refused.
     let checkpoint = match store.checkpoint()? {
-        None if size == 0 => None,
-        None => return Err(corrupt("entries but no checkpoint".into())),
+        None if published == 0 => None,
+        None => return Err(corrupt("a size but no checkpoint".into())),
         Some(text) => Some(
             SignedCheckpoint::parse_and_verify(&text, log_key)
-                .map_err(|e| corrupt(format!("stored checkpoint: {e}")))?,
+                .map_err(|e| corrupt(format!("stored checkpoint: {e}")))?
+                .checkpoint,
         ),
     };
-    let started = std::time::Instant::now();
-    let leaves = leaf_hashes(store, size)?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "leaf hashes recomputed"
-    );
-    // Every perfect node, recomputed in memory (64 bytes per entry, freed
-    // below), then compared with the stored ones level by level.
+    if let Some(cp) = &checkpoint {
+        if cp.size != published {
+            return Err(corrupt(format!(
+                "the stored size ({published}) is not the checkpoint's ({})",
+                cp.size
+            )));
+        }
+    }
+    if published > held {
+        return Err(StoreError::Lost {
+            published,
+            held,
+            dir: store.entries_dir().to_owned(),
+        });
+    }
     let mut memory = MemoryTree::new();
     for leaf in leaves {
         memory.push(leaf);
     }
-    compare_nodes(store, &memory)?;
-    let tree = CompactTree::restore(&memory, size)
-        .map_err(|e| corrupt(format!("rebuilding the tree border: {e}")))?;
-    drop(memory);
     if let Some(cp) = &checkpoint {
-        if cp.checkpoint.size != size || cp.checkpoint.root != tree.root() {
+        let root = memory
+            .root_at(cp.size)
+            .map_err(|e| corrupt(format!("the tree at {}: {e}", cp.size)))?;
+        if root != cp.root {
             return Err(corrupt(format!(
-                "the stored checkpoint (size {}) does not match the entries (size {size})",
-                cp.checkpoint.size
+                "the entries do not match the checkpoint this server published (size {})",
+                cp.size
             )));
         }
     }
-    Ok(TreeReport { tree, checkpoint })
-}
-
-/// Compares every stored perfect node with the recomputed one: level 0 on
-/// one thread, the levels above (as many nodes in all) on another, each as
-/// one ordered scan. Caches the upper levels on the way.
-fn compare_nodes(store: &Store, memory: &MemoryTree) -> Result<(), StoreError> {
-    let size = memory.size();
-    let top = (64 - size.leading_zeros()) as u8; // levels 0..top hold perfect nodes
-    let check_level = |level: u8| -> Result<(), StoreError> {
-        let count = size >> level;
-        let mut stored = store.nodes_of_level(level);
-        for i in 0..count {
-            let expected = match memory.node(level, i) {
-                Ok(h) => h,
-                Err(never) => match never {},
-            };
-            match stored.next() {
-                Some(Ok((at, h))) if at == i && h == expected => {
-                    store.remember_node(level, i, &h);
-                }
-                Some(Err(e)) => return Err(e),
-                _ => {
-                    return Err(corrupt(format!(
-                        "Merkle node {level}/{i} does not match the entries"
-                    )))
-                }
-            }
-        }
-        Ok(())
-    };
-    std::thread::scope(|s| {
-        let low = s.spawn(|| check_level(0));
-        let high = (1..top).try_for_each(check_level);
-        low.join()
-            .unwrap_or_else(|_| Err(corrupt("a checking thread failed".into())))
-            .and(high)
+    let tree = CompactTree::restore(&memory, held)
+        .map_err(|e| corrupt(format!("rebuilding the tree border: {e}")))?;
+    if published < held {
+        store.reindex(published, held)?;
+    }
+    store.set_nodes(memory.into_levels());
+    Ok(TreeReport {
+        tree,
+        stale: published < held,
     })
-}
-
-/// The leaf hash of every entry in `[0, size)`, computed on every core: each
-/// thread scans its own index range. Fails if any entry is missing.
-fn leaf_hashes(store: &Store, size: u64) -> Result<Vec<Hash>, StoreError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8) as u64;
-    let per = size.div_ceil(threads).max(1);
-    let parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..size.div_ceil(per))
-            .map(|t| {
-                let (start, end) = (t * per, ((t + 1) * per).min(size));
-                s.spawn(move || -> Result<Vec<Hash>, StoreError> {
-                    let mut out = Vec::with_capacity((end - start) as usize);
-                    for item in store.entries_from(start) {
-                        let (index, bytes) = item?;
-                        if index >= end {
-                            break;
-                        }
-                        if index != start + out.len() as u64 {
-                            break;
-                        }
-                        out.push(leaf_hash(&bytes));
-                    }
-                    if out.len() as u64 != end - start {
-                        return Err(corrupt(format!(
-                            "entry {} is missing",
-                            start + out.len() as u64
-                        )));
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(corrupt("a hashing thread failed".into())))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    Ok(parts.concat())
 }
 
 pub(super) fn corrupt(msg: String) -> StoreError {

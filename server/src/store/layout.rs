@@ -1,16 +1,16 @@
-//! How log data is laid out in the one sled tree, as key prefixes.
+//! What the sled index holds, as key prefixes, and the files beside it.
 //!
-//! Everything lives in one tree so that a group commit is one atomic
-//! `apply_batch`: entries, the id index, Merkle nodes and the log size land
-//! together or not at all.
+//! sled holds only what the segment files can rebuild (see [`super`]):
 //!
 //! | key | value |
 //! |---|---|
-//! | `e` + index (u64 BE) | the envelope's canonical JSON (the leaf data) |
 //! | `i` + statement id (32 bytes) | index (u64 BE) |
-//! | `n` + level (u8) + index (u64 BE) | hash of that perfect subtree (32 bytes) |
-//! | `m` + name | metadata: `size` (u64 BE), `checkpoint` (signed note), `origin` |
+//! | `m` + name | metadata: `size` (u64 BE), `checkpoint` (signed note): the latest checkpoint published, and its size |
 //! | `c` + tree size (u64 BE) + delegation code | a witness's cosignature of a checkpoint of that size: JSON `{"body", "line", "timestamp"}` |
+//!
+//! The checkpoint is the server's memory of what it has published: a log
+//! shorter than it at start-up means entries were lost, and the server
+//! refuses to sequence rather than hand their indexes out again.
 //!
 //! Cosignatures sit outside the log: they are not leaves, nothing hashes
 //! them, and losing one loses no history (the witness cosigns again). They
@@ -19,10 +19,23 @@
 //! as many cosignatures as the roster has delegations. The body is kept
 //! because a cosignature covers the whole checkpoint text, time line
 //! included: only those over the exact body being served are served.
+//!
+//! The log's origin is a file, [`ORIGIN_FILE`], in the entries folder: it is
+//! fixed at first start and cannot be rebuilt.
+//!
+//! Stores made before the segment files (one sled tree for everything) also
+//! have `e` + index → entry, `n` + level + index → Merkle node and
+//! `morigin`; [`super::migrate`] moves them out.
 
 pub const META_SIZE: &[u8] = b"msize";
 pub const META_CHECKPOINT: &[u8] = b"mcheckpoint";
-pub const META_ORIGIN: &[u8] = b"morigin";
+/// The file holding the origin, in the entries folder.
+pub const ORIGIN_FILE: &str = "origin";
+
+/// The older layout's origin key.
+pub const LEGACY_ORIGIN: &[u8] = b"morigin";
+/// The older layout's prefixes: entries and Merkle nodes.
+pub const LEGACY_PREFIXES: [u8; 2] = [b'e', b'n'];
 
 /// Prefix of every cosignature key for tree size `size`.
 pub fn cosignature_prefix(size: u64) -> [u8; 9] {
@@ -39,7 +52,8 @@ pub fn cosignature_key(size: u64, code: &str) -> Vec<u8> {
     k
 }
 
-pub fn entry_key(index: u64) -> [u8; 9] {
+/// The older layout's key of entry `index`.
+pub fn legacy_entry_key(index: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = b'e';
     k[1..].copy_from_slice(&index.to_be_bytes());
@@ -50,14 +64,6 @@ pub fn id_key(id: &[u8; 32]) -> [u8; 33] {
     let mut k = [0u8; 33];
     k[0] = b'i';
     k[1..].copy_from_slice(id);
-    k
-}
-
-pub fn node_key(level: u8, index: u64) -> [u8; 10] {
-    let mut k = [0u8; 10];
-    k[0] = b'n';
-    k[1] = level;
-    k[2..].copy_from_slice(&index.to_be_bytes());
     k
 }
 

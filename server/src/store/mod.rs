@@ -1,29 +1,58 @@
-//! Storage: the only module that touches sled.
+//! Storage: the segment files that hold the log, and the sled index beside
+//! them. The only module that touches either.
 //!
-//! [`Store`] keeps the log's entries, the statement-id index, every perfect
-//! Merkle subtree hash (so proofs cost O(log n) reads) and the latest signed
-//! checkpoint, and witnesses' cosignatures. Writes happen only through
-//! [`Store::commit`] and [`Store::commit_aside`], which only the sequencer
-//! thread calls: one atomic batch, then one flush, before any receipt leaves.
-//! Handlers see [`Store`] and [`StoreError`], never sled.
+//! The truth is in [`segments`]: every entry, appended by the sequencer with
+//! one write and one `fdatasync` per batch before any receipt leaves. sled
+//! holds only what can be rebuilt from them ([`layout`]): the statement-id
+//! index, the latest signed checkpoint (the high-water mark of what this
+//! server has published), and witnesses' cosignatures. It is written after
+//! the segment is durable and never flushed by hand; after a crash it may be
+//! behind, and the start-up check ([`crate::recovery`]) brings it level. The
+//! Merkle tree's nodes are in memory ([`nodes`]), computed from the entries.
+//!
+//! Writes happen only through [`Store::commit`], [`Store::commit_aside`] and
+//! the start-up calls, which only the sequencer thread (or start-up, before
+//! it runs) makes. Handlers see [`Store`] and [`StoreError`], never sled.
 
 pub mod layout;
-mod upper;
+mod migrate;
+mod nodes;
+pub mod record;
+pub mod segments;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use entente_shared::dsse::Envelope;
 use entente_shared::merkle::{Hash, NodeSource};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
+
+use crate::fsync;
+pub use segments::{Segments, TornTail};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
+    /// The log holds fewer entries than a checkpoint this server published.
+    #[error(
+        "this server published a checkpoint of {published} entries, but its log now holds \
+         {held}: entries were lost (a replaced disk, or a restore from an older backup). \
+         Refusing to sequence: new statements would reuse indexes that witnesses and clients \
+         have already seen. Put the missing segment files back in {}",
+        .dir.display()
+    )]
+    Lost {
+        published: u64,
+        held: u64,
+        dir: PathBuf,
+    },
 }
 
 /// One group commit: new entries, the Merkle nodes they complete, the new
@@ -56,20 +85,20 @@ pub struct NewCosignature {
     pub cosignature: StoredCosignature,
 }
 
-/// One stored entry's bytes, as [`Store::entries_from`] reads them (without
-/// a copy; no sled type leaves this module).
-pub struct EntryBytes(sled::IVec);
+/// One stored entry's bytes: the canonical envelope JSON, read from its
+/// segment and checked.
+pub struct EntryBytes(Vec<u8>);
 
 impl std::ops::Deref for EntryBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.0[record::HEADER..]
     }
 }
 
 impl AsRef<[u8]> for EntryBytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self
     }
 }
 
@@ -78,143 +107,173 @@ impl AsRef<[u8]> for EntryBytes {
 pub struct StoreOptions {
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
-    /// zstd on sled's pages (level 3). Fixed when the store is created: sled
-    /// refuses to open a store with the other choice.
+    /// zstd on sled's pages (level 3). Fixed when the index is created: sled
+    /// refuses to open an index with the other choice.
     pub compression: bool,
+    /// A segment file grows to about this size before the next one starts.
+    pub segment_bytes: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
-            cache_bytes: 1 << 30,
+            cache_bytes: 64 << 20,
             compression: false,
+            segment_bytes: 64 << 20,
         }
     }
 }
 
-/// The log store (cheap to clone: sled handles are shared).
+/// What opening the store found, for the start-up check.
+pub struct Opened {
+    pub store: Store,
+    /// The leaf hash of every entry the segments hold.
+    pub leaves: Vec<Hash>,
+    /// A torn tail cut off the last segment.
+    pub torn: Option<TornTail>,
+    /// Entries moved out of a store of the older, sled-only layout.
+    pub migrated: Option<u64>,
+    /// Why the sled index was set aside and started afresh, if it was.
+    pub index_reset: Option<String>,
+}
+
+/// The log store (cheap to clone: handles are shared).
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    upper: Arc<upper::UpperNodes>,
+    segments: Arc<Segments>,
+    nodes: Arc<nodes::MemoryNodes>,
+    entries_dir: PathBuf,
+}
+
+/// The folder of the segment files in a data folder.
+pub fn entries_dir(data: &Path) -> PathBuf {
+    data.join("entries")
+}
+
+/// The folder of the sled index in a data folder.
+pub fn index_dir(data: &Path) -> PathBuf {
+    data.join("log")
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir` with sled's defaults (1 GiB
-    /// cache, no compression).
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with(dir, &StoreOptions::default())
+    /// Opens (or creates) the store of data folder `data` with the default
+    /// options, for tests and tools; the server uses [`Store::open_with`].
+    pub fn open(data: &Path) -> Result<Opened, StoreError> {
+        Store::open_with(data, &StoreOptions::default())
     }
 
-    /// Opens (or creates) the store in `dir` with `options`.
-    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let db = sled_config(dir, options).open()?;
-        Ok(Store {
-            db,
-            upper: Arc::default(),
+    /// Opens (or creates) the store of data folder `data`: migrates a store
+    /// of the sled-only layout, reads every segment through (cutting a torn
+    /// tail), and opens the sled index, starting it afresh if it does not
+    /// open (it is rebuilt from the segments by the start-up check).
+    pub fn open_with(data: &Path, options: &StoreOptions) -> Result<Opened, StoreError> {
+        let entries = entries_dir(data);
+        let index = index_dir(data);
+        let had_segments = entries.is_dir();
+        let (db, index_reset) = match sled_config(&index, options).open() {
+            Ok(db) => (db, None),
+            // Only damage is set aside (not, say, a lock held by another
+            // server), and only when the segments hold the log: in the older
+            // layout the index is the only copy.
+            Err(e @ sled::Error::Corruption { .. }) if had_segments => {
+                let aside = data.join(format!("log.unreadable-{}", unix_now()));
+                std::fs::rename(&index, &aside)?;
+                fsync::sync_dir(data)?;
+                let why = format!("{e} (moved to {})", aside.display());
+                (sled_config(&index, options).open()?, Some(why))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let migrated = if had_segments {
+            migrate::drop_legacy_keys(&db)?;
+            None
+        } else {
+            migrate::to_segments(&db, &entries, options.segment_bytes)?
+        };
+        let published = published_size(&db)?;
+        let (segments, scanned) = Segments::open(&entries, options.segment_bytes, published)?;
+        Ok(Opened {
+            store: Store {
+                db,
+                segments: Arc::new(segments),
+                nodes: Arc::default(),
+                entries_dir: entries,
+            },
+            leaves: scanned.leaves,
+            torn: scanned.torn,
+            migrated,
+            index_reset,
         })
     }
 
-    /// Number of entries in the log.
+    /// Entries published: the size of the latest checkpoint.
     pub fn size(&self) -> Result<u64, StoreError> {
-        match self.db.get(layout::META_SIZE)? {
-            None => Ok(0),
-            Some(v) => {
-                layout::be_u64(&v).ok_or_else(|| StoreError::Corrupt("size is not 8 bytes".into()))
-            }
-        }
+        published_size(&self.db)
+    }
+
+    /// Entries the segment files hold (at least [`Store::size`]).
+    pub fn held(&self) -> u64 {
+        self.segments.len()
     }
 
     /// The latest signed checkpoint, if the log has one.
     pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
-        self.meta_text(layout::META_CHECKPOINT)
+        match self.db.get(layout::META_CHECKPOINT)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("the checkpoint is not UTF-8".into())),
+        }
     }
 
     /// The origin fixed on first start.
     pub fn origin(&self) -> Result<Option<String>, StoreError> {
-        self.meta_text(layout::META_ORIGIN)
-    }
-
-    /// Fixes the origin (first start only) and flushes.
-    pub fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
-        self.db.insert(layout::META_ORIGIN, origin.as_bytes())?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    fn meta_text(&self, key: &[u8]) -> Result<Option<String>, StoreError> {
-        match self.db.get(key)? {
-            None => Ok(None),
-            Some(v) => String::from_utf8(v.to_vec())
+        match std::fs::read(self.origin_path()) {
+            Ok(bytes) => String::from_utf8(bytes)
                 .map(Some)
-                .map_err(|_| StoreError::Corrupt("metadata is not UTF-8".into())),
+                .map_err(|_| StoreError::Corrupt("the origin is not UTF-8".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    /// The canonical envelope JSON at `index`.
-    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(layout::entry_key(index))?.map(|v| v.to_vec()))
+    /// Fixes the origin (first start only), durably.
+    pub fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
+        Ok(fsync::replace_file(&self.origin_path(), origin.as_bytes())?)
     }
 
-    /// Entries in `[start, end)`, in order.
-    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self
-            .db
-            .range(layout::entry_key(start)..layout::entry_key(end))
-        {
-            let (k, v) = item?;
-            let index = layout::be_u64(&k[1..])
-                .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
-            out.push((index, v.to_vec()));
-        }
-        Ok(out)
+    fn origin_path(&self) -> PathBuf {
+        self.entries_dir.join(layout::ORIGIN_FILE)
     }
 
-    /// Entries from `start` on, in order, read lazily (for start-up scans that
-    /// must not hold the whole log in memory).
+    /// The canonical envelope JSON at `index`, if the log holds it.
+    pub fn entry(&self, index: u64) -> Result<Option<EntryBytes>, StoreError> {
+        Ok(self.segments.read(index)?.map(EntryBytes))
+    }
+
+    /// Entries in `[start, end)` that the log holds, in order.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<(u64, EntryBytes)>, StoreError> {
+        self.entries_from(start)
+            .take_while(|item| item.as_ref().map_or(true, |(i, _)| *i < end))
+            .collect()
+    }
+
+    /// Entries from `start` on, in order, read one at a time.
     pub fn entries_from(
         &self,
         start: u64,
     ) -> impl Iterator<Item = Result<(u64, EntryBytes), StoreError>> + '_ {
-        let end = [b'e' + 1];
-        self.db
-            .range(&layout::entry_key(start)[..]..&end[..])
-            .map(|item| {
-                let (k, v) = item?;
-                let index = layout::be_u64(&k[1..])
-                    .ok_or_else(|| StoreError::Corrupt("bad entry key".into()))?;
-                Ok((index, EntryBytes(v)))
-            })
-    }
-
-    /// Keeps a verified Merkle node of level 4 or above in memory, so that
-    /// proofs need not read it (see `upper`); lower levels are ignored.
-    pub fn remember_node(&self, level: u8, index: u64, hash: &Hash) {
-        self.upper.record(level, index, hash);
-    }
-
-    /// The stored Merkle nodes of one level, by index, read lazily in order.
-    pub fn nodes_of_level(
-        &self,
-        level: u8,
-    ) -> impl Iterator<Item = Result<(u64, Hash), StoreError>> + '_ {
-        let start = layout::node_key(level, 0);
-        let end = layout::node_key(level.saturating_add(1), 0);
-        let range = if level == u8::MAX {
-            self.db.range(&start[..]..&[b'n' + 1][..])
-        } else {
-            self.db.range(&start[..]..&end[..])
-        };
-        range.map(move |item| {
-            let (k, v) = item?;
-            let index = layout::be_u64(&k[2..])
-                .ok_or_else(|| StoreError::Corrupt("bad node key".into()))?;
-            let hash: Hash = v.as_ref().try_into().map_err(|_| {
-                StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
-            })?;
-            Ok((index, hash))
+        (start..self.segments.len()).map_while(move |index| match self.entry(index) {
+            Ok(Some(bytes)) => Some(Ok((index, bytes))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
         })
+    }
+
+    /// Takes every Merkle node of the tree the start-up check computed.
+    pub fn set_nodes(&self, levels: Vec<Vec<Hash>>) {
+        self.nodes.replace(levels);
     }
 
     /// Where the statement with this id sits in the log.
@@ -227,31 +286,34 @@ impl Store {
         }
     }
 
-    /// Writes one batch atomically and flushes it to disk before returning.
+    /// Writes one batch: the entries to their segment, synced to disk, then
+    /// the index and the new checkpoint to sled, then the nodes to memory.
+    /// When it returns the batch survives a power cut.
     pub fn commit(&self, batch: CommitBatch) -> Result<(), StoreError> {
         let mut b = sled::Batch::default();
+        let mut entries = Vec::with_capacity(batch.entries.len());
         for (index, id, bytes) in batch.entries {
-            b.insert(&layout::entry_key(index)[..], bytes);
             b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
+            entries.push((index, bytes));
         }
-        for (level, index, hash) in &batch.nodes {
-            b.insert(&layout::node_key(*level, *index)[..], &hash[..]);
-        }
+        self.segments.append(&entries)?;
         b.insert(layout::META_SIZE, &batch.size.to_be_bytes()[..]);
         b.insert(layout::META_CHECKPOINT, batch.checkpoint.as_bytes());
         Self::add_cosignatures(&mut b, &batch.cosignatures);
         self.db.apply_batch(b)?;
-        self.db.flush()?;
-        // Only after the flush: a proof never uses a node that is not on disk.
         for (level, index, hash) in &batch.nodes {
-            self.upper.record(*level, *index, hash);
+            if !self.nodes.record(*level, *index, hash) {
+                return Err(StoreError::Corrupt(format!(
+                    "Merkle node {level}/{index} is out of order"
+                )));
+            }
         }
         Ok(())
     }
 
     /// Writes what changes no entry — cosignatures, and a re-signed
-    /// checkpoint of the same tree (a newer time) — atomically, then flushes.
-    /// Sequencer thread only, like [`Store::commit`].
+    /// checkpoint of the same tree (a newer time). Sequencer thread only,
+    /// like [`Store::commit`].
     pub fn commit_aside(
         &self,
         cosignatures: &[NewCosignature],
@@ -263,7 +325,41 @@ impl Store {
             b.insert(layout::META_CHECKPOINT, cp.as_bytes());
         }
         self.db.apply_batch(b)?;
+        Ok(())
+    }
+
+    /// Publishes `checkpoint`, of the first `size` entries, as the latest
+    /// (start-up, once the index is level with the segments).
+    pub fn set_head(&self, size: u64, checkpoint: &str) -> Result<(), StoreError> {
+        let mut b = sled::Batch::default();
+        b.insert(layout::META_SIZE, &size.to_be_bytes()[..]);
+        b.insert(layout::META_CHECKPOINT, checkpoint.as_bytes());
+        self.db.apply_batch(b)?;
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Indexes the ids of entries `[start, end)` (start-up, when sled is
+    /// behind the segments). Writing an id twice is harmless.
+    pub fn reindex(&self, start: u64, end: u64) -> Result<(), StoreError> {
+        let mut b = sled::Batch::default();
+        let mut pending = 0;
+        for item in self.entries_from(start) {
+            let (index, bytes) = item?;
+            if index >= end {
+                break;
+            }
+            let envelope = Envelope::from_json(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))?;
+            let id = StatementId::of_payload(&envelope.payload);
+            b.insert(&layout::id_key(&id.0)[..], &index.to_be_bytes()[..]);
+            pending += 1;
+            if pending == 10_000 {
+                self.db.apply_batch(std::mem::take(&mut b))?;
+                pending = 0;
+            }
+        }
+        self.db.apply_batch(b)?;
         Ok(())
     }
 
@@ -297,9 +393,7 @@ impl Store {
         size: u64,
         code: &str,
     ) -> Result<Option<StoredCosignature>, StoreError> {
-        let mut key = layout::cosignature_prefix(size).to_vec();
-        key.extend_from_slice(code.as_bytes());
-        match self.db.get(key)? {
+        match self.db.get(layout::cosignature_key(size, code))? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
@@ -307,9 +401,14 @@ impl Store {
         }
     }
 
-    /// Bytes the store takes on disk.
+    /// Bytes the store takes on disk: segments and index.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.segments.bytes() + self.db.size_on_disk()?)
+    }
+
+    /// The folder of the segment files.
+    pub fn entries_dir(&self) -> &Path {
+        &self.entries_dir
     }
 }
 
@@ -317,20 +416,29 @@ impl NodeSource for Store {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
-        if let Some(hash) = self.upper.get(level, index) {
-            return Ok(hash);
-        }
-        let v = self
-            .db
-            .get(layout::node_key(level, index))?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing Merkle node {level}/{index}")))?;
-        v.as_ref().try_into().map_err(|_| {
-            StoreError::Corrupt(format!("Merkle node {level}/{index} is not 32 bytes"))
-        })
+        self.nodes
+            .get(level, index)
+            .ok_or_else(|| StoreError::Corrupt(format!("missing Merkle node {level}/{index}")))
     }
 }
 
-/// sled's configuration for a store in `dir` opened with `options`.
+/// The size of the latest checkpoint published, as the index records it.
+fn published_size(db: &sled::Db) -> Result<u64, StoreError> {
+    match db.get(layout::META_SIZE)? {
+        None => Ok(0),
+        Some(v) => {
+            layout::be_u64(&v).ok_or_else(|| StoreError::Corrupt("size is not 8 bytes".into()))
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// sled's configuration for an index in `dir` opened with `options`.
 fn sled_config(dir: &Path, options: &StoreOptions) -> sled::Config {
     sled::Config::new()
         .path(dir)
@@ -340,21 +448,4 @@ fn sled_config(dir: &Path, options: &StoreOptions) -> sled::Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn options_reach_sleds_config() {
-        let options = StoreOptions {
-            cache_bytes: 5 << 20,
-            compression: true,
-        };
-        let config = sled_config(Path::new("/nonexistent"), &options);
-        assert_eq!(config.cache_capacity, 5 << 20);
-        assert!(config.use_compression);
-        assert_eq!(config.compression_factor, 3);
-        let config = sled_config(Path::new("/nonexistent"), &StoreOptions::default());
-        assert_eq!(config.cache_capacity, 1 << 30);
-        assert!(!config.use_compression);
-    }
-}
+mod tests;
