@@ -32,6 +32,7 @@ use std::time::SystemTime;
 
 pub mod actors;
 pub mod cli;
+pub mod crash;
 pub mod http;
 pub mod load;
 pub mod scenario;

@@ -1,291 +1,37 @@
 //! Crash safety: the real server, under sustained signed writes, is killed
-//! with SIGKILL at random moments and started again on the same folder.
-//!
-//! After every restart: the store opened and verified (the server listens
-//! only then); every statement whose receipt reached a client is in the log at
-//! the index the receipt gave; and the new checkpoint is consistent (RFC 9162
-//! proof) with every receipt's checkpoint. Also: statements acknowledged just
-//! before a SIGTERM are there after a graceful restart.
+//! with SIGKILL at random moments and started again on the same folder (see
+//! `entente_tests::crash` for what is checked after every restart). Also:
+//! statements acknowledged just before a SIGTERM are there after a graceful
+//! restart.
 //!
 //! The default suite kills 5 times; `cargo test -p entente-tests --test crash
-//! -- --ignored` kills 100 times. `ENTENTE_CRASH_SEED` changes the seed (the
-//! kill moments are drawn from it; the writers' timing is the machine's).
+//! -- --ignored` kills 100 times. `ENTENTE_CRASH_SEED` changes the seed.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use entente_tests::crash::{run, Down};
 
-use entente_shared::api::{ConsistencyProof, Receipt, StatementRecord};
-use entente_shared::checkpoint::{Checkpoint, SignedCheckpoint};
-use entente_shared::keys::SigningKey;
-use entente_shared::merkle::verify_consistency;
-use entente_shared::note::NoteVerifier;
-use entente_tests::actors::{self, Actor};
-use entente_tests::http;
-use entente_tests::load::check::ReceiptChecker;
-use entente_tests::Server;
-use rand::{Rng, SeedableRng};
-
-/// Writers posting at once; each owns one member and rotates its key.
-const WRITERS: usize = 4;
-/// How soon after a (re)start the first statement must be acknowledged.
-const RESUME_WITHIN: Duration = Duration::from_secs(30);
-
-/// A statement whose receipt reached the client.
-struct Acked {
-    receipt: Receipt,
-    checkpoint: Checkpoint,
-}
-
-fn log_key(url: &str) -> NoteVerifier {
-    let r = http::request(url, "GET", "/v1/log", None);
-    r.json()["verifier_key"]
-        .as_str()
-        .expect("verifier_key")
-        .parse()
-        .expect("a note verifier key")
-}
-
-fn seed() -> u64 {
-    std::env::var("ENTENTE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_CAFE)
-}
-
-/// Posts `member`'s next rotation until it is in the log: a 201 receipt
-/// (recorded in `acked`) or a 409 replayed (it landed, but its receipt was
-/// lost in a crash: not acknowledged, so nothing to record). Connection
-/// errors while the server is down are retried with the same bytes.
-fn write_one(
-    url: &str,
-    member: &mut Actor,
-    checker: &mut ReceiptChecker,
-    acked: &Mutex<Vec<Acked>>,
-    stop: &AtomicBool,
-) -> bool {
-    let (next, _) = entente_shared::keys::SigningKey::generate().expect("a key");
-    let envelope = member.rotation_to(next.public_key());
-    let bytes = envelope.to_canonical_json();
-    loop {
-        match http::try_request(url, "POST", "/v1/statements", Some(&bytes)) {
-            Ok(r) if r.status == 201 => {
-                let receipt = checker
-                    .check(&bytes, &r.body)
-                    .unwrap_or_else(|e| panic!("a receipt does not verify: {e}"));
-                let checkpoint = Checkpoint::from_body(
-                    &entente_shared::note::SignedNote::parse(&receipt.checkpoint)
-                        .expect("a signed note")
-                        .text,
-                )
-                .expect("a checkpoint");
-                acked.lock().unwrap().push(Acked {
-                    receipt,
-                    checkpoint,
-                });
-                break;
-            }
-            Ok(r) if r.status == 409 && r.text().contains("replayed") => break,
-            Ok(r) if r.status >= 500 => {}
-            Ok(r) => panic!("unexpected answer {}: {}", r.status, r.text()),
-            Err(_) => {}
-        }
-        if stop.load(Ordering::Relaxed) {
-            // The statement may or may not be in; nobody was told it is.
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    member.key = next;
-    member.seq = 1;
-    true
-}
-
-/// A signed read (GREEN statements are not public), retried while the
-/// restarted server is still rebuilding its fold (503 `starting`).
-fn read(url: &str, path: &str, reader: &SigningKey) -> http::Response {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let r = http::signed_get(url, path, reader);
-        if r.status != 503 || std::time::Instant::now() > deadline {
-            return r;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Checks every acknowledged statement against the running server.
-fn check_all(url: &str, log: &NoteVerifier, acked: &[Acked], reader: &SigningKey) {
-    let r = http::request(url, "GET", "/v1/checkpoint", None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let now = SignedCheckpoint::parse_and_verify(&r.text(), log)
-        .expect("the checkpoint after restart verifies")
-        .checkpoint;
-    // Every receipt's checkpoint, all roots per size: two for one size is a fork.
-    let mut sizes: BTreeMap<u64, BTreeSet<[u8; 32]>> = BTreeMap::new();
-    for a in acked {
-        let id = a.receipt.id;
-        let r = read(url, &format!("/v1/statements/{id}"), reader);
-        assert_eq!(
-            r.status,
-            200,
-            "acknowledged statement {id} is gone: {}",
-            r.text()
-        );
-        let rec: StatementRecord = serde_json::from_slice(&r.body).expect("a statement record");
-        assert_eq!(rec.index, a.receipt.index, "statement {id} moved");
-        sizes
-            .entry(a.checkpoint.size)
-            .or_default()
-            .insert(a.checkpoint.root);
-    }
-    for (size, roots) in sizes {
-        assert_eq!(
-            roots.len(),
-            1,
-            "receipts carry {} different roots for size {size}: a fork",
-            roots.len()
-        );
-        let root = roots.into_iter().next().expect("one root");
-        assert!(
-            size <= now.size,
-            "the log shrank below a receipt's checkpoint ({size} > {})",
-            now.size
-        );
-        if size == now.size {
-            assert_eq!(root, now.root, "same size, different root: a fork");
-            continue;
-        }
-        let r = http::request(
-            url,
-            "GET",
-            &format!("/v1/proofs/consistency?from={size}&to={}", now.size),
-            None,
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        let p: ConsistencyProof = serde_json::from_slice(&r.body).expect("a consistency proof");
-        verify_consistency(size, now.size, &root, &now.root, &p.proof).unwrap_or_else(|e| {
-            panic!("checkpoint {size} is not consistent with {}: {e}", now.size)
-        });
-    }
-}
-
-/// Starts writers, kills (or stops) the server `rounds` times at random moments.
-fn run(rounds: usize, graceful: bool) {
+fn data() -> (tempfile::TempDir, std::path::PathBuf) {
     // The test owns the data folder: a `Server` removes its own scratch
     // folder when dropped, and each restart drops the previous one.
     let folder = tempfile::tempdir().expect("a temp dir");
     let data = folder.path().join("data");
-    // Fold snapshots every few hundred entries, so kills land before, during
-    // and after their background writes, and restarts restore from them.
-    let mut server =
-        Server::start_with_data_and_env(&data, &[("ENTENTE_FOLD_SNAPSHOT_EVERY", "300")]);
-    let url = server.url().to_owned();
-    let log = log_key(&url);
-    let mut sec = actors::found(&url, "CZ");
-    let members: Vec<Actor> = (0..WRITERS)
-        .map(|i| actors::admit(&url, &mut sec, &format!("M{i}")))
-        .collect();
-
-    let acked = Arc::new(Mutex::new(Vec::<Acked>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = members
-        .into_iter()
-        .map(|mut member| {
-            let (url, acked, stop, log) = (url.clone(), acked.clone(), stop.clone(), log.clone());
-            std::thread::spawn(move || {
-                let mut checker = ReceiptChecker::new(log);
-                let mut written = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    if write_one(&url, &mut member, &mut checker, &acked, &stop) {
-                        written += 1;
-                    }
-                }
-                written
-            })
-        })
-        .collect();
-
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
-    let mut checked = 0;
-    // Acknowledged when the server last went down (none before the first start).
-    let mut at_restart = 0;
-    for round in 0..rounds {
-        // Writes flow again (the restarted server takes statements once its
-        // fold is replayed) before the next kill is drawn: every kill lands
-        // under load, not during start-up. Only receipts from this server
-        // count (none can arrive while it is down), and they must come soon.
-        let deadline = Instant::now() + RESUME_WITHIN;
-        while acked.lock().unwrap().len() <= at_restart {
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: no statement acknowledged within {RESUME_WITHIN:?} of the (re)start:\n{}",
-                server.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(rng.random_range(30..300)));
-        if graceful {
-            let status = server.stop();
-            assert!(
-                status.success(),
-                "SIGTERM exit: {status}\n{}",
-                server.stderr()
-            );
-        } else {
-            server.kill();
-        }
-        // Acknowledged before the server went down: all must be there.
-        let before = acked.lock().unwrap().len();
-        at_restart = before;
-        server = server.restart();
-        let all = acked.lock().unwrap();
-        check_all(&url, &log, &all[checked..before], &sec.key);
-        checked = before;
-        assert!(
-            !server.stderr().contains("panicked"),
-            "round {round}: {}",
-            server.stderr()
-        );
-    }
-    // And after the last restart too.
-    let deadline = Instant::now() + RESUME_WITHIN;
-    while acked.lock().unwrap().len() <= at_restart {
-        assert!(
-            Instant::now() < deadline,
-            "no statement acknowledged within {RESUME_WITHIN:?} of the last restart:\n{}",
-            server.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    stop.store(true, Ordering::Relaxed);
-    let written: u64 = writers.into_iter().map(|w| w.join().expect("writer")).sum();
-    let all = acked.lock().unwrap();
-    // The end: every receipt ever given, against the final log.
-    check_all(&url, &log, &all, &sec.key);
-    assert!(
-        written > rounds as u64,
-        "the writers barely wrote ({written})"
-    );
-    eprintln!(
-        "{rounds} restarts, {} acknowledged statements, all present",
-        all.len()
-    );
+    (folder, data)
 }
 
 #[test]
 fn acknowledged_statements_survive_sigkill() {
-    run(5, false);
+    let (_folder, data) = data();
+    run(&data, 5, Down::Kill);
 }
 
 #[test]
 #[ignore = "long run: 100 kills (cargo test -p entente-tests --test crash -- --ignored)"]
 fn acknowledged_statements_survive_a_hundred_sigkills() {
-    run(100, false);
+    let (_folder, data) = data();
+    run(&data, 100, Down::Kill);
 }
 
 #[test]
 fn acknowledged_statements_survive_sigterm() {
-    run(2, true);
+    let (_folder, data) = data();
+    run(&data, 2, Down::Stop);
 }

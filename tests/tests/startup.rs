@@ -187,3 +187,43 @@ fn store_with_a_forged_entry_under_a_resigned_tree_is_refused() {
         "the fold was restored over the forged entry:\n{stderr}"
     );
 }
+
+/// The checkpoint a server serves, parsed: (size, root line).
+fn served_checkpoint(server: &Server) -> (u64, String) {
+    let r = http::request(server.url(), "GET", "/v1/checkpoint", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let mut lines = text.lines().skip(1);
+    let size = lines.next().expect("a size line").parse().expect("a size");
+    (size, lines.next().expect("a root line").to_owned())
+}
+
+#[test]
+fn a_lost_index_is_rebuilt_from_the_segments() {
+    let folder = tempfile::tempdir().expect("a temp dir");
+    let data = folder.path().join("data");
+    let (mut cz, before) = small_log(&data);
+    let server = Server::start_with_data(&data);
+    let (size, root) = served_checkpoint(&server);
+    drop(server);
+    // The sled index holds nothing the segments cannot give back.
+    std::fs::remove_dir_all(data.join("log")).expect("removing the index");
+    let mut server = Server::start_with_data(&data);
+    assert_eq!(served_checkpoint(&server), (size, root), "the same tree");
+    assert_eq!(roster(&server, &cz), before);
+    // Every statement is found by id again, and the log goes on.
+    let r = http::signed_get(server.url(), "/v1/entries?start=0", &cz.key);
+    let entries: entente_shared::api::Entries = serde_json::from_slice(&r.body).expect("entries");
+    assert_eq!(entries.entries.len() as u64, size);
+    for e in entries.entries {
+        let id = e.id.expect("the secretariat reads every entry");
+        let r = http::signed_get(server.url(), &format!("/v1/statements/{id}"), &cz.key);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["index"], e.index);
+    }
+    let us = actors::admit(server.url(), &mut cz, "PL");
+    let r = http::signed_get(server.url(), "/v1/roster", &us.key);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(served_checkpoint(&server).0, size + 1);
+    assert!(server.stop().success());
+}

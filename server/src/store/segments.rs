@@ -381,10 +381,12 @@ fn scan(
                 if may_tear
                     && (claimed.is_some_and(|n| out.end + record::framed_len(n) as u64 >= len)
                         || zeros_from(&file, out.end, len)?) => {}
-            Stop::Short => return Err(StoreError::Corrupt(format!(
+            Stop::Short => {
+                return Err(StoreError::Corrupt(format!(
                 "{} ends inside entry {index}, which was published or is followed by more segments",
                 path.display()
-            ))),
+            )))
+            }
             Stop::Bad { why, .. } => {
                 return Err(StoreError::Corrupt(format!(
                     "{} at byte {}: entry {index} {why}",
