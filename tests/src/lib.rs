@@ -9,6 +9,8 @@
 //!   delegation), returning its `--json` output, or its exit code and stderr.
 //! - [`http`] is a tiny raw HTTP/1.1 client, for requests the CLI would never
 //!   send (forged, replayed, malformed or oversized envelopes).
+//! - [`powercut`] is an in-memory FUSE file system whose power cut drops every
+//!   write and name change not made durable by `fsync`, as a disk cache does.
 //!
 //! The binaries are not built by `cargo test -p entente-tests` (a test crate
 //! cannot depend on another package's binaries); `cargo test --workspace`, as
@@ -35,6 +37,7 @@ pub mod cli;
 pub mod crash;
 pub mod http;
 pub mod load;
+pub mod powercut;
 pub mod scenario;
 pub mod server;
 
