@@ -185,6 +185,13 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
+        // sled never syncs the folders it creates files in: make their names
+        // durable, so that its own syncs (every 500 ms) are not lost with them.
+        for dir in [index.join("blobs"), index.clone(), data.to_owned()] {
+            if dir.is_dir() {
+                fsync::sync_dir(&dir)?;
+            }
+        }
         let migrated = if had_segments {
             migrate::drop_legacy_keys(&db)?;
             None

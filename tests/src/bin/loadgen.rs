@@ -518,9 +518,11 @@ impl<'a> Run<'a> {
             pid = Some(server.pid());
             let info: LogInfo = get_json(&self.host, "/v1/log").await?;
             extra.insert("entries".into(), info.size.into());
+            // The store: the segment files and the sled index beside them.
+            let store = dir_bytes(&data.join("entries")) + dir_bytes(&data.join("log"));
             extra.insert(
                 "disk_bytes_per_entry".into(),
-                (dir_bytes(&data.join("log")) / info.size.max(1)).into(),
+                (store / info.size.max(1)).into(),
             );
         }
         let cp_text = {
