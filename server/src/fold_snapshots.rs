@@ -46,11 +46,14 @@ impl FoldSnapshots {
         }
     }
 
-    /// The size of the snapshot on disk, read the first time it is needed.
+    /// The size of the snapshot on disk, read the first time it is needed;
+    /// one of an older format counts as none, so the next save replaces it.
     fn saved(&mut self) -> u64 {
-        *self
-            .saved
-            .get_or_insert_with(|| snapshot::header(&self.path).map_or(0, |h| h.size))
+        *self.saved.get_or_insert_with(|| {
+            snapshot::header(&self.path)
+                .filter(snapshot::Header::is_current_format)
+                .map_or(0, |h| h.size)
+        })
     }
 
     /// After a batch: starts a background save when `every` entries have

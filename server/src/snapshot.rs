@@ -4,9 +4,15 @@
 //! A snapshot is one file, `fold.snapshot` in the data folder:
 //!
 //! ```text
-//! entente-fold-snapshot v1 <fold version> <size> <root hex> <sha256 hex of the body>\n
-//! <the Ledger as JSON>
+//! entente-fold-snapshot v2 <fold version> <size> <root hex> <sha256 hex of the body> <part lengths>\n
+//! <the fold's parts as JSON, one after the other>
 //! ```
+//!
+//! The parts are those of `entente_shared::ledger::parts` (the roster, the
+//! key sequence numbers, the audiences, the rest), their byte lengths
+//! joined by commas; they are parsed on separate threads, since a fold of a
+//! million keys is hundreds of megabytes of JSON. A `v1` snapshot (the whole
+//! fold as one JSON document, no lengths) is still read.
 //!
 //! The fold version is [`FOLD_VERSION`]: a snapshot written by another
 //! release is not restored (an upgrade costs one full replay).
@@ -30,14 +36,19 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use entente_shared::ledger::parts::{self, Part, PART_COUNT};
 use entente_shared::ledger::{Ledger, FOLD_VERSION};
 use entente_shared::merkle::Hash;
 use ring::digest::{digest, SHA256};
 
 /// First word of a snapshot file.
-const MAGIC: &str = "entente-fold-snapshot v1";
+const MAGIC: &str = "entente-fold-snapshot";
+/// The format written: the fold in parts.
+const V2: &str = "v2";
+/// The format of earlier releases: the fold as one document.
+const V1: &str = "v1";
 /// The header line is short; anything longer is not a snapshot.
-const MAX_HEADER: u64 = 256;
+const MAX_HEADER: u64 = 512;
 
 /// Where the snapshot of the log in `data` lives.
 pub fn path_in(data: &Path) -> PathBuf {
@@ -54,22 +65,31 @@ pub enum SnapshotError {
 }
 
 /// What a snapshot's header says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// Entries folded into it.
     pub size: u64,
     /// The tree's root at `size`.
     pub root: Hash,
     digest: [u8; 32],
+    /// The byte length of each part (v2); `None` for a v1 snapshot.
+    parts: Option<Vec<usize>>,
 }
 
 impl Header {
+    /// Whether it is of the format this release writes (v2, in parts).
+    pub fn is_current_format(&self) -> bool {
+        self.parts.is_some()
+    }
+
     fn line(&self) -> String {
+        let lengths: Vec<String> = self.parts.iter().flatten().map(|n| n.to_string()).collect();
         format!(
-            "{MAGIC} {FOLD_VERSION} {} {} {}\n",
+            "{MAGIC} {V2} {FOLD_VERSION} {} {} {} {}\n",
             self.size,
             hex::encode(self.root),
-            hex::encode(self.digest)
+            hex::encode(self.digest),
+            lengths.join(",")
         )
     }
 
@@ -81,6 +101,10 @@ impl Header {
             .ok_or_else(damaged)?;
         let mut words = rest.trim_end_matches('\n').split(' ');
         let mut next = || words.next().ok_or_else(damaged);
+        let format = next()?;
+        if format != V1 && format != V2 {
+            return Err(damaged());
+        }
         let version = next()?;
         if version != FOLD_VERSION {
             return Err(SnapshotError::Unusable(format!(
@@ -92,21 +116,46 @@ impl Header {
         hex::decode_to_slice(next()?, &mut root).map_err(|_| damaged())?;
         let mut digest = [0u8; 32];
         hex::decode_to_slice(next()?, &mut digest).map_err(|_| damaged())?;
-        Ok(Header { size, root, digest })
+        let parts = if format == V2 {
+            let lengths = next()?
+                .split(',')
+                .map(|n| n.parse().map_err(|_| damaged()))
+                .collect::<Result<Vec<usize>, _>>()?;
+            if lengths.len() != PART_COUNT {
+                return Err(damaged());
+            }
+            Some(lengths)
+        } else {
+            None
+        };
+        Ok(Header {
+            size,
+            root,
+            digest,
+            parts,
+        })
     }
 }
 
 /// Writes `ledger` (the fold of the first `ledger.size()` entries, whose
 /// tree root is `root`) to `path`, replacing any earlier snapshot atomically.
 pub fn save(path: &Path, ledger: &Ledger, root: Hash) -> Result<Header, SnapshotError> {
-    let body = serde_json::to_vec(ledger).map_err(|e| SnapshotError::Unusable(e.to_string()))?;
+    let parts = ledger
+        .to_json_parts()
+        .map_err(|e| SnapshotError::Unusable(e.to_string()))?;
+    let mut hash = ring::digest::Context::new(&SHA256);
+    for part in &parts {
+        hash.update(part);
+    }
     let header = Header {
         size: ledger.size(),
         root,
-        digest: digest(&SHA256, &body)
+        digest: hash
+            .finish()
             .as_ref()
             .try_into()
             .expect("SHA-256 is 32 bytes"),
+        parts: Some(parts.iter().map(Vec::len).collect()),
     };
     let tmp = path.with_extension("snapshot.tmp");
     {
@@ -118,7 +167,9 @@ pub fn save(path: &Path, ledger: &Ledger, root: Hash) -> Result<Header, Snapshot
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(header.line().as_bytes())?;
-        file.write_all(&body)?;
+        for part in &parts {
+            file.write_all(part)?;
+        }
         file.sync_all()?;
     }
     fs::rename(&tmp, path)?;
@@ -168,8 +219,10 @@ pub fn load(path: &Path) -> Loaded {
             "its contents do not match its digest".into(),
         ));
     }
-    let ledger: Ledger =
-        serde_json::from_slice(body).map_err(|e| SnapshotError::Unusable(e.to_string()))?;
+    let ledger = match &header.parts {
+        Some(lengths) => from_parts(body, lengths)?,
+        None => serde_json::from_slice(body).map_err(|e| SnapshotError::Unusable(e.to_string()))?,
+    };
     if ledger.size() != header.size {
         return Err(SnapshotError::Unusable(format!(
             "the header says {} entries, the fold holds {}",
@@ -178,6 +231,41 @@ pub fn load(path: &Path) -> Loaded {
         )));
     }
     Ok(Some((header, ledger)))
+}
+
+/// The fold from a v2 body, each part parsed on its own thread.
+fn from_parts(body: &[u8], lengths: &[usize]) -> Result<Ledger, SnapshotError> {
+    if lengths.iter().sum::<usize>() != body.len() {
+        return Err(SnapshotError::Unusable(
+            "its parts do not add up to its length".into(),
+        ));
+    }
+    let mut slices = Vec::with_capacity(lengths.len());
+    let mut at = 0;
+    for &n in lengths {
+        slices.push(&body[at..at + n]);
+        at += n;
+    }
+    let parsed: Vec<Result<Part, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = slices
+            .iter()
+            .enumerate()
+            .map(|(i, part)| s.spawn(move || parts::parse_part(i, part).map_err(|e| e.to_string())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("parsing it panicked".into()))
+            })
+            .collect()
+    });
+    let parsed = parsed
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(SnapshotError::Unusable)?;
+    Ledger::from_parts(parsed)
+        .ok_or_else(|| SnapshotError::Unusable("its parts are out of order".into()))
 }
 
 #[cfg(test)]
@@ -191,7 +279,7 @@ mod tests {
         assert!(load(&path).unwrap().is_none());
         assert!(header(&path).is_none());
         let saved = save(&path, &Ledger::new(), [7; 32]).unwrap();
-        assert_eq!(header(&path), Some(saved));
+        assert_eq!(header(&path), Some(saved.clone()));
         let (loaded, ledger) = load(&path).unwrap().unwrap();
         assert_eq!(loaded, saved);
         assert_eq!(ledger.size(), 0);
@@ -215,6 +303,23 @@ mod tests {
         assert!(matches!(load(&path), Err(SnapshotError::Unusable(_))));
         fs::write(&path, b"").unwrap();
         assert!(matches!(load(&path), Err(SnapshotError::Unusable(_))));
+    }
+
+    #[test]
+    fn a_snapshot_of_the_one_document_format_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_in(dir.path());
+        let body = serde_json::to_vec(&Ledger::new()).unwrap();
+        let line = format!(
+            "{MAGIC} {V1} {FOLD_VERSION} 0 {} {}\n",
+            hex::encode([7u8; 32]),
+            hex::encode(digest(&SHA256, &body))
+        );
+        fs::write(&path, [line.as_bytes(), &body].concat()).unwrap();
+        let (loaded, ledger) = load(&path).unwrap().unwrap();
+        assert_eq!((loaded.size, loaded.root), (0, [7; 32]));
+        assert!(!loaded.is_current_format());
+        assert_eq!(ledger.size(), 0);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod assessments;
 pub mod discussion;
 pub mod meta;
+pub mod parts;
 pub mod proposals;
 pub mod replay;
 pub mod roster;
