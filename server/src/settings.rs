@@ -293,6 +293,23 @@ mod tests {
     }
 
     #[test]
+    fn segment_size_is_bounded() {
+        for (mb, ok) in [
+            (0, false),
+            (1, true),
+            (64, true),
+            (1024, true),
+            (1025, false),
+        ] {
+            let settings = Settings {
+                segment_mb: mb,
+                ..Settings::default()
+            };
+            assert_eq!(settings.validate().is_ok(), ok, "segment_mb = {mb}");
+        }
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         assert!(toml::from_str::<Settings>("bnid = \"x\"").is_err());
     }

@@ -3,10 +3,13 @@
 //!
 //! The entries are copied in log order into segments in a folder beside the
 //! final one (`entries.migrating`), synced, and the origin with them; the
-//! folder is then renamed into place and its parent synced. Only then are
-//! the old keys removed from sled. A crash before the rename leaves the old
+//! folder is then renamed into place and its parent synced. Then the index
+//! is compacted ([`compact_index`]): what sled keeps now (ids, the published
+//! checkpoint, cosignatures) is copied into a new sled folder that replaces
+//! the old one, since sled 0.34 would keep the space of a million deleted
+//! entries for a long time. A crash before the first rename leaves the old
 //! store as it was (the half-made folder is made again); a crash after it
-//! leaves old keys that the next start removes.
+//! leaves an index that start-up rebuilds or cleans ([`clean_leftovers`]).
 
 use std::path::Path;
 
@@ -63,13 +66,102 @@ pub fn to_segments(
     drop(segments);
     std::fs::rename(&tmp, entries)?;
     fsync::sync_parent(entries)?;
-    drop_legacy_keys(db)?;
     tracing::info!(
         entries = size,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "moved the log's entries from the sled tree into segment files"
     );
     Ok(Some(size))
+}
+
+/// Replaces the index `db` (in folder `index`) by a new one holding only
+/// what the index keeps now, and opens it.
+pub fn compact_index(
+    db: sled::Db,
+    index: &Path,
+    config: impl Fn(&Path) -> sled::Config,
+) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    let (fresh_dir, legacy_dir) = leftover_dirs(index);
+    if fresh_dir.exists() {
+        std::fs::remove_dir_all(&fresh_dir)?;
+    }
+    {
+        let fresh = config(&fresh_dir).open()?;
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for item in db.iter() {
+            let (key, value) = item?;
+            let legacy = key
+                .first()
+                .is_some_and(|k| layout::LEGACY_PREFIXES.contains(k))
+                || &key[..] == layout::LEGACY_ORIGIN;
+            if legacy {
+                continue;
+            }
+            batch.insert(key, value);
+            pending += 1;
+            if pending == 10_000 {
+                fresh.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        fresh.apply_batch(batch)?;
+        fresh.flush()?;
+    }
+    drop(db);
+    std::fs::rename(index, &legacy_dir)?;
+    std::fs::rename(&fresh_dir, index)?;
+    fsync::sync_parent(index)?;
+    std::fs::remove_dir_all(&legacy_dir)?;
+    let db = open_when_unlocked(index, &config)?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "compacted the sled index after the move"
+    );
+    Ok(db)
+}
+
+/// Opens sled at `dir`, waiting (up to 10 s) while the background thread
+/// of a handle just dropped still holds its lock.
+fn open_when_unlocked(
+    dir: &Path,
+    config: &impl Fn(&Path) -> sled::Config,
+) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match config(dir).open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().contains("lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// The folders [`compact_index`] makes beside `index`: the new index while
+/// it is filled, the old one while it is removed.
+fn leftover_dirs(index: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    (
+        index.with_extension("compact"),
+        index.with_extension("legacy"),
+    )
+}
+
+/// Removes what a crash in the middle of [`compact_index`] left beside
+/// `index` (once the segments hold the log, neither is needed).
+pub fn clean_leftovers(index: &Path) -> Result<(), StoreError> {
+    let (fresh_dir, legacy_dir) = leftover_dirs(index);
+    for dir in [fresh_dir, legacy_dir] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes what the older layout kept in sled (after a migration, or what a

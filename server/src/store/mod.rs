@@ -171,6 +171,9 @@ impl Store {
         let entries = entries_dir(data);
         let index = index_dir(data);
         let had_segments = entries.is_dir();
+        if had_segments {
+            migrate::clean_leftovers(&index)?;
+        }
         let (db, index_reset) = match sled_config(&index, options).open() {
             Ok(db) => (db, None),
             // Only damage is set aside (not, say, a lock held by another
@@ -192,11 +195,17 @@ impl Store {
                 fsync::sync_dir(&dir)?;
             }
         }
-        let migrated = if had_segments {
+        let (db, migrated) = if had_segments {
             migrate::drop_legacy_keys(&db)?;
-            None
+            (db, None)
         } else {
-            migrate::to_segments(&db, &entries, options.segment_bytes)?
+            match migrate::to_segments(&db, &entries, options.segment_bytes)? {
+                None => (db, None),
+                Some(n) => (
+                    migrate::compact_index(db, &index, |dir| sled_config(dir, options))?,
+                    Some(n),
+                ),
+            }
         };
         let published = published_size(&db)?;
         let (segments, scanned) = Segments::open(&entries, options.segment_bytes, published)?;

@@ -230,6 +230,16 @@ fn a_store_of_the_older_layout_is_moved_into_segments() {
             .unwrap();
         db.insert(layout::LEGACY_ORIGIN, &b"old.example/log"[..])
             .unwrap();
+        let cosignature = StoredCosignature {
+            body: "body".into(),
+            line: "line\n".into(),
+            timestamp: 9,
+        };
+        db.insert(
+            layout::cosignature_key(5, "US"),
+            serde_json::to_vec(&cosignature).unwrap(),
+        )
+        .unwrap();
         db.flush().unwrap();
     }
     let opened = open(dir.path(), &StoreOptions::default()).unwrap();
@@ -243,6 +253,12 @@ fn a_store_of_the_older_layout_is_moved_into_segments() {
     assert!(store.db.scan_prefix([b'e']).next().is_none());
     assert!(store.db.scan_prefix([b'n']).next().is_none());
     assert!(store.db.get(layout::LEGACY_ORIGIN).unwrap().is_none());
+    assert_eq!(store.checkpoint().unwrap().as_deref(), Some("checkpoint"));
+    assert_eq!(
+        store.cosignature(5, "US").unwrap().map(|c| c.timestamp),
+        Some(9)
+    );
+    assert!(!dir.path().join("log.compact").exists() && !dir.path().join("log.legacy").exists());
     drop(store);
     let again = open(dir.path(), &StoreOptions::default()).unwrap();
     assert_eq!(again.migrated, None);
