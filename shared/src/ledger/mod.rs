@@ -158,8 +158,9 @@ pub const FOLD_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Ledger {
     size: u64,
     roster: Roster,
-    /// Highest `seq` each key has signed (kept out of the roster view: it
-    /// would tell readers how many statements a key signed that they may not see).
+    /// Highest `seq` each usable key has signed (kept out of the roster
+    /// view: it would tell readers how many statements a key signed that
+    /// they may not see). A rotated or revoked key's is dropped.
     seqs: HashMap<KeyId, u64>,
     /// Every statement applied, by id, with who may read it: references
     /// (threads, subjects, proposals, superseded assessments) are resolved
@@ -486,6 +487,10 @@ impl Ledger {
                 self.roster.add_key(&a.delegation, a.public_key, at);
             }
             Body::KeyRotation(r) => {
+                // A retired key signs nothing more (`KeyRecord::usable` is
+                // checked before the sequence number), so its highest
+                // sequence number need not be kept.
+                self.seqs.remove(&st.key);
                 if let Some(k) = self.roster.key_mut(&st.key) {
                     k.status = KeyStatus::Rotated {
                         at,
@@ -495,6 +500,7 @@ impl Ledger {
                 self.roster.add_key(&st.author, r.new_key, at);
             }
             Body::KeyRevocation(r) => {
+                self.seqs.remove(&r.key);
                 if let Some(k) = self.roster.key_mut(&r.key) {
                     k.status = KeyStatus::Revoked {
                         at,

@@ -111,8 +111,13 @@ fn admission_rotation_and_revocation() {
         apply(&mut ledger, env),
         Err(Refusal::RotatedKey(old.to_string()))
     );
+    assert!(
+        !ledger.seqs.contains_key(&old),
+        "a retired key's seq is not kept"
+    );
     us.key = new_key;
     us.seq = 0;
+
     // The secretariat revokes US's new key; US can sign nothing more.
     let target = us.key.key_id();
     let env = cz.sign(Body::KeyRevocation(KeyRevocation {
@@ -135,6 +140,37 @@ fn admission_rotation_and_revocation() {
         Ok(4)
     );
     assert_eq!(ledger.roster().delegation(&us.code).unwrap().keys.len(), 3);
+}
+
+#[test]
+fn a_revoked_key_s_sequence_number_is_dropped_and_it_stays_refused() {
+    let (mut ledger, mut cz) = founded();
+    let mut us = Party::new("US");
+    apply(&mut ledger, cz.admission_of(&us, Role::Member)).unwrap();
+    let paper = |us: &mut Party| {
+        us.sign(Body::Position(crate::statement::Position {
+            title: "On suppliers".into(),
+            text: "Trusted suppliers only.".into(),
+            subject: None,
+        }))
+    };
+    let first = paper(&mut us);
+    apply(&mut ledger, first.clone()).unwrap();
+    let key = us.key.key_id();
+    assert_eq!(ledger.seqs.get(&key), Some(&1));
+    let env = cz.sign(Body::KeyRevocation(KeyRevocation {
+        key,
+        reason: "lost laptop".into(),
+    }));
+    apply(&mut ledger, env).unwrap();
+    assert!(!ledger.seqs.contains_key(&key));
+    // Neither a replay nor a new statement gets past the revocation.
+    for env in [first, paper(&mut us)] {
+        assert_eq!(
+            apply(&mut ledger, env),
+            Err(Refusal::RevokedKey(key.to_string()))
+        );
+    }
 }
 
 #[test]
