@@ -14,8 +14,11 @@ use crate::recovery::{check_tree, spawn_fold_restore};
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{Opened, Store, StoreError, StoreOptions, TornTail};
+use crate::store::{Opened, Store, StoreOptions, TornTail};
 use crate::{log_key, routes, snapshot, tls};
+
+/// What the server says when the store's contents do not verify.
+const REFUSED: &str = "the store does not verify; refusing to serve it";
 
 /// Runs the server until SIGINT or SIGTERM, then lets the sequencer finish.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -35,12 +38,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         migrated,
         index_reset,
     } = Store::open_with(&settings.data, &options).map_err(|e| {
-        let refused = matches!(e, StoreError::Corrupt(_) | StoreError::Lost { .. });
-        anyhow::Error::new(e).context(if refused {
-            "the store does not verify; refusing to serve it"
+        let context = if e.is_refusal() {
+            REFUSED
         } else {
             "opening the store"
-        })
+        };
+        anyhow::Error::new(e).context(context)
     })?;
     report_opening(torn.as_ref(), migrated, index_reset.as_deref());
     tracing::info!(
@@ -78,8 +81,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         })
         .transpose()?;
     let started = std::time::Instant::now();
-    let report = check_tree(&store, leaves, &verifier)
-        .context("the store does not verify; refusing to serve it")?;
+    let report = check_tree(&store, leaves, &verifier).context(REFUSED)?;
     if report.stale {
         // The log holds more than the index published (a crash between the
         // segment's sync and the index write, or a rebuilt index): the same

@@ -117,6 +117,20 @@ fn read(url: &str, path: &str, reader: &SigningKey) -> http::Response {
     }
 }
 
+/// Waits until more than `at_restart` statements are acknowledged: the
+/// (re)started `server` takes writes again, within [`RESUME_WITHIN`].
+fn wait_for_receipts(acked: &Mutex<Vec<Acked>>, at_restart: usize, server: &Server, when: &str) {
+    let deadline = Instant::now() + RESUME_WITHIN;
+    while acked.lock().unwrap().len() <= at_restart {
+        assert!(
+            Instant::now() < deadline,
+            "{when}: no statement acknowledged within {RESUME_WITHIN:?} of the (re)start:\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Checks every acknowledged statement against the running server.
 fn check_all(url: &str, log: &NoteVerifier, acked: &[Acked], reader: &SigningKey) {
     let r = http::request(url, "GET", "/v1/checkpoint", None);
@@ -241,15 +255,7 @@ pub fn run(data: &Path, rounds: usize, mut down: Down<'_>) -> Summary {
         // fold is replayed) before the next kill is drawn: every kill lands
         // under load, not during start-up. Only receipts from this server
         // count (none can arrive while it is down), and they must come soon.
-        let deadline = Instant::now() + RESUME_WITHIN;
-        while acked.lock().unwrap().len() <= at_restart {
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: no statement acknowledged within {RESUME_WITHIN:?} of the (re)start:\n{}",
-                server.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_receipts(&acked, at_restart, &server, &format!("round {round}"));
         std::thread::sleep(Duration::from_millis(rng.random_range(30..300)));
         match &mut down {
             Down::Stop => {
@@ -282,15 +288,7 @@ pub fn run(data: &Path, rounds: usize, mut down: Down<'_>) -> Summary {
         );
     }
     // And after the last restart too.
-    let deadline = Instant::now() + RESUME_WITHIN;
-    while acked.lock().unwrap().len() <= at_restart {
-        assert!(
-            Instant::now() < deadline,
-            "no statement acknowledged within {RESUME_WITHIN:?} of the last restart:\n{}",
-            server.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_receipts(&acked, at_restart, &server, "after the last restart");
     stop.store(true, Ordering::Relaxed);
     let written: u64 = writers.into_iter().map(|w| w.join().expect("writer")).sum();
     let all = acked.lock().unwrap();

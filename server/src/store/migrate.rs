@@ -9,7 +9,8 @@
 //! the old one, since sled 0.34 would keep the space of a million deleted
 //! entries for a long time. A crash before the first rename leaves the old
 //! store as it was (the half-made folder is made again); a crash after it
-//! leaves an index that start-up rebuilds or cleans ([`clean_leftovers`]).
+//! leaves an old index that start-up compacts in the same way, and folders
+//! it removes ([`clean_leftovers`]).
 
 use std::path::Path;
 
@@ -131,11 +132,7 @@ fn open_when_unlocked(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match config(dir).open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::Other
-                    && e.to_string().contains("lock")
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(e) if held_by_a_dropped_handle(&e) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return Ok(other?),
@@ -164,32 +161,21 @@ pub fn clean_leftovers(index: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Removes what the older layout kept in sled (after a migration, or what a
-/// crash in the middle of one left).
-pub fn drop_legacy_keys(db: &sled::Db) -> Result<(), StoreError> {
-    let mut removed = false;
+/// Whether opening sled failed only because a handle dropped a moment ago
+/// still holds the folder's lock (its background thread has not ended).
+pub fn held_by_a_dropped_handle(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+/// Whether the index still holds what the older layout kept in sled (after
+/// a move that a crash interrupted before the compaction ended).
+pub fn has_legacy_keys(db: &sled::Db) -> Result<bool, StoreError> {
     for prefix in layout::LEGACY_PREFIXES {
-        loop {
-            let keys: Vec<_> = db
-                .scan_prefix([prefix])
-                .keys()
-                .take(10_000)
-                .collect::<Result<_, _>>()?;
-            if keys.is_empty() {
-                break;
-            }
-            let mut batch = sled::Batch::default();
-            for k in keys {
-                batch.remove(k);
-            }
-            db.apply_batch(batch)?;
-            removed = true;
+        if db.scan_prefix([prefix]).next().transpose()?.is_some() {
+            return Ok(true);
         }
     }
-    if db.remove(layout::LEGACY_ORIGIN)?.is_some() || removed {
-        db.flush()?;
-    }
-    Ok(())
+    Ok(db.contains_key(layout::LEGACY_ORIGIN)?)
 }
 
 fn corrupt(msg: String) -> StoreError {

@@ -55,6 +55,14 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the store's contents are refused (damaged, or shorter than
+    /// what was published), as opposed to failing to be read.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Corrupt(_) | StoreError::Lost { .. })
+    }
+}
+
 /// One group commit: new entries, the Merkle nodes they complete, the new
 /// size and its signed checkpoint.
 #[derive(Default)]
@@ -195,17 +203,16 @@ impl Store {
                 fsync::sync_dir(&dir)?;
             }
         }
-        let (db, migrated) = if had_segments {
-            migrate::drop_legacy_keys(&db)?;
-            (db, None)
+        let migrated = if had_segments {
+            None
         } else {
-            match migrate::to_segments(&db, &entries, options.segment_bytes)? {
-                None => (db, None),
-                Some(n) => (
-                    migrate::compact_index(db, &index, |dir| sled_config(dir, options))?,
-                    Some(n),
-                ),
-            }
+            migrate::to_segments(&db, &entries, options.segment_bytes)?
+        };
+        // After a move, or a start after a move that a crash cut short.
+        let db = if migrate::has_legacy_keys(&db)? {
+            migrate::compact_index(db, &index, |dir| sled_config(dir, options))?
+        } else {
+            db
         };
         let published = published_size(&db)?;
         let (segments, scanned) = Segments::open(&entries, options.segment_bytes, published)?;

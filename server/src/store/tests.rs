@@ -45,14 +45,23 @@ fn open(dir: &Path, options: &StoreOptions) -> Result<Opened, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Store::open_with(dir, options) {
-            Err(StoreError::Sled(sled::Error::Io(e)))
-                if e.to_string().contains("lock") && std::time::Instant::now() < deadline =>
+            Err(StoreError::Sled(e))
+                if migrate::held_by_a_dropped_handle(&e)
+                    && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
         }
     }
+}
+
+/// Flips the bits `mask` of the byte at `at(file length)` of `path`.
+fn flip_byte(path: &Path, at: impl Fn(usize) -> usize, mask: u8) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let i = at(bytes.len());
+    bytes[i] ^= mask;
+    std::fs::write(path, &bytes).unwrap();
 }
 
 fn small_segments() -> StoreOptions {
@@ -155,11 +164,7 @@ fn an_unpublished_last_record_that_fails_its_checksum_is_a_torn_tail() {
         // Appended but never published (the crash came before the index write).
         store.segments.append(&[(2, entries[2].1.clone())]).unwrap();
     }
-    let path = last_segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let n = bytes.len();
-    bytes[n - 3] ^= 0x20;
-    std::fs::write(&path, &bytes).unwrap();
+    flip_byte(&last_segment(dir.path()), |n| n - 3, 0x20);
     let opened = open(dir.path(), &StoreOptions::default()).unwrap();
     assert!(opened.torn.is_some());
     assert_eq!(opened.leaves.len(), 2);
@@ -174,12 +179,8 @@ fn damage_to_a_published_entry_stops_the_store() {
         0,
         &entries,
     );
-    let path = last_segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let n = bytes.len();
     // In the last record: still the tail of the file, but published.
-    bytes[n - 3] ^= 0x20;
-    std::fs::write(&path, &bytes).unwrap();
+    flip_byte(&last_segment(dir.path()), |n| n - 3, 0x20);
     match open(dir.path(), &StoreOptions::default()) {
         Err(StoreError::Corrupt(why)) => assert!(why.contains("entry 2"), "{why}"),
         Err(e) => panic!("{e}"),
@@ -198,11 +199,8 @@ fn damage_inside_the_log_stops_the_store() {
         store.segments.append(&[(1, entries[1].1.clone())]).unwrap();
         store.segments.append(&[(2, entries[2].1.clone())]).unwrap();
     }
-    let path = last_segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
     let second = record::framed_len(entries[0].1.len()) + record::HEADER + 5;
-    bytes[second] ^= 0x01;
-    std::fs::write(&path, &bytes).unwrap();
+    flip_byte(&last_segment(dir.path()), |_| second, 0x01);
     assert!(matches!(
         open(dir.path(), &StoreOptions::default()),
         Err(StoreError::Corrupt(_))
@@ -263,6 +261,26 @@ fn a_store_of_the_older_layout_is_moved_into_segments() {
     let again = open(dir.path(), &StoreOptions::default()).unwrap();
     assert_eq!(again.migrated, None);
     assert_eq!(again.leaves.len(), 5);
+}
+
+#[test]
+fn an_index_left_with_old_keys_by_a_crash_is_compacted_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = envelopes(2);
+    {
+        let store = open(dir.path(), &StoreOptions::default()).unwrap().store;
+        commit(&store, 0, &entries);
+        // What a move cut short before its compaction leaves in the index.
+        store
+            .db
+            .insert(layout::legacy_entry_key(0), entries[0].1.clone())
+            .unwrap();
+        store.db.flush().unwrap();
+    }
+    let store = open(dir.path(), &StoreOptions::default()).unwrap().store;
+    assert!(store.db.scan_prefix([b'e']).next().is_none());
+    assert_eq!(store.index_of(&entries[1].0).unwrap(), Some(1));
+    assert_eq!(store.size().unwrap(), 2);
 }
 
 #[test]
