@@ -2,7 +2,8 @@
 //! its audience and no one else, by any route. Each restricted text carries a
 //! unique marker, searched for — raw and in base64-decoded payloads — in
 //! everything a non-recipient member, an observer and an unsigned reader can
-//! obtain: every read route, the CLI's lists, `log verify` and an archive.
+//! obtain: every read route, the CLI's lists, `log verify`, an archive and
+//! the live stream (`entente watch`).
 
 use base64::Engine as _;
 use entente_shared::frameworks::Frameworks;
@@ -183,8 +184,38 @@ fn everything(c: &Conference, reader: Option<&Cli>, ids: &[String]) -> String {
         }
         out.push(text);
         std::fs::remove_file(&bundle).unwrap();
+        out.extend(streamed(cli, size));
     }
     out.join("\n")
+}
+
+/// What `reader` obtains from the live stream (`entente watch` from index
+/// 0 until the whole log of `size` entries has gone by): every line it
+/// prints, and every payload in them base64-decoded.
+fn streamed(reader: &Cli, size: u64) -> Vec<String> {
+    let mut watch = reader.spawn(&["--json", "watch", "--from", "0"]);
+    let mut out = Vec::new();
+    let mut next = 0;
+    while next < size {
+        let line = watch.json_line(std::time::Duration::from_secs(30));
+        match line["type"].as_str() {
+            Some("entry") => {
+                next = line["index"].as_u64().unwrap() + 1;
+                let payload = line["envelope"]["payload"].as_str().unwrap();
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(payload)
+                    .unwrap();
+                out.push(String::from_utf8_lossy(&decoded).into_owned());
+            }
+            Some("hidden") => {
+                next = line["from"].as_u64().unwrap() + line["count"].as_u64().unwrap();
+            }
+            _ => {}
+        }
+        out.push(line.to_string());
+    }
+    watch.interrupt(std::time::Duration::from_secs(10));
+    out
 }
 
 // ---------------------------------------------------------------- tests
