@@ -24,9 +24,11 @@ use entente_shared::archive::{
     Ready, Verified,
 };
 use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::{KeyId, PublicKey};
 use entente_shared::merkle::{leaf_hash, MemoryTree};
 use entente_shared::note::NoteVerifier;
+use entente_shared::seal::Keyring;
 use entente_shared::statement::Statement;
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -58,6 +60,7 @@ type Checked = Vec<Result<(u64, Ready), ArchiveError>>;
 pub fn read_and_verify(
     path: &Path,
     pinned: Option<&NoteVerifier>,
+    keys: Option<Vec<EncryptionSecret>>,
 ) -> CliResult<(Header, Verified)> {
     let reading = || format!("reading {}", path.display());
     let file = fs::File::open(path).with_context(reading)?;
@@ -69,7 +72,15 @@ pub fn read_and_verify(
     let bad = |e: ArchiveError| CliError::Archive(e.to_string());
     let cp = archive::check_header(&header, pinned).map_err(bad)?;
     let frameworks = archive::check_frameworks(&header).map_err(bad)?;
-    let mut fold = Fold::new(cp.clone(), frameworks);
+    // The holder of the exporting delegation's keys opens what was sealed to it.
+    let mut fold = match keys {
+        Some(keys) => Fold::opening(
+            cp.clone(),
+            frameworks,
+            Keyring::new(header.exported_by, keys),
+        ),
+        None => Fold::new(cp.clone(), frameworks),
+    };
     std::thread::scope(|s| -> CliResult<()> {
         let (chunks, to_check) = sync_channel(CHUNKS_AHEAD);
         let (checked, to_fold) = sync_channel(CHUNKS_AHEAD);
@@ -164,7 +175,7 @@ pub fn declarations(
     path: &Path,
     pinned: Option<&NoteVerifier>,
 ) -> CliResult<Vec<entente_shared::ledger::Declaration>> {
-    let (_, verified) = read_and_verify(path, pinned)?;
+    let (_, verified) = read_and_verify(path, pinned, None)?;
     let proposals = verified.ledger.proposals();
     Ok(proposals
         .iter()

@@ -141,6 +141,12 @@ pub enum ArchiveCommand {
         /// own is used if absent, which proves integrity but not whose log it is.
         #[arg(long)]
         log_key: Option<String>,
+        /// The exporting delegation's encryption keys (its profile folder, or
+        /// the `encryption.keys` file in it): opens what was sealed to it and
+        /// recomputes its views. Without it every signature, proof and
+        /// roster rule is still verified.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
 }
 
@@ -189,6 +195,11 @@ pub struct AdmitArgs {
     /// Its public key, as its `entente key show` prints it.
     #[arg(long)]
     pub key: String,
+    /// Its encryption key (X25519), as its `entente key show` prints it:
+    /// what AMBER and RED statements to it are sealed to. Without one (a
+    /// profile made before sealing) it receives none until it rotates its key.
+    #[arg(long)]
+    pub encryption_key: Option<String>,
     /// Its role.
     #[arg(long, default_value = "member", value_parser = ["member", "observer", "secretariat"])]
     pub role: String,
@@ -200,4 +211,7 @@ pub enum LogCommand {
     Checkpoint,
     /// Verify the whole log: every entry, signature and roster rule, and the root.
     Verify,
+    /// Sealed statements to this delegation that broke a rule or did not
+    /// open, each with the reason.
+    Invalid,
 }

@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `profile.toml` | delegation, server URL, the log's origin and key, last `seq` used, optional `ca_file` |
 //! | `key.pk8` | the delegation's Ed25519 key, PKCS#8, mode 0600 |
+//! | `encryption.keys` | every X25519 key this delegation has held, base64, one a line, newest last, mode 0600: what was sealed to an old key still opens |
+//! | `replica/entries` | the log entries this delegation may read, as the server sent them (others as leaf hashes), verified against the pinned checkpoint (`replica.rs`) |
 //! | `checkpoint` | the last checkpoint this profile verified (signed note) |
 //! | `witness/cosigned` | as a witness: the last checkpoint this delegation cosigned (log-signed note) |
 //! | `witness/fork-evidence-<time>/` | as a witness: two signed checkpoints that cannot both be true |
@@ -20,8 +22,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::{Pkcs8, SigningKey};
 use entente_shared::note::NoteVerifier;
+use entente_shared::seal::Keyring;
 use entente_shared::statement::DelegationCode;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +33,7 @@ use crate::error::{fail, CliResult};
 
 const PROFILE_FILE: &str = "profile.toml";
 const KEY_FILE: &str = "key.pk8";
+const ENCRYPTION_FILE: &str = "encryption.keys";
 const CHECKPOINT_FILE: &str = "checkpoint";
 const WITNESS_DIR: &str = "witness";
 const COSIGNED_FILE: &str = "cosigned";
@@ -108,6 +113,40 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
     Ok(())
 }
 
+/// Reads a private file, refusing one others can read.
+fn read_private(path: &Path) -> CliResult<zeroize::Zeroizing<Vec<u8>>> {
+    let mode = fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(fail(format!(
+            "{} is readable by others (mode {:o}); run chmod 600",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(zeroize::Zeroizing::new(fs::read(path)?))
+}
+
+/// Reads an `encryption.keys` file, or the one in a profile folder `path`.
+pub fn read_encryption_keys(path: &Path) -> CliResult<Vec<EncryptionSecret>> {
+    let file = if path.is_dir() {
+        path.join(ENCRYPTION_FILE)
+    } else {
+        path.to_owned()
+    };
+    let bytes = read_private(&file)?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| fail(format!("{} is not text", file.display())))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            EncryptionSecret::from_text(l).map_err(|e| fail(format!("{}: {e}", file.display())))
+        })
+        .collect()
+}
+
 impl Profile {
     /// Opens an existing profile.
     pub fn open(home: &Path) -> CliResult<Profile> {
@@ -125,8 +164,14 @@ impl Profile {
         })
     }
 
-    /// Makes a new profile folder with a fresh key; refuses to overwrite one.
-    pub fn create(home: &Path, data: ProfileData, der: &Pkcs8) -> CliResult<Profile> {
+    /// Makes a new profile folder with a fresh signing key and encryption
+    /// key; refuses to overwrite one.
+    pub fn create(
+        home: &Path,
+        data: ProfileData,
+        der: &Pkcs8,
+        encryption: &EncryptionSecret,
+    ) -> CliResult<Profile> {
         if home.join(PROFILE_FILE).exists() || home.join(KEY_FILE).exists() {
             return Err(fail(format!("{} already holds a profile", home.display())));
         }
@@ -137,8 +182,45 @@ impl Profile {
             home: home.to_owned(),
             data,
         };
+        profile.add_encryption_key(encryption)?;
         profile.save()?;
         Ok(profile)
+    }
+
+    /// Reads a private file of the profile, refusing one others can read.
+    fn read_private(&self, name: &str) -> CliResult<zeroize::Zeroizing<Vec<u8>>> {
+        read_private(&self.home.join(name))
+    }
+
+    /// Every X25519 key this delegation has held, oldest first (none for a
+    /// profile made before sealing: it gets one at its next rotation).
+    pub fn encryption_keys(&self) -> CliResult<Vec<EncryptionSecret>> {
+        if !self.home.join(ENCRYPTION_FILE).exists() {
+            return Ok(Vec::new());
+        }
+        read_encryption_keys(&self.home.join(ENCRYPTION_FILE))
+    }
+
+    /// The newest X25519 key: what this delegation's sealed statements are
+    /// wrapped to once the log has it.
+    pub fn encryption_key(&self) -> CliResult<Option<EncryptionSecret>> {
+        Ok(self.encryption_keys()?.pop())
+    }
+
+    /// What this delegation opens sealed statements with.
+    pub fn keyring(&self) -> CliResult<Keyring> {
+        Ok(Keyring::new(self.data.delegation, self.encryption_keys()?))
+    }
+
+    /// Adds a key to `encryption.keys` (kept with every older one), durably,
+    /// before the statement that announces it is sent.
+    pub fn add_encryption_key(&self, secret: &EncryptionSecret) -> CliResult<()> {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        for old in self.encryption_keys()? {
+            text.push_str(&old.to_text());
+        }
+        text.push_str(&secret.to_text());
+        write_file(&self.home.join(ENCRYPTION_FILE), text.as_bytes(), 0o600)
     }
 
     /// Saves `profile.toml`.
@@ -149,20 +231,9 @@ impl Profile {
 
     /// Loads the signing key, refusing a key file others can read.
     pub fn key(&self) -> CliResult<SigningKey> {
-        let path = self.home.join(KEY_FILE);
-        let mode = fs::metadata(&path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(fail(format!(
-                "{} is readable by others (mode {:o}); run chmod 600",
-                path.display(),
-                mode & 0o777
-            )));
-        }
-        let der = zeroize::Zeroizing::new(fs::read(&path)?);
-        SigningKey::from_pkcs8(&der).map_err(|e| fail(format!("{}: {e}", path.display())))
+        let der = self.read_private(KEY_FILE)?;
+        SigningKey::from_pkcs8(&der)
+            .map_err(|e| fail(format!("{}: {e}", self.home.join(KEY_FILE).display())))
     }
 
     /// Replaces the signing key (after a rotation the server accepted).

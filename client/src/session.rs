@@ -1,5 +1,6 @@
 //! The one way a command reaches its server: a profile talking to a checked
-//! server, with id resolution against the server's lists, publishing, and
+//! server, with id resolution, publishing (AMBER and RED bodies sealed to
+//! their readers), the delegation's own fold of its verified replica, and
 //! input files.
 //!
 //! [`Session::open`] checks the server's latest checkpoint against the pin
@@ -19,6 +20,9 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::ledger::Ledger;
+use entente_shared::views;
+use entente_shared::visibility::Reader;
 
 use crate::cli::{Distribute, Parent};
 use crate::commands::Context;
@@ -26,6 +30,7 @@ use crate::error::CliResult;
 use crate::http::Api;
 use crate::pin;
 use crate::profile::Profile;
+use crate::replica::Replica;
 use crate::resolve;
 
 /// An opened profile and its server, whose checkpoint was just checked.
@@ -36,6 +41,8 @@ pub struct Session {
     pub checkpoint: SignedCheckpoint,
     /// Its size.
     pub size: u64,
+    /// The delegation's fold of its replica at `checkpoint`, made on first use.
+    fold: std::cell::OnceCell<Ledger>,
 }
 
 impl Session {
@@ -60,7 +67,37 @@ impl Session {
             profile,
             api,
             checkpoint,
+            fold: std::cell::OnceCell::new(),
         })
+    }
+
+    /// This delegation's own fold: its replica brought up to the checked
+    /// checkpoint (only the new entries fetched, all of them checked against
+    /// its root), every entry re-verified, what is sealed to it opened. Its
+    /// views hold the AMBER and RED content the server cannot read.
+    pub fn fold(&self) -> CliResult<&Ledger> {
+        if let Some(ledger) = self.fold.get() {
+            return Ok(ledger);
+        }
+        let mut replica = Replica::load(&self.profile)?;
+        replica.sync(&self.api, self.size, &self.checkpoint.checkpoint.root)?;
+        let ledger = replica.fold(Some(self.profile.keyring()?))?;
+        Ok(self.fold.get_or_init(|| ledger))
+    }
+
+    /// This delegation as a reader of `ledger` (its role as the roster says).
+    pub fn reader(&self, ledger: &Ledger) -> Reader {
+        let code = self.profile.data.delegation;
+        match ledger.roster().delegation(&code) {
+            Some(d) => Reader::Delegation { code, role: d.role },
+            None => Reader::Anonymous,
+        }
+    }
+
+    /// This delegation's fold and itself as its reader.
+    pub fn own_view(&self) -> CliResult<(&Ledger, Reader)> {
+        let ledger = self.fold()?;
+        Ok((ledger, self.reader(ledger)))
     }
 
     /// GETs an API path as JSON.
@@ -80,7 +117,25 @@ impl Session {
         distribution: Distribution,
         body: impl FnOnce(OffsetDateTime) -> CliResult<Body>,
     ) -> CliResult<Receipt> {
-        crate::publish::publish(&mut self.profile, &self.api, distribution, body)
+        if !distribution.tlp.needs_recipients() {
+            return crate::publish::publish(&mut self.profile, &self.api, distribution, body);
+        }
+        // Sealed to the keys this delegation's own verified fold gives each
+        // reader: never to keys the server merely says are theirs.
+        let ledger = self.fold()?.clone();
+        let author = self.profile.data.delegation;
+        let sealed_to = distribution.clone();
+        let key = self.profile.key()?.key_id();
+        crate::publish::publish(&mut self.profile, &self.api, distribution, |issued_at| {
+            crate::seal::seal(
+                &ledger,
+                &author,
+                key,
+                issued_at,
+                &sealed_to,
+                body(issued_at)?,
+            )
+        })
     }
 
     /// Every item of a list route, page after page (see `Api::get_all`).
@@ -145,12 +200,34 @@ impl Session {
         )
     }
 
-    /// Resolves and fetches a proposal.
+    /// Resolves `arg` among the ids `list` gives (from this delegation's
+    /// own fold) and looks it up with `find`: a record this delegation may
+    /// not read is answered exactly as a missing one.
+    pub fn local<T>(
+        &self,
+        arg: &str,
+        what: &str,
+        list: impl FnOnce(&Ledger, &Reader) -> Vec<StatementId>,
+        find: impl FnOnce(&Ledger, &Reader, &StatementId) -> Option<T>,
+    ) -> CliResult<T> {
+        let (ledger, reader) = self.own_view()?;
+        let id = resolve::statement_id(arg, what, || Ok(list(ledger, &reader)))?;
+        find(ledger, &reader, &id).ok_or_else(|| not_found(format!("{what} {id}")))
+    }
+
+    /// Resolves a proposal in this delegation's own fold.
     pub fn proposal(&self, arg: &str) -> CliResult<ProposalView> {
-        let id = self.resolve(arg, "proposal", "/v1/proposals", |p: &ProposalView| {
-            p.record.meta.id
-        })?;
-        self.get(&format!("/v1/proposals/{id}"))
+        self.local(
+            arg,
+            "proposal",
+            |l, r| {
+                views::proposals(l, r)
+                    .iter()
+                    .map(|p| p.record.meta.id)
+                    .collect()
+            },
+            views::proposal,
+        )
     }
 
     /// Resolves `arg` against every statement this profile may see: a
@@ -174,6 +251,18 @@ impl Session {
 }
 
 pub use entente_shared::api::percent_encode as url_encode;
+
+/// What a command answers for a record its own fold does not have for this
+/// delegation (missing, or not for it to read: the same answer), in the
+/// server's words for a missing record.
+pub fn not_found(what: impl std::fmt::Display) -> crate::error::CliError {
+    crate::error::CliError::Problem(entente_shared::api::Problem {
+        problem_type: format!("{}not-found", entente_shared::refusal::PROBLEM_BASE),
+        title: "not found".into(),
+        status: 404,
+        detail: format!("no {what}"),
+    })
+}
 
 /// Reads a text file, or standard input for `-`.
 pub fn read_text(path: &Path) -> CliResult<String> {

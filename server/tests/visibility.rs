@@ -45,6 +45,7 @@ fn admission(
         name: code.into(),
         role,
         public_key: key.public_key(),
+        encryption_key: None,
     });
     Statement::new(author.parse().unwrap(), by, seq, d, body)
         .sign(by)

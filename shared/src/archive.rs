@@ -463,10 +463,24 @@ impl Fold {
     /// A fold over the bundle of `cp`, judging assessments only under the
     /// bundled `frameworks` (from [`check_frameworks`]).
     pub fn new(cp: SignedCheckpoint, frameworks: BTreeSet<String>) -> Fold {
+        Fold::with_replay(cp, frameworks, Replay::new())
+    }
+
+    /// [`Fold::new`] for the holder of a key, who opens what is sealed to it
+    /// (`opener`, its `seal::Keyring`) and recomputes every view from it.
+    pub fn opening(
+        cp: SignedCheckpoint,
+        frameworks: BTreeSet<String>,
+        opener: impl crate::seal::Opener + 'static,
+    ) -> Fold {
+        Fold::with_replay(cp, frameworks, Replay::opening(opener))
+    }
+
+    fn with_replay(cp: SignedCheckpoint, frameworks: BTreeSet<String>, replay: Replay) -> Fold {
         Fold {
             cp,
             frameworks,
-            replay: Replay::new(),
+            replay,
             lines: 0,
         }
     }

@@ -367,7 +367,7 @@ mod tests {
         for (code, key) in [("US", &us), ("DE", &de), ("UK", &uk)] {
             let code: DelegationCode = code.parse().unwrap();
             roster.upsert_delegation(code, code.to_string(), Role::Member, 0);
-            roster.add_key(&code, key.public_key(), 0);
+            roster.add_key(&code, key.public_key(), None, 0);
         }
         // UK's key is revoked: its cosignature no longer counts, and says so.
         roster.key_mut(&uk.key_id()).unwrap().status = KeyStatus::Revoked {

@@ -48,11 +48,7 @@ impl PublicKey {
 
     /// The key's id: hex of the first 16 bytes of SHA-256(raw key).
     pub fn key_id(&self) -> KeyId {
-        let digest = ring::digest::digest(&ring::digest::SHA256, &self.0);
-        let mut text = [0u8; KEY_ID_LEN];
-        hex::encode_to_slice(&digest.as_ref()[..KEY_ID_LEN / 2], &mut text)
-            .expect("16 bytes are 32 hex digits");
-        KeyId(text)
+        KeyId::of_raw(&self.0)
     }
 
     /// Checks an Ed25519 signature over `message`.
@@ -110,6 +106,16 @@ pub const KEY_ID_LEN: usize = 32;
 pub struct KeyId([u8; KEY_ID_LEN]);
 
 impl KeyId {
+    /// The id of a raw 32-byte public key (Ed25519 or X25519): hex of the
+    /// first 16 bytes of its SHA-256.
+    pub fn of_raw(raw: &[u8; 32]) -> KeyId {
+        let digest = ring::digest::digest(&ring::digest::SHA256, raw);
+        let mut text = [0u8; KEY_ID_LEN];
+        hex::encode_to_slice(&digest.as_ref()[..KEY_ID_LEN / 2], &mut text)
+            .expect("16 bytes are 32 hex digits");
+        KeyId(text)
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("a key id holds only hex digits")

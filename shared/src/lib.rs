@@ -8,6 +8,8 @@
 //! | module | concern |
 //! |---|---|
 //! | [`keys`] | Ed25519 keys and key ids |
+//! | [`encryption`] | X25519 encryption keys |
+//! | [`seal`] | sealing and opening AMBER and RED bodies (HPKE, RFC 9180) |
 //! | [`dsse`] | DSSE v1 envelopes and PAE |
 //! | [`statement`] | statement payloads (signed bytes) |
 //! | [`ledger`] | the fold: roster, assessments, proposals, adoption, threads |
@@ -29,6 +31,7 @@ pub mod b64;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod dsse;
+pub mod encryption;
 pub mod frameworks;
 pub mod httpsig;
 pub mod keys;
@@ -36,6 +39,7 @@ pub mod ledger;
 pub mod merkle;
 pub mod note;
 pub mod refusal;
+pub mod seal;
 pub mod statement;
 pub mod strict_json;
 mod text_form;

@@ -72,6 +72,10 @@ pub enum Refusal {
     BadDeadline,
     #[error("audience refused: {0}")]
     BadAudience(String),
+    #[error("seal refused: {0}")]
+    BadSeal(String),
+    #[error("an {0} statement's body must be sealed to its recipients (the host may not read it)")]
+    NotSealed(String),
 }
 
 impl From<crate::ledger::KeyUnusable> for Refusal {
@@ -135,6 +139,8 @@ impl Refusal {
             Refusal::UnchangedText(_) => "unchanged-text",
             Refusal::BadDeadline => "bad-deadline",
             Refusal::BadAudience(_) => "bad-audience",
+            Refusal::BadSeal(_) => "bad-seal",
+            Refusal::NotSealed(_) => "not-sealed",
         }
     }
 
@@ -156,7 +162,9 @@ impl Refusal {
             | Refusal::NoSuchStatement(_)
             | Refusal::BadParticipants(_)
             | Refusal::BadDeadline
-            | Refusal::BadAudience(_) => 422,
+            | Refusal::BadAudience(_)
+            | Refusal::BadSeal(_)
+            | Refusal::NotSealed(_) => 422,
             Refusal::NotYours(_) | Refusal::NotAParticipant(_) => 403,
             Refusal::StaleRevision { .. }
             | Refusal::ProposalClosed(_)

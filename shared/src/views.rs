@@ -9,10 +9,24 @@
 
 use crate::api::{ProposalView, ThreadView};
 use crate::ledger::{
-    AssessmentRecord, Declaration, EntryMeta, Ledger, PositionPaper, ProposalRecord, SupplierView,
+    AssessmentRecord, Declaration, EntryMeta, InvalidEntry, Ledger, PositionPaper, ProposalRecord,
+    SupplierView,
 };
 use crate::statement::StatementId;
 use crate::visibility::{may_read, Reader};
+
+/// The sealed statements `reader` may read that this fold opened and found
+/// invalid, with the reason each is (a reader's own fold: the host's opens
+/// nothing).
+pub fn invalid(ledger: &Ledger, reader: &Reader) -> Vec<InvalidEntry> {
+    ledger
+        .sealed()
+        .invalid()
+        .iter()
+        .filter(|e| visible(reader, &e.meta))
+        .cloned()
+        .collect()
+}
 
 /// Whether `reader` may read the statement behind `meta`.
 pub fn visible(reader: &Reader, meta: &EntryMeta) -> bool {

@@ -3,7 +3,9 @@
 //! Used by the limit, crash and hostile-input tests, where the CLI's one
 //! process per statement would be too slow or too well-behaved.
 
+use entente_shared::api::RosterView;
 use entente_shared::dsse::Envelope;
+use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::{PublicKey, SigningKey};
 use entente_shared::statement::{
     Admission, Body, DelegationCode, Distribution, KeyRotation, Role, Statement, Tlp,
@@ -15,6 +17,8 @@ use crate::http;
 pub struct Actor {
     pub code: DelegationCode,
     pub key: SigningKey,
+    /// Its X25519 key, announced by [`Actor::admission`].
+    pub enc: EncryptionSecret,
     pub seq: u64,
     /// The TLP label of what it signs (CLEAR or GREEN: the only labels
     /// roster statements may carry).
@@ -33,6 +37,7 @@ impl Actor {
         Actor {
             code,
             key,
+            enc: EncryptionSecret::generate(),
             seq,
             tlp: Tlp::Green,
         }
@@ -57,7 +62,39 @@ impl Actor {
     /// An admission of `member` (with `role`) signed by this delegation.
     pub fn admission(&mut self, member: &Actor, role: Role) -> Envelope {
         let name = format!("Delegation {}", member.code);
-        self.admission_of(member.code, member.key.public_key(), role, name)
+        self.sign(Body::Admission(Admission {
+            delegation: member.code,
+            name,
+            role,
+            public_key: member.key.public_key(),
+            encryption_key: Some(member.enc.public_key()),
+        }))
+    }
+
+    /// `body` sealed by this delegation to `d`'s recipients and itself, with
+    /// the encryption keys the roster of the server at `url` gives them (the
+    /// CLI seals to its own verified fold's; a test may take the server's).
+    pub fn seal(&self, url: &str, d: &Distribution, body: Body) -> Body {
+        let view: RosterView =
+            serde_json::from_value(http::signed_get(url, "/v1/roster", &self.key).json())
+                .expect("a roster view");
+        let readers: Vec<_> =
+            d.to.iter()
+                .chain(std::iter::once(&self.code))
+                .map(|c| {
+                    let key = view
+                        .roster
+                        .encryption_key(c)
+                        .unwrap_or_else(|| panic!("{c} has no encryption key"));
+                    (*c, key)
+                })
+                .collect();
+        let kind = body.kind();
+        let sealed = entente_shared::seal::seal(&self.code, &body, &readers).expect("sealing");
+        Body::Sealed {
+            kind,
+            sealed: Box::new(sealed),
+        }
     }
 
     /// An admission of delegation `code` with `public_key`, `role` and `name`.
@@ -73,6 +110,7 @@ impl Actor {
             name,
             role,
             public_key,
+            encryption_key: None,
         }))
     }
 
@@ -88,7 +126,10 @@ impl Actor {
 
     /// A rotation to `new_key`, signed by the current key.
     pub fn rotation_to(&mut self, new_key: PublicKey) -> Envelope {
-        self.sign(Body::KeyRotation(KeyRotation { new_key }))
+        self.sign(Body::KeyRotation(KeyRotation {
+            new_key,
+            new_encryption_key: None,
+        }))
     }
 }
 

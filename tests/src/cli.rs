@@ -79,6 +79,31 @@ impl Cli {
         self.json(&args)
     }
 
+    /// `entente admit` by this (secretariat) profile of `code` as `role`,
+    /// with both keys `shown` names (what the member's `init` or `key show`
+    /// printed as JSON).
+    pub fn admit(&self, shown: &Value, code: &str, name: &str, role: &str) -> Value {
+        let key = |field: &str| {
+            shown[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {shown}"))
+                .to_owned()
+        };
+        let (public_key, encryption_key) = (key("public_key"), key("encryption_key"));
+        self.json(&[
+            "admit",
+            code,
+            "--name",
+            name,
+            "--key",
+            &public_key,
+            "--encryption-key",
+            &encryption_key,
+            "--role",
+            role,
+        ])
+    }
+
     /// Runs `entente --home HOME ARGS...` and returns what it did.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(cli_bin());

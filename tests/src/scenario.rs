@@ -73,11 +73,7 @@ impl Delegations {
             (&d.ec, "EC", "European Commission", "observer"),
         ];
         for (cli, code, name, role) in seats {
-            let shown = cli.init(code, name, false);
-            let key = shown["public_key"]
-                .as_str()
-                .expect("init prints public_key");
-            d.cz.json(&["admit", code, "--name", name, "--key", key, "--role", role]);
+            d.cz.admit(&cli.init(code, name, false), code, name, role);
         }
         d
     }

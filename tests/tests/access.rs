@@ -6,7 +6,6 @@
 
 use std::process::Command;
 
-use entente_shared::dsse::Envelope;
 use entente_shared::httpsig;
 use entente_shared::keys::SigningKey;
 use entente_shared::statement::{
@@ -33,11 +32,7 @@ fn with_roles() -> (Server, Cli, Cli, Cli) {
 }
 
 fn admit(cz: &Cli, member: &Cli, code: &str, role: &str) -> Value {
-    let key = member.json(&["key", "show"]);
-    let public_key = key["public_key"].as_str().expect("public_key");
-    cz.json(&[
-        "admit", code, "--name", code, "--key", public_key, "--role", role,
-    ])
+    cz.admit(&member.json(&["key", "show"]), code, code, role)
 }
 
 fn assert_problem(r: &Response, status: u16, slug: &str) {
@@ -351,6 +346,7 @@ fn raw_admission(key: &SigningKey, distribution: Distribution, code: &str) -> Ve
         name: code.into(),
         role: Role::Member,
         public_key: new.public_key(),
+        encryption_key: None,
     });
     let st = Statement::new("CZ".parse().unwrap(), key, 1_000_000, distribution, body);
     st.sign(key).to_canonical_json()
@@ -403,7 +399,7 @@ fn post_amber_position(server: &Server, cz: &Cli) -> Value {
         server.url(),
         "POST",
         "/v1/statements",
-        Some(&amber_position(&cz.signing_key(), "US")),
+        Some(&amber_position(server, cz, "US")),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()
@@ -578,19 +574,27 @@ fn amber_assessment_reaches_only_its_recipient_through_the_views() {
     de.json(&["log", "verify"]);
 }
 
-fn amber_position(key: &SigningKey, to: &str) -> Vec<u8> {
-    let payload = serde_json::json!({
-        "kind": "position",
-        "author": "CZ",
-        "key": key.key_id(),
-        "seq": 2_000_000,
-        "issued_at": time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap(),
-        "distribution": {"tlp": "AMBER", "to": [to]},
-        "body": {"title": "5G core suppliers", "text": "Restricted to the named recipients."},
-    });
-    Envelope::sign(serde_json::to_vec(&payload).unwrap(), key).to_canonical_json()
+/// CZ's AMBER position for `to`, sealed to it and CZ, signed with CZ's key.
+fn amber_position(server: &Server, cz: &Cli, to: &str) -> Vec<u8> {
+    let seq = 2_000_000;
+    let actor =
+        entente_tests::actors::Actor::with_key("CZ".parse().unwrap(), cz.signing_key(), seq);
+    let d = Distribution {
+        tlp: Tlp::Amber,
+        to: vec![to.parse().unwrap()],
+    };
+    let body = actor.seal(
+        server.url(),
+        &d,
+        Body::Position(entente_shared::statement::Position {
+            title: "5G core suppliers".into(),
+            text: "Restricted to the named recipients.".into(),
+            subject: None,
+        }),
+    );
+    Statement::new(actor.code, &actor.key, seq, d, body)
+        .sign(&actor.key)
+        .to_canonical_json()
 }
 
 // ---------------------------------------------------------------- interop

@@ -61,11 +61,7 @@ fn log_with_a_declaration() -> Log {
     cz.init("CZ", "Czech Republic", true);
     let (us, de) = (Cli::new(server.url()), Cli::new(server.url()));
     for (cli, code, name) in [(&us, "US", "United States"), (&de, "DE", "Germany")] {
-        let key = cli.init(code, name, false)["public_key"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        cz.json(&["admit", code, "--name", name, "--key", &key]);
+        cz.admit(&cli.init(code, name, false), code, name, "member");
     }
     let text = "# Joint Declaration on 5G Security\n\nThe participants will evaluate suppliers.\n";
     let deadline = time::OffsetDateTime::now_utc() + time::Duration::days(7);
@@ -386,6 +382,7 @@ fn every_kind_of_tampering_is_caught_and_named() {
                     Distribution::green(),
                     Body::KeyRotation(KeyRotation {
                         new_key: SigningKey::generate().unwrap().0.public_key(),
+                        new_encryption_key: None,
                     }),
                 );
                 let text = String::from_utf8(st.sign(&de_key).to_canonical_json()).unwrap();

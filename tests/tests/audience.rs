@@ -35,11 +35,7 @@ fn conference() -> Conference {
     cz.init("CZ", "Czech Republic", true);
     let seat = |code: &str, role: &str| {
         let cli = Cli::new(server.url());
-        let key = cli.init(code, code, false)["public_key"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        cz.json(&["admit", code, "--name", code, "--key", &key, "--role", role]);
+        cz.admit(&cli.init(code, code, false), code, code, role);
         cli
     };
     let us = seat("US", "member");
@@ -143,14 +139,22 @@ fn everything(c: &Conference, reader: Option<&Cli>, ids: &[String]) -> String {
     }
     out.push(entries);
     if let Some(cli) = reader {
+        // The CLI's own views (its replica, opened with its keys), whole.
         for args in [
-            &["proposal", "list"][..],
-            &["position", "list"],
-            &["declaration", "list"],
-            &["assess", "list"],
+            &["--json", "proposal", "list"][..],
+            &["--json", "position", "list"],
+            &["--json", "declaration", "list"],
+            &["--json", "assess", "list"],
+            &["--json", "log", "invalid"],
         ] {
             let o = cli.run(args);
             out.push(String::from_utf8_lossy(&o.stdout).into_owned());
+        }
+        for i in ids {
+            for what in ["proposal", "position", "thread"] {
+                let o = cli.run(&["--json", what, "show", i]);
+                out.push(String::from_utf8_lossy(&o.stdout).into_owned());
+            }
         }
         let verify = cli.run(&["log", "verify"]);
         assert!(
@@ -359,13 +363,19 @@ fn a_reply_may_not_reach_further_than_its_parent() {
     assert!(!seen.contains("MARK-WIDE-2") && !seen.contains("MARK-NARROW-3"));
 }
 
-/// Posts `body` signed by `actor` under `d`; returns (status, type, detail).
+/// Posts `body` signed by `actor` under `d` (sealed if `d` is AMBER or
+/// RED, as the CLI seals); returns (status, type, detail).
 fn submit(
     c: &Conference,
     actor: &mut Actor,
     d: &Distribution,
     body: Body,
 ) -> (u16, String, String) {
+    let body = if d.tlp.needs_recipients() {
+        actor.seal(c.server.url(), d, body)
+    } else {
+        body
+    };
     let st = entente_shared::statement::Statement::new(
         actor.code,
         &actor.key,
@@ -410,6 +420,24 @@ fn assessment(supersedes: Option<StatementId>, marker: &str) -> Body {
     })
 }
 
+/// CZ admits a delegation driven from Rust, with both its keys.
+fn admit_actor(c: &Conference, a: &Actor) {
+    let (key, enc) = (
+        a.key.public_key().to_string(),
+        a.enc.public_key().to_string(),
+    );
+    c.cz.json(&[
+        "admit",
+        a.code.as_str(),
+        "--name",
+        "x",
+        "--key",
+        &key,
+        "--encryption-key",
+        &enc,
+    ]);
+}
+
 #[test]
 fn a_hidden_target_is_refused_exactly_as_a_missing_one() {
     let c = conference();
@@ -417,8 +445,7 @@ fn a_hidden_target_is_refused_exactly_as_a_missing_one() {
     let mut uk = Actor::new("UK");
     let mut it = Actor::new("IT");
     for a in [&uk, &it] {
-        let key = a.key.public_key().to_string();
-        c.cz.json(&["admit", a.code.as_str(), "--name", "x", "--key", &key]);
+        admit_actor(&c, a);
     }
     let to = |codes: &[&str]| Distribution {
         tlp: Tlp::Amber,
@@ -447,8 +474,8 @@ fn a_hidden_target_is_refused_exactly_as_a_missing_one() {
     let (status, _, _) = submit(&c, &mut it, &to(&["US"]), assessment(None, "IT's view"));
     assert_eq!(status, 201);
     let hidden_assessment: StatementId = {
-        let v = http::signed_get(c.server.url(), "/v1/assessments", &c.us.signing_key()).json();
-        v[0]["meta"]["id"].as_str().unwrap().parse().unwrap()
+        let v = c.us.json(&["assess", "list"]);
+        v[0]["id"].as_str().unwrap().parse().unwrap()
     };
     let missing: StatementId = "ab".repeat(32).parse().unwrap();
 
@@ -527,8 +554,7 @@ fn a_hidden_target_is_refused_exactly_as_a_missing_one() {
 fn superseded_by_names_only_what_the_reader_may_read() {
     let c = conference();
     let mut it = Actor::new("IT");
-    let key = it.key.public_key().to_string();
-    c.cz.json(&["admit", "IT", "--name", "Italy", "--key", &key]);
+    admit_actor(&c, &it);
     let green = Distribution::green();
     assert_eq!(
         submit(&c, &mut it, &green, assessment(None, "first")).0,

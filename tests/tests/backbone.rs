@@ -35,7 +35,19 @@ fn with_member() -> (Server, Cli, Cli) {
 fn admit(cz: &Cli, member: &Cli, code: &str, name: &str) -> Value {
     let key = member.json(&["key", "show"]);
     let public_key = key["public_key"].as_str().expect("key show: public_key");
-    cz.json(&["admit", code, "--name", name, "--key", public_key])
+    let encryption_key = key["encryption_key"]
+        .as_str()
+        .expect("key show: encryption_key");
+    cz.json(&[
+        "admit",
+        code,
+        "--name",
+        name,
+        "--key",
+        public_key,
+        "--encryption-key",
+        encryption_key,
+    ])
 }
 
 // ---------------------------------------------------------------- helpers
@@ -156,6 +168,7 @@ fn admission_by_cz(key: &SigningKey, seq: u64, code: &str) -> Statement {
         name: format!("Delegation {code}"),
         role: Role::Member,
         public_key: newcomer.public_key(),
+        encryption_key: None,
     });
     Statement::new(
         "CZ".parse().expect("CZ"),

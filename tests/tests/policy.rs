@@ -258,11 +258,7 @@ fn a_threshold_rule_adopts_at_the_nth_endorsement_and_not_before() {
     let mut members = Vec::new();
     for (code, name) in [("US", "United States"), ("DE", "Germany"), ("FR", "France")] {
         let cli = Cli::new(server.url());
-        let key = cli.init(code, name, false)["public_key"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        cz.json(&["admit", code, "--name", name, "--key", &key]);
+        cz.admit(&cli.init(code, name, false), code, name, "member");
         members.push(cli);
     }
     let (us, de) = (&members[0], &members[1]);

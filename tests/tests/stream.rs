@@ -28,9 +28,7 @@ fn founded_with_us() -> (Server, Cli, Cli) {
 }
 
 fn admit_new(cz: &Cli, member: &Cli, code: &str) -> Value {
-    let key = member.json(&["key", "show"]);
-    let pk = key["public_key"].as_str().unwrap();
-    cz.json(&["admit", code, "--name", code, "--key", pk])
+    cz.admit(&member.json(&["key", "show"]), code, code, "member")
 }
 
 /// CZ admits a fresh delegation `code` (its key thrown away), via the CLI.

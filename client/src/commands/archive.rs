@@ -8,6 +8,8 @@ use entente_shared::archive::Verified;
 use entente_shared::b64;
 use entente_shared::ledger::{Declaration, SupplierView};
 use entente_shared::note::NoteVerifier;
+use entente_shared::views;
+use entente_shared::visibility::Reader;
 use serde_json::json;
 
 use super::Context;
@@ -59,13 +61,32 @@ pub fn run(ctx: &Context, cmd: ArchiveCommand) -> CliResult<()> {
                 )
             })?;
         }
-        ArchiveCommand::Verify { file, log_key } => {
+        ArchiveCommand::Verify { file, log_key, key } => {
             let pinned: Option<NoteVerifier> = log_key
                 .map(|k| k.parse().map_err(|e| fail(format!("--log-key: {e}"))))
                 .transpose()?;
-            let (header, v) = read_and_verify(&file, pinned.as_ref())?;
+            let keys = key
+                .as_deref()
+                .map(crate::profile::read_encryption_keys)
+                .transpose()?;
+            let opened = keys.is_some();
+            let (header, v) = read_and_verify(&file, pinned.as_ref(), keys)?;
             let declarations = v.declarations();
             let suppliers = v.supplier_views();
+            // The exporter's views, as its CLI computes them from its replica.
+            let reader = match v.ledger.roster().delegation(&header.exported_by) {
+                Some(d) => Reader::Delegation {
+                    code: d.code,
+                    role: d.role,
+                },
+                None => Reader::Anonymous,
+            };
+            let own_views = json!({
+                "proposals": views::proposals(&v.ledger, &reader),
+                "assessments": views::assessments(&v.ledger, &reader, None),
+                "positions": views::positions(&v.ledger, &reader),
+                "invalid": views::invalid(&v.ledger, &reader),
+            });
             let cp = &v.checkpoint.checkpoint;
             let out = json!({
                 "verified": true,
@@ -84,6 +105,8 @@ pub fn run(ctx: &Context, cmd: ArchiveCommand) -> CliResult<()> {
                 "hidden": v.hidden,
                 "declarations": declarations,
                 "suppliers": suppliers,
+                "opened": opened,
+                "views": own_views,
             });
             emit(ctx.json, &out, || {
                 human(

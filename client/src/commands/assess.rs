@@ -2,6 +2,7 @@
 
 use entente_shared::ledger::AssessmentRecord;
 use entente_shared::statement::Body;
+use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
@@ -10,7 +11,7 @@ use crate::cli::AssessCommand;
 use crate::error::CliResult;
 use crate::output::{emit, emit_list, emit_published, marking, short};
 use crate::profile::Profile;
-use crate::session::{read_text, url_encode, Session};
+use crate::session::{read_text, Session};
 
 pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
     match cmd {
@@ -45,11 +46,9 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
         }
         AssessCommand::List { supplier } => {
             let session = Session::open(ctx)?;
-            let path = match &supplier {
-                Some(name) => format!("/v1/assessments?supplier={}", url_encode(name)),
-                None => "/v1/assessments".to_owned(),
-            };
-            let list: Vec<AssessmentRecord> = session.list(&path)?;
+            let (ledger, reader) = session.own_view()?;
+            let list: Vec<AssessmentRecord> =
+                views::assessments(ledger, &reader, supplier.as_deref());
             emit_list(
                 ctx.json,
                 &list,

@@ -2,6 +2,7 @@
 //! block that ties each signatory to its signed endorsement.
 
 use entente_shared::ledger::Declaration;
+use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
@@ -31,7 +32,8 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
     let session = Session::open(ctx)?;
     match cmd {
         DeclarationCommand::List => {
-            let list: Vec<Declaration> = session.list("/v1/declarations")?;
+            let (ledger, reader) = session.own_view()?;
+            let list: Vec<Declaration> = views::declarations(ledger, &reader);
             emit_list(
                 ctx.json,
                 &list,
@@ -64,11 +66,12 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
             )?;
         }
         DeclarationCommand::Show { id, format, .. } => {
-            let id =
-                session.resolve(&id, "declaration", "/v1/declarations", |d: &Declaration| {
-                    d.id
-                })?;
-            let d: Declaration = session.get(&format!("/v1/declarations/{id}"))?;
+            let d = session.local(
+                &id,
+                "declaration",
+                |l, r| views::declarations(l, r).iter().map(|d| d.id).collect(),
+                views::declaration,
+            )?;
             show(ctx, &d, format)?;
         }
     }

@@ -1,6 +1,7 @@
 //! `entente init`: a fresh key and profile; `--bootstrap` founds the log.
 
 use entente_shared::api::LogInfo;
+use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::SigningKey;
 use entente_shared::note::NoteVerifier;
 use entente_shared::statement::{Admission, Body, DelegationCode, Distribution, Role};
@@ -33,6 +34,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         return Err(fail("the server's log key is not named after its origin"));
     }
     let (key, der) = SigningKey::generate().map_err(fail)?;
+    let encryption = EncryptionSecret::generate();
+    let encryption_key = encryption.public_key();
     let data = ProfileData {
         delegation,
         name: args.name.clone(),
@@ -45,12 +48,14 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         quorum: 0,
         max_checkpoint_age_secs: crate::profile::DEFAULT_MAX_CHECKPOINT_AGE_SECS,
     };
-    let mut profile = Profile::create(&ctx.home, data, &der)?;
+    let mut profile = Profile::create(&ctx.home, data, &der, &encryption)?;
     let mut out = json!({
         "delegation": delegation,
         "name": args.name,
         "key_id": key.key_id(),
         "public_key": key.public_key(),
+        "encryption_key_id": encryption_key.key_id(),
+        "encryption_key": encryption_key,
         "server": profile.data.server,
         "origin": info.origin,
     });
@@ -60,6 +65,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
             name: args.name.clone(),
             role: Role::Secretariat,
             public_key: key.public_key(),
+            encryption_key: Some(encryption_key),
         });
         // The log is empty: there is no checkpoint to check a session against
         // yet; the receipt's checkpoint is the first one pinned.
@@ -69,10 +75,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     }
     emit(ctx.json, &out, || {
         let mut s = format!(
-            "profile for {delegation} in {}\nkey id      {}\npublic key  {}\nlog         {} (key pinned)\n",
+            "profile for {delegation} in {}\nkey id          {}\npublic key      {}\nencryption key  {}\nlog             {} (key pinned)\n",
             ctx.home.display(),
             key.key_id(),
             key.public_key(),
+            encryption_key,
             info.origin
         );
         if args.bootstrap {
@@ -81,7 +88,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
                 out["index"]
             ));
         } else {
-            s.push_str("give your public key to the secretariat to be admitted\n");
+            s.push_str(
+                "give your public key and encryption key to the secretariat to be admitted\n",
+            );
         }
         s
     })?;

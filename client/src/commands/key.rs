@@ -1,5 +1,6 @@
 //! `entente key show|rotate|revoke`.
 
+use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::{KeyId, SigningKey};
 use entente_shared::statement::{Body, Distribution, KeyRevocation, KeyRotation};
 use serde_json::json;
@@ -16,25 +17,36 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
     let key = profile.key()?;
     match cmd {
         KeyCommand::Show => {
+            let encryption = profile.encryption_key()?.map(|s| s.public_key());
             let out = json!({
                 "delegation": profile.data.delegation,
                 "key_id": key.key_id(),
                 "public_key": key.public_key(),
+                "encryption_key_id": encryption.map(|k| k.key_id()),
+                "encryption_key": encryption,
             });
             emit(ctx.json, &out, || {
                 format!(
-                    "delegation  {}\nkey id      {}\npublic key  {}\n",
+                    "delegation      {}\nkey id          {}\npublic key      {}\nencryption key  {}\n",
                     profile.data.delegation,
                     key.key_id(),
-                    key.public_key()
+                    key.public_key(),
+                    encryption
+                        .map(|k| format!("{k} (id {})", k.key_id()))
+                        .unwrap_or_else(|| "none: `entente key rotate` makes one".into())
                 )
             })?;
         }
         KeyCommand::Rotate => {
             let mut session = Session::connect(profile)?;
             let (new_key, der) = SigningKey::generate().map_err(fail)?;
+            // Kept before it is announced: if the rotation lands, what is
+            // sealed to the new key opens; if not, an unused key is harmless.
+            let encryption = EncryptionSecret::generate();
+            session.profile.add_encryption_key(&encryption)?;
             let body = Body::KeyRotation(KeyRotation {
                 new_key: new_key.public_key(),
+                new_encryption_key: Some(encryption.public_key()),
             });
             // Signed by the old key, the profile's until the log has the new one.
             let receipt = session.publish(Distribution::green(), body)?;
@@ -46,6 +58,8 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
                 "old_key_id": key.key_id(),
                 "key_id": new_key.key_id(),
                 "public_key": new_key.public_key(),
+                "encryption_key_id": encryption.public_key().key_id(),
+                "encryption_key": encryption.public_key(),
             });
             emit(ctx.json, &out, || {
                 format!(

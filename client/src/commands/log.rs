@@ -1,23 +1,25 @@
-//! `entente log checkpoint|verify`.
+//! `entente log checkpoint|verify|invalid`.
 //!
 //! `verify` is the full audit: it downloads every entry, re-runs the shared
 //! fold over them (every signature and roster rule), rebuilds the Merkle tree
 //! and checks its root against the latest checkpoint, which itself must be
 //! consistent with the pinned one and carry the witness quorum the profile
 //! asks for (checked against the roster `verify` folded itself).
+//!
+//! `invalid` lists the sealed statements to this delegation that its own
+//! fold (the replica, opened with its keys) marked invalid, with why.
 
-use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use entente_shared::b64;
-use entente_shared::ledger::replay::Entry;
-use entente_shared::ledger::{Ledger, Replay};
-use entente_shared::merkle::{leaf_hash, MemoryTree};
+use entente_shared::ledger::Ledger;
+use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::LogCommand;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::http::Api;
 use crate::output::emit;
+use crate::replica::Replica;
 use crate::session::Session;
 use crate::trust;
 
@@ -62,6 +64,24 @@ pub fn run(ctx: &Context, cmd: LogCommand) -> CliResult<()> {
                 )
             })?;
         }
+        LogCommand::Invalid => {
+            let ledger = session.fold()?;
+            let invalid = views::invalid(ledger, &session.reader(ledger));
+            emit(ctx.json, &json!(invalid), || {
+                if invalid.is_empty() {
+                    return "no invalid sealed statement\n".to_owned();
+                }
+                invalid
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "entry {}  {}  {} by {}: {}\n",
+                            e.meta.index, e.meta.id, e.kind, e.meta.author, e.reason
+                        )
+                    })
+                    .collect()
+            })?;
+        }
     }
     Ok(())
 }
@@ -72,48 +92,10 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
     }
 }
 
-/// Re-verifies entries `[0, size)` and checks they hash to `root`; returns the fold.
+/// Re-verifies entries `[0, size)`, fetched afresh, and checks they hash to
+/// `root`; returns the fold.
 fn audit(api: &Api, size: u64, root: &[u8; 32]) -> CliResult<Ledger> {
-    let mut replay = Replay::new();
-    let mut tree = MemoryTree::new();
-    let bad = |index: u64, why: String| CliError::Inconsistent(format!("entry {index}: {why}"));
-    while tree.size() < size {
-        let start = tree.size();
-        let end = (start + MAX_ENTRIES_PER_PAGE).min(size);
-        let page: Entries = api.get_json(&format!("/v1/entries?start={start}&end={end}"))?;
-        if page.entries.is_empty() {
-            return Err(bad(start, "the server returned no entries".into()));
-        }
-        for entry in page.entries {
-            if entry.index != tree.size() {
-                return Err(bad(
-                    tree.size(),
-                    format!("expected it, got entry {}", entry.index),
-                ));
-            }
-            let next = match entry.envelope {
-                // Hidden from this reader: only its leaf hash counts.
-                None => Entry::Hidden,
-                Some(envelope) => {
-                    if leaf_hash(&envelope.to_canonical_json()) != entry.leaf_hash {
-                        return Err(bad(
-                            entry.index,
-                            "its leaf hash is not the hash of its envelope".into(),
-                        ));
-                    }
-                    Entry::Envelope(Box::new(envelope))
-                }
-            };
-            replay
-                .next(next)
-                .map_err(|e| bad(entry.index, e.to_string()))?;
-            tree.push(entry.leaf_hash);
-        }
-    }
-    if tree.root_at(size).ok().as_ref() != Some(root) {
-        return Err(CliError::Inconsistent(format!(
-            "the entries do not hash to the root of checkpoint {size}"
-        )));
-    }
-    Ok(replay.finish())
+    let mut replica = Replica::in_memory();
+    replica.sync(api, size, root)?;
+    replica.fold(None)
 }

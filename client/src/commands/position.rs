@@ -4,6 +4,7 @@
 use entente_shared::api::ProposalView;
 use entente_shared::ledger::{AssessmentRecord, PositionPaper};
 use entente_shared::statement::{Body, Position};
+use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
@@ -28,8 +29,10 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
                     // A position is about a proposal or an assessment: a
                     // prefix is resolved against both lists together.
                     resolve::statement_id(&arg, "proposal or assessment", || {
-                        let proposals: Vec<ProposalView> = session.list("/v1/proposals")?;
-                        let assessments: Vec<AssessmentRecord> = session.list("/v1/assessments")?;
+                        let (ledger, reader) = session.own_view()?;
+                        let proposals: Vec<ProposalView> = views::proposals(ledger, &reader);
+                        let assessments: Vec<AssessmentRecord> =
+                            views::assessments(ledger, &reader, None);
                         Ok(proposals
                             .iter()
                             .map(|p| p.record.meta.id)
@@ -52,7 +55,8 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
         }
         PositionCommand::List => {
             let session = Session::open(ctx)?;
-            let list: Vec<PositionPaper> = session.list("/v1/positions")?;
+            let (ledger, reader) = session.own_view()?;
+            let list: Vec<PositionPaper> = views::positions(ledger, &reader);
             emit_list(
                 ctx.json,
                 &list,
@@ -73,10 +77,12 @@ pub fn run(ctx: &Context, cmd: PositionCommand) -> CliResult<()> {
         }
         PositionCommand::Show { id } => {
             let session = Session::open(ctx)?;
-            let id = session.resolve(&id, "position", "/v1/positions", |p: &PositionPaper| {
-                p.meta.id
-            })?;
-            let p: PositionPaper = session.get(&format!("/v1/positions/{id}"))?;
+            let p: PositionPaper = session.local(
+                &id,
+                "position",
+                |l, r| views::positions(l, r).iter().map(|p| p.meta.id).collect(),
+                views::position,
+            )?;
             let mut out = json!(p);
             out["id"] = json!(p.meta.id);
             emit(ctx.json, &out, || {

@@ -5,6 +5,7 @@ use entente_shared::api::ProposalView;
 use entente_shared::ledger::proposals::RevisionRecord;
 use entente_shared::ledger::{ProposalRecord, Status};
 use entente_shared::statement::Stance;
+use entente_shared::views;
 use serde_json::json;
 use similar::TextDiff;
 
@@ -18,7 +19,8 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
     let session = Session::open(ctx)?;
     match cmd {
         ProposalCommand::List => {
-            let list: Vec<ProposalView> = session.list("/v1/proposals")?;
+            let (ledger, reader) = session.own_view()?;
+            let list: Vec<ProposalView> = views::proposals(ledger, &reader);
             emit_list(
                 ctx.json,
                 &list,

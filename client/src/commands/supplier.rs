@@ -4,13 +4,14 @@
 
 use entente_shared::ledger::assessments::FrameworkComparison;
 use entente_shared::ledger::SupplierView;
+use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::SupplierCommand;
 use crate::error::CliResult;
 use crate::output::{emit, short, table};
-use crate::session::{url_encode, Session};
+use crate::session::Session;
 
 /// The mark of a row on which delegations differ.
 const DIVERGES: &str = "≠";
@@ -18,7 +19,9 @@ const DIVERGES: &str = "≠";
 pub fn run(ctx: &Context, cmd: SupplierCommand) -> CliResult<()> {
     let SupplierCommand::Show { name } = cmd;
     let session = Session::open(ctx)?;
-    let view: SupplierView = session.get(&format!("/v1/suppliers/{}", url_encode(&name)))?;
+    let (ledger, reader) = session.own_view()?;
+    let view: SupplierView = views::supplier(ledger, &reader, &name)
+        .ok_or_else(|| crate::session::not_found(format!("assessment of supplier {name:?}")))?;
     emit(ctx.json, &json!(view), || {
         let mut s = format!("{} ({})\n", view.name, view.country);
         for fc in &view.frameworks {

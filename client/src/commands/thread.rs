@@ -2,6 +2,7 @@
 //! statement, in log order.
 
 use entente_shared::api::ThreadView;
+use entente_shared::views;
 
 use serde_json::json;
 
@@ -15,7 +16,9 @@ pub fn run(ctx: &Context, cmd: ThreadCommand) -> CliResult<()> {
     let ThreadCommand::Show { thread } = cmd;
     let session = Session::open(ctx)?;
     let thread = session.any_statement(&thread)?;
-    let view: ThreadView = session.get(&format!("/v1/threads/{thread}"))?;
+    let (ledger, reader) = session.own_view()?;
+    let view: ThreadView = views::thread(ledger, &reader, &thread)
+        .ok_or_else(|| crate::session::not_found(format!("statement {thread}")))?;
     // The view as the server answers it, each message with its own `id`.
     let out = json!({
         "thread": view.thread,

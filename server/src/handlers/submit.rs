@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use entente_shared::api::Receipt;
 use entente_shared::dsse::Envelope;
-use entente_shared::ledger::rules::check_clock;
+use entente_shared::ledger::rules::{check_clock, check_sealed};
 use entente_shared::merkle::inclusion_proof;
 use entente_shared::refusal::Refusal;
 
@@ -48,6 +48,7 @@ async fn accept(
     let verified = unverified.verify()?;
     // After the signature: only the real author's allowance is spent.
     state.limiter.check(&verified.statement().author)?;
+    check_sealed(verified.statement())?;
     let now = time::OffsetDateTime::now_utc();
     check_clock(
         verified.statement().issued_at,

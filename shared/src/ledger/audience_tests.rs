@@ -1,11 +1,19 @@
 //! Who sees what, over random logs: random kinds, parents, labels,
 //! recipients, roles and readers. Every statement's free text carries a
-//! unique marker; no reader's view — every fold view as the server answers
-//! it, and the log entries as `GET /v1/entries`, the stream and archives hand
-//! them out — holds the marker of a statement that reader may not read. Every
-//! delegation's partial fold (hidden entries as leaf hashes only, as
-//! `entente log verify` and `archive verify` fold them) accepts the log, and
-//! reaches the views the server computes for it.
+//! unique marker, and AMBER, AMBER+STRICT and RED bodies are sealed as the
+//! CLI seals them.
+//!
+//! - The host's fold and every view it computes hold no marker of a sealed
+//!   statement, and no byte of the log holds one in clear.
+//! - No reader's view — every view of its own fold, and the log entries as
+//!   `GET /v1/entries`, the stream and archives hand them out — holds the
+//!   marker of a statement that reader may not read.
+//! - Every delegation's own fold (hidden entries as leaf hashes only,
+//!   sealed ones opened with its key, as the CLI's replica, `log verify`
+//!   and `archive verify --key` fold them) accepts the log and reaches, for
+//!   that reader, exactly the views and the invalid marks of a fold that
+//!   opened everything: so every recipient of a statement reaches the same
+//!   state and the same verdict on it.
 
 use proptest::prelude::*;
 
@@ -14,6 +22,7 @@ use super::tests::{apply, Party};
 use super::*;
 use crate::b64;
 use crate::frameworks::Frameworks;
+use crate::seal::{Keyring, Opener, SealError};
 use crate::statement::*;
 use crate::views;
 use crate::visibility::{inherit, may_read, Reader};
@@ -65,6 +74,17 @@ struct Landed {
     kind: Kind,
     marker: String,
     bytes: Vec<u8>,
+    sealed: bool,
+}
+
+/// Opens every sealed statement, as its author: the fold of someone who
+/// may read everything, against which each reader's own fold is compared.
+struct Everyone(Vec<Keyring>);
+
+impl Opener for Everyone {
+    fn open(&self, st: &Statement) -> Option<Result<Body, SealError>> {
+        self.0.iter().find(|k| k.reader() == &st.author)?.open(st)
+    }
 }
 
 fn assessment_body(marker: &str, supersedes: Option<StatementId>) -> Assessment {
@@ -92,10 +112,19 @@ fn assessment_body(marker: &str, supersedes: Option<StatementId>) -> Assessment 
     }
 }
 
+/// What a played log leaves: the host's fold, the fold of a reader of
+/// everything, every landed statement, the roles and each party's keyring.
+struct Played {
+    host: Ledger,
+    oracle: Ledger,
+    landed: Vec<Landed>,
+    roles: Vec<(DelegationCode, Role)>,
+    keyrings: Vec<Keyring>,
+}
+
 /// Plays `ops` on a log founded by CZ with US, DE, FR as members and NATO
-/// as an observer; returns the full fold, every landed statement and the
-/// roles.
-fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
+/// as an observer.
+fn play(ops: &[Op]) -> Played {
     let mut ledger = Ledger::new();
     let mut cz = Party::new("CZ");
     let mut parties: Vec<Party> = CODES[1..].iter().map(|c| Party::new(c)).collect();
@@ -112,6 +141,7 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
         name: "Czech Republic".into(),
         role: Role::Secretariat,
         public_key: cz.key.public_key(),
+        encryption_key: Some(cz.enc.public_key()),
     }));
     landed.push(Landed {
         id: StatementId::of_payload(&founding.payload),
@@ -120,6 +150,7 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
         kind: Kind::Admission,
         marker: String::new(),
         bytes: founding.to_canonical_json(),
+        sealed: false,
     });
     apply(&mut ledger, founding).unwrap();
     for (p, role) in parties.iter().zip(&roles[1..]) {
@@ -134,9 +165,15 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
             kind: Kind::Admission,
             marker: String::new(),
             bytes,
+            sealed: false,
         });
     }
     parties.insert(0, cz);
+    let everyone = Everyone(parties.iter().map(|p| p.keyring()).collect());
+    let mut oracle = Replay::opening(everyone);
+    for l in &landed {
+        oracle.next(Entry::from_stored(&l.bytes).unwrap()).unwrap();
+    }
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap();
@@ -182,7 +219,12 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
                         note: format!("note {marker}"),
                     })
                 } else {
-                    let current = ledger.proposals().get(&pid).unwrap().current().digest;
+                    let current = oracle
+                        .ledger()
+                        .proposals()
+                        .get(&pid)
+                        .map(|p| p.current().digest)
+                        .unwrap_or(TextDigest([0; 32]));
                     let position = match op.stance {
                         0 => Stance::Endorse,
                         1 => Stance::EndorseWithReservation {
@@ -256,6 +298,26 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
                 }
             }
         };
+        let kind = body.kind();
+        let sealed = distribution.tlp.needs_recipients();
+        // Sealed as the CLI seals: to each recipient and the author, with
+        // the keys the roster gives them (a recipient without one, e.g.
+        // never admitted, leaves the statement unsealable: skipped).
+        let body = if sealed {
+            let readers: Option<Vec<_>> = distribution
+                .to
+                .iter()
+                .chain(std::iter::once(&author))
+                .map(|c| ledger.roster().encryption_key(c).map(|k| (*c, k)))
+                .collect();
+            let Some(readers) = readers else { continue };
+            Body::Sealed {
+                kind,
+                sealed: Box::new(crate::seal::seal(&author, &body, &readers).unwrap()),
+            }
+        } else {
+            body
+        };
         let party = &mut parties[op.author];
         party.seq += 1;
         let mut st = Statement::new(
@@ -266,19 +328,22 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
             body,
         );
         st.issued_at = now;
-        let kind = st.kind();
         let env = st.sign(&party.key);
         let id = StatementId::of_payload(&env.payload);
         let bytes = env.to_canonical_json();
         match apply(&mut ledger, env) {
-            Ok(_) => landed.push(Landed {
-                id,
-                author,
-                distribution,
-                kind,
-                marker,
-                bytes,
-            }),
+            Ok(_) => {
+                oracle.next(Entry::from_stored(&bytes).unwrap()).unwrap();
+                landed.push(Landed {
+                    id,
+                    author,
+                    distribution,
+                    kind,
+                    marker,
+                    bytes,
+                    sealed,
+                })
+            }
             // A refused statement changes nothing, its seq included.
             Err(_) => party.seq -= 1,
         }
@@ -288,7 +353,13 @@ fn play(ops: &[Op]) -> (Ledger, Vec<Landed>, Vec<(DelegationCode, Role)>) {
         .zip(roles)
         .map(|(c, r)| (c.parse().unwrap(), r))
         .collect();
-    (ledger, landed, roles)
+    Played {
+        host: ledger,
+        oracle: oracle.finish(),
+        landed,
+        roles,
+        keyrings: parties.iter().map(|p| p.keyring()).collect(),
+    }
 }
 
 /// Everything the fold shows `reader`, as JSON text.
@@ -314,18 +385,54 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn no_reader_sees_a_byte_it_may_not_read_and_every_partial_fold_agrees(
+    fn no_reader_sees_a_byte_it_may_not_read_and_every_recipient_agrees(
         ops in prop::collection::vec(op(), 1..28)
     ) {
-        let (ledger, landed, roles) = play(&ops);
+        let Played { host, oracle, landed, roles, keyrings } = play(&ops);
         let ids: Vec<StatementId> = landed.iter().map(|l| l.id).collect();
         let mut readers = vec![Reader::Anonymous];
         readers.extend(roles.iter().map(|(code, role)| Reader::Delegation { code: *code, role: *role }));
+        // The host cannot read: no sealed marker in its fold, in any view
+        // it computes, or in clear in any stored byte.
+        let mut host_holds = serde_json::to_string(&host).unwrap();
+        for reader in &readers {
+            host_holds.push_str(&every_view(&host, reader, &ids));
+        }
+        for l in &landed {
+            host_holds.push_str(&String::from_utf8_lossy(&l.bytes));
+            let env = Envelope::from_json(&l.bytes).unwrap();
+            host_holds.push_str(&String::from_utf8_lossy(&env.payload));
+        }
+        for l in landed.iter().filter(|l| l.sealed) {
+            prop_assert!(!host_holds.contains(&l.marker), "the host holds {} of a sealed {:?}", l.marker, l.kind);
+        }
         for reader in &readers {
             let may = |l: &Landed| may_read(reader, &l.author, &l.distribution);
-            // What the reader is handed: the fold's views, and the log's
-            // entries as envelopes (payloads decoded) or leaf hashes.
-            let mut handed = every_view(&ledger, reader, &ids);
+            // An anonymous reader cannot fold (the roster is GREEN): it is
+            // handed the host's views.
+            let own = match reader {
+                Reader::Anonymous => None,
+                Reader::Delegation { code, .. } => {
+                    let keyring = keyrings.iter().find(|k| k.reader() == code).unwrap();
+                    let mut replay = Replay::opening(Keyring::new(*code, keyring_secrets(keyring)));
+                    for l in &landed {
+                        let entry = if may(l) {
+                            Entry::from_stored(&l.bytes).unwrap()
+                        } else {
+                            Entry::Hidden
+                        };
+                        let at = replay.ledger().size();
+                        let outcome = replay.next(entry);
+                        prop_assert!(outcome.is_ok(), "{reader:?}'s fold refuses entry {at} ({:?}): {outcome:?}", l.kind);
+                    }
+                    Some(replay.finish())
+                }
+            };
+            let fold = own.as_ref().unwrap_or(&host);
+            // What the reader is handed: its views, and the log's entries
+            // as envelopes (payloads decoded) or leaf hashes.
+            let mut handed = every_view(fold, reader, &ids);
+            handed.push_str(&serde_json::to_string(&views::invalid(fold, reader)).unwrap());
             for l in &landed {
                 if may(l) {
                     let env = Envelope::from_json(&l.bytes).unwrap();
@@ -342,21 +449,16 @@ proptest! {
                     l.marker, l.kind
                 );
             }
-            // An anonymous reader cannot fold: the roster is GREEN.
-            let Reader::Delegation { .. } = reader else { continue };
-            let mut replay = Replay::new();
-            for l in &landed {
-                let entry = if may(l) {
-                    Entry::from_stored(&l.bytes).unwrap()
-                } else {
-                    Entry::Hidden
-                };
-                let at = replay.ledger().size();
-                let outcome = replay.next(entry);
-                prop_assert!(outcome.is_ok(), "{reader:?}'s fold refuses entry {at} ({:?}): {outcome:?}", l.kind);
+            if let Some(own) = &own {
+                prop_assert_eq!(every_view(own, reader, &ids), every_view(&oracle, reader, &ids));
+                prop_assert_eq!(views::invalid(own, reader), views::invalid(&oracle, reader));
             }
-            let partial = replay.finish();
-            prop_assert_eq!(every_view(&partial, reader, &ids), every_view(&ledger, reader, &ids));
         }
     }
+}
+
+/// A copy of the secrets a keyring holds (a keyring is not `Clone`: its
+/// secrets are copied only here, in a test).
+fn keyring_secrets(keyring: &Keyring) -> Vec<crate::encryption::EncryptionSecret> {
+    keyring.secrets_for_tests()
 }

@@ -22,6 +22,7 @@ pub mod proposals;
 pub mod replay;
 pub mod roster;
 pub mod rules;
+pub mod sealed;
 
 use std::collections::HashMap;
 
@@ -30,7 +31,10 @@ use serde::{Deserialize, Serialize};
 use crate::dsse::{DsseError, Envelope};
 use crate::keys::{KeyId, PublicKey};
 use crate::refusal::Refusal;
-use crate::statement::{Body, DelegationCode, Distribution, Role, Statement, StatementId};
+use crate::seal::SealError;
+use crate::statement::{
+    Body, DelegationCode, Distribution, Kind, Refs, Role, Sealed, Statement, StatementId,
+};
 use crate::visibility::{may_read, no_wider, same_audience, Reader};
 
 pub use assessments::{AssessmentRecord, Assessments, SupplierView};
@@ -39,6 +43,7 @@ pub use meta::EntryMeta;
 pub use proposals::{Declaration, ProposalRecord, Proposals, Signatory, Status, Tally};
 pub use replay::Replay;
 pub use roster::{Delegation, KeyRecord, KeyStatus, KeyUnusable, Roster};
+pub use sealed::{InvalidEntry, SealedIndex};
 
 /// A statement whose envelope verified against the key the roster names.
 /// Only [`Ledger::verify`] makes one.
@@ -173,6 +178,10 @@ pub struct Ledger {
     assessments: Assessments,
     proposals: Proposals,
     discussion: Discussion,
+    /// What the fold knows of sealed statements without opening them, and
+    /// the ones this fold opened and found invalid.
+    #[serde(default)]
+    sealed: SealedIndex,
 }
 
 impl Ledger {
@@ -199,6 +208,20 @@ impl Ledger {
 
     pub fn discussion(&self) -> &Discussion {
         &self.discussion
+    }
+
+    pub fn sealed(&self) -> &SealedIndex {
+        &self.sealed
+    }
+
+    /// Whether `id` is a proposal, open or sealed.
+    fn is_proposal(&self, id: &StatementId) -> bool {
+        self.proposals.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Proposal)
+    }
+
+    /// Whether `id` is an assessment, open or sealed.
+    fn is_assessment(&self, id: &StatementId) -> bool {
+        self.assessments.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Assessment)
     }
 
     /// Whether a statement with this id has been applied.
@@ -302,7 +325,11 @@ impl Ledger {
 
     fn check_body(&self, st: &Statement, role: Role) -> Result<(), Refusal> {
         self.check_audience(st, role)?;
+        if let Some(old) = Refs::of(&st.body).supersedes {
+            self.check_supersedes(st, &old)?;
+        }
         match &st.body {
+            Body::Sealed { kind, sealed } => self.check_sealed(st, *kind, sealed),
             Body::Admission(a) => {
                 if let Some(existing) = self.roster.delegation(&a.delegation) {
                     // Re-admission is how a delegation that lost every key gets back in.
@@ -358,6 +385,60 @@ impl Ledger {
         }
     }
 
+    /// What can be checked of a sealed statement without opening it (the
+    /// first layer, run by every verifier): its wrapped keys, and that its
+    /// clear references name statements of the right kind.
+    fn check_sealed(&self, st: &Statement, kind: Kind, sealed: &Sealed) -> Result<(), Refusal> {
+        sealed::check_wraps(st, sealed, &self.roster)?;
+        if self.partial {
+            return Ok(());
+        }
+        let refs = &sealed.refs;
+        match kind {
+            Kind::Revision | Kind::Endorsement => match refs.proposal {
+                Some(p) if !self.is_proposal(&p) => Err(Refusal::no_proposal(&p)),
+                _ => Ok(()),
+            },
+            Kind::Message => match refs.thread {
+                Some(t) if !self.audiences.contains_key(&t) => Err(Refusal::no_thread(&t)),
+                _ => Ok(()),
+            },
+            Kind::Position => match refs.subject {
+                Some(s) if !self.is_proposal(&s) && !self.is_assessment(&s) => {
+                    Err(Refusal::no_subject(&s))
+                }
+                _ => Ok(()),
+            },
+            Kind::Assessment => match refs.supersedes {
+                Some(old) if !self.is_assessment(&old) => Err(Refusal::no_superseded(&old)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// An assessment, open or sealed, supersedes only its author's own
+    /// assessment, and only one that nothing superseded yet: checked from
+    /// the clear references, so every verifier agrees even when the
+    /// assessments involved are sealed to different readers.
+    fn check_supersedes(&self, st: &Statement, old: &StatementId) -> Result<(), Refusal> {
+        let Some(theirs) = self.audiences.get(old) else {
+            return Ok(());
+        };
+        if theirs.author != st.author {
+            return Err(Refusal::NotYours(format!(
+                "assessment {old} is {}'s, not yours to supersede",
+                theirs.author
+            )));
+        }
+        if let Some(by) = self.sealed.superseded_by(old) {
+            return Err(Refusal::BadAssessment(format!(
+                "assessment {old} is already superseded by {by}"
+            )));
+        }
+        Ok(())
+    }
+
     /// The audience rules (see `visibility`): a statement's references are
     /// resolved as its author may see them — a parent the author may not
     /// read is refused exactly as a missing one, before anything else is
@@ -370,55 +451,60 @@ impl Ledger {
             code: st.author,
             role,
         };
-        let is_proposal = |id: &StatementId| self.proposals.get(id).is_some();
-        let is_assessment = |id: &StatementId| self.assessments.get(id).is_some();
+        let refs = Refs::of(&st.body);
         // (parent, its refusal when missing, whether the audience must be
         // exactly the parent's, whether the parent is of the kind referred to)
-        let (parent, missing, exact, kind_ok) = match &st.body {
-            Body::Revision(r) => (
-                r.proposal,
-                Refusal::no_proposal(&r.proposal),
-                true,
-                is_proposal(&r.proposal),
+        let (parent, missing, exact, kind_ok) = match (st.kind(), &refs) {
+            (
+                Kind::Revision | Kind::Endorsement,
+                Refs {
+                    proposal: Some(p), ..
+                },
+            ) => (*p, Refusal::no_proposal(p), true, self.is_proposal(p)),
+            (
+                Kind::Message,
+                Refs {
+                    thread: Some(t), ..
+                },
+            ) => (*t, Refusal::no_thread(t), false, true),
+            (
+                Kind::Position,
+                Refs {
+                    subject: Some(s), ..
+                },
+            ) => (
+                *s,
+                Refusal::no_subject(s),
+                false,
+                self.is_proposal(s) || self.is_assessment(s),
             ),
-            Body::Endorsement(e) => (
-                e.proposal,
-                Refusal::no_proposal(&e.proposal),
-                true,
-                is_proposal(&e.proposal),
+            (
+                Kind::Assessment,
+                Refs {
+                    supersedes: Some(old),
+                    ..
+                },
+            ) => (
+                *old,
+                Refusal::no_superseded(old),
+                false,
+                self.is_assessment(old),
             ),
-            Body::Message(m) => (m.thread, Refusal::no_thread(&m.thread), false, true),
-            Body::Position(p) => match p.subject {
-                Some(s) => (
-                    s,
-                    Refusal::no_subject(&s),
-                    false,
-                    is_proposal(&s) || is_assessment(&s),
-                ),
-                None => return Ok(()),
-            },
-            Body::Assessment(a) => match a.supersedes {
-                Some(old) => (
-                    old,
-                    Refusal::no_superseded(&old),
-                    false,
-                    is_assessment(&old),
-                ),
-                None => return Ok(()),
-            },
-            Body::Proposal(p) => {
-                if let Some(readers) =
-                    crate::visibility::named_readers(&st.author, &st.distribution)
-                {
-                    if let Some(outside) = p.participants.iter().find(|c| !readers.contains(c)) {
-                        return Err(Refusal::BadAudience(format!(
-                            "participant {outside} may not read this proposal: name every participant as a recipient"
-                        )));
+            _ => {
+                if let Body::Proposal(p) = &st.body {
+                    if let Some(readers) =
+                        crate::visibility::named_readers(&st.author, &st.distribution)
+                    {
+                        if let Some(outside) = p.participants.iter().find(|c| !readers.contains(c))
+                        {
+                            return Err(Refusal::BadAudience(format!(
+                                "participant {outside} may not read this proposal: name every participant as a recipient"
+                            )));
+                        }
                     }
                 }
                 return Ok(());
             }
-            _ => return Ok(()),
         };
         // Unknown here: missing (the kind's own check says so), or hidden
         // from this reader's partial fold (tolerated there).
@@ -464,11 +550,55 @@ impl Ledger {
         }
     }
 
-    /// Checks `v` and appends it as entry [`Ledger::size`]; returns its index.
+    /// Checks `v` and appends it as entry [`Ledger::size`]; returns its
+    /// index. A sealed statement is recorded by its clear parts only: this
+    /// is the host's fold.
     pub fn apply(&mut self, v: &VerifiedStatement) -> Result<u64, Refusal> {
+        self.apply_opened(v, None)
+    }
+
+    /// [`Ledger::apply`] for a reader that tried to open `v`: `opened` is
+    /// what its keyring gave (`None` when the statement is open, or not
+    /// sealed to a key the reader holds). An opened body is judged by the
+    /// rules of its kind, as if it had come in clear — the second layer —
+    /// and takes effect if it passes; if it does not open, or breaks a
+    /// rule, the entry is marked invalid in this fold with the reason. The
+    /// entry is in the log either way: its clear parts take effect.
+    pub fn apply_opened(
+        &mut self,
+        v: &VerifiedStatement,
+        opened: Option<Result<Body, SealError>>,
+    ) -> Result<u64, Refusal> {
         self.check(v)?;
         let at = self.size;
         let st = &v.statement;
+        let meta = EntryMeta::of(st, v.id, at);
+        let mut invalid = None;
+        let content = match (&st.body, opened) {
+            (Body::Sealed { .. }, None) => None,
+            (Body::Sealed { .. }, Some(Err(e))) => {
+                invalid = Some(e.to_string());
+                None
+            }
+            (Body::Sealed { .. }, Some(Ok(body))) => {
+                let open = Statement {
+                    author: st.author,
+                    key: st.key,
+                    seq: st.seq,
+                    issued_at: st.issued_at,
+                    distribution: st.distribution.clone(),
+                    body,
+                };
+                match self.check_content(&open) {
+                    Ok(()) => Some(open.body),
+                    Err(refusal) => {
+                        invalid = Some(refusal.to_string());
+                        None
+                    }
+                }
+            }
+            (body, _) => Some(body.clone()),
+        };
         // Time in the fold is the signed issued_at of what it reads.
         self.proposals.close_due(st.issued_at, at);
         self.seqs.insert(st.key, st.seq);
@@ -479,12 +609,29 @@ impl Ledger {
                 distribution: st.distribution.clone(),
             },
         );
-        let meta = EntryMeta::of(st, v.id, at);
-        match st.body.clone() {
+        if let Body::Sealed { kind, .. } = &st.body {
+            self.sealed.record(v.id, *kind);
+        }
+        if let Some(old) = Refs::of(&st.body).supersedes {
+            self.sealed.record_supersession(old, v.id);
+        }
+        if let Some(reason) = invalid {
+            self.sealed.mark_invalid(InvalidEntry {
+                meta: meta.clone(),
+                kind: st.kind(),
+                reason,
+            });
+        }
+        let Some(body) = content else {
+            self.size += 1;
+            return Ok(at);
+        };
+        match body {
             Body::Admission(a) => {
                 self.roster
                     .upsert_delegation(a.delegation, a.name, a.role, at);
-                self.roster.add_key(&a.delegation, a.public_key, at);
+                self.roster
+                    .add_key(&a.delegation, a.public_key, a.encryption_key, at);
             }
             Body::KeyRotation(r) => {
                 // A retired key signs nothing more (`KeyRecord::usable` is
@@ -497,7 +644,8 @@ impl Ledger {
                         replaced_by: r.new_key.key_id(),
                     };
                 }
-                self.roster.add_key(&st.author, r.new_key, at);
+                self.roster
+                    .add_key(&st.author, r.new_key, r.new_encryption_key, at);
             }
             Body::KeyRevocation(r) => {
                 self.seqs.remove(&r.key);
@@ -514,9 +662,49 @@ impl Ledger {
             Body::Endorsement(e) => self.proposals.apply_endorsement(meta, e),
             Body::Position(p) => self.discussion.apply_position(meta, p),
             Body::Message(m) => self.discussion.apply_message(meta, m),
+            // Not reached: a sealed body is opened above or not applied.
+            Body::Sealed { .. } => {}
         }
         self.size += 1;
         Ok(at)
+    }
+
+    /// The rules of a body's kind for a statement still to be sealed: what
+    /// its readers will check once they open it, checked by its author
+    /// first (the CLI, against its own fold) so that it is not sent only to
+    /// be marked invalid.
+    pub fn check_before_sealing(&self, open: &Statement) -> Result<(), Refusal> {
+        self.check_content(open)
+    }
+
+    /// The second layer: the rules of an opened statement's kind, checked
+    /// as for a statement in clear (its first layer already passed).
+    fn check_content(&self, open: &Statement) -> Result<(), Refusal> {
+        let role = self
+            .roster
+            .key(&open.key)
+            .map(|(owner, _)| owner.role)
+            .ok_or_else(|| Refusal::UnknownKey(open.key.to_string()))?;
+        // A parent this fold knows but holds no content of (it did not open,
+        // or was invalid): a child cannot be judged against it, by any of
+        // its readers, who all read the same parent.
+        let refs = Refs::of(&open.body);
+        let known = |id: &StatementId| self.audiences.contains_key(id);
+        let unjudged = [
+            refs.proposal
+                .filter(|p| known(p) && self.proposals.get(p).is_none()),
+            refs.subject.filter(|s| {
+                known(s) && self.proposals.get(s).is_none() && self.assessments.get(s).is_none()
+            }),
+            refs.supersedes
+                .filter(|a| known(a) && self.assessments.get(a).is_none()),
+        ];
+        if let Some(parent) = unjudged.into_iter().flatten().next() {
+            return Err(Refusal::NoSuchStatement(format!(
+                "valid statement {parent}: it did not open or was marked invalid"
+            )));
+        }
+        self.check_body(open, role)
     }
 
     /// The server's check at submission, beside [`rules::check_clock`]: a

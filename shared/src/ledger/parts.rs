@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Assessments, Audience, Discussion, Ledger, Proposals, Roster};
+use super::{Assessments, Audience, Discussion, Ledger, Proposals, Roster, SealedIndex};
 use crate::keys::KeyId;
 use crate::statement::StatementId;
 
@@ -24,7 +24,7 @@ pub enum Part {
     Roster(Roster),
     Seqs(HashMap<KeyId, u64>),
     Audiences(HashMap<StatementId, Audience>),
-    Rest(Rest),
+    Rest(Box<Rest>),
 }
 
 /// What is left of the fold without its three large maps.
@@ -36,6 +36,8 @@ pub struct Rest {
     assessments: Assessments,
     proposals: Proposals,
     discussion: Discussion,
+    #[serde(default)]
+    sealed: SealedIndex,
 }
 
 /// The borrowed form of [`Rest`], to serialise without a copy.
@@ -46,6 +48,7 @@ struct RestRef<'a> {
     assessments: &'a Assessments,
     proposals: &'a Proposals,
     discussion: &'a Discussion,
+    sealed: &'a SealedIndex,
 }
 
 /// Parses part `i` (0 to [`PART_COUNT`] − 1) of a fold.
@@ -54,7 +57,7 @@ pub fn parse_part(i: usize, bytes: &[u8]) -> Result<Part, serde_json::Error> {
         0 => Part::Roster(serde_json::from_slice(bytes)?),
         1 => Part::Seqs(serde_json::from_slice(bytes)?),
         2 => Part::Audiences(serde_json::from_slice(bytes)?),
-        _ => Part::Rest(serde_json::from_slice(bytes)?),
+        _ => Part::Rest(Box::new(serde_json::from_slice(bytes)?)),
     })
 }
 
@@ -71,6 +74,7 @@ impl Ledger {
                 assessments: &self.assessments,
                 proposals: &self.proposals,
                 discussion: &self.discussion,
+                sealed: &self.sealed,
             })?,
         ])
     }
@@ -104,6 +108,7 @@ impl Ledger {
             assessments: rest.assessments,
             proposals: rest.proposals,
             discussion: rest.discussion,
+            sealed: rest.sealed,
         })
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::dsse::Envelope;
 use crate::refusal::Refusal;
+use crate::seal::Opener;
 
 use super::{Ledger, SignatureChecked, VerifiedStatement};
 
@@ -39,10 +40,22 @@ impl Entry {
 }
 
 /// A fold being rebuilt entry by entry, in log order.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Replay {
     ledger: Ledger,
     hidden: u64,
+    /// The reader's keys, if it opens what is sealed to it.
+    opener: Option<Box<dyn Opener>>,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("size", &self.ledger.size())
+            .field("hidden", &self.hidden)
+            .field("opens", &self.opener.is_some())
+            .finish()
+    }
 }
 
 impl Replay {
@@ -53,7 +66,21 @@ impl Replay {
 
     /// A replay that continues `ledger` (e.g. one restored from a snapshot).
     pub fn resume(ledger: Ledger) -> Replay {
-        Replay { ledger, hidden: 0 }
+        Replay {
+            ledger,
+            hidden: 0,
+            opener: None,
+        }
+    }
+
+    /// A replay that opens what is sealed to `opener` (a reader's
+    /// `seal::Keyring`) and judges it by its content too
+    /// (`Ledger::apply_opened`).
+    pub fn opening(opener: impl Opener + 'static) -> Replay {
+        Replay {
+            opener: Some(Box::new(opener)),
+            ..Replay::default()
+        }
     }
 
     /// The fold so far; its `size()` is the index of the next entry.
@@ -84,7 +111,11 @@ impl Replay {
 
     /// Applies a statement [`Replay::verify`] returned, as the next entry.
     pub fn apply(&mut self, verified: &VerifiedStatement) -> Result<u64, Refusal> {
-        self.ledger.apply(verified)
+        let opened = self
+            .opener
+            .as_ref()
+            .and_then(|k| k.open(verified.statement()));
+        self.ledger.apply_opened(verified, opened)
     }
 
     /// Verifies and applies the next entry; `None` for a hidden one.
@@ -121,6 +152,7 @@ mod tests {
                 name: "Czechia".into(),
                 role: Role::Secretariat,
                 public_key: key.public_key(),
+                encryption_key: None,
             }),
         };
         let envelope = st.sign(&key);

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::encryption::EncryptionKey;
 use crate::keys::{KeyId, PublicKey};
 use crate::statement::{DelegationCode, Role};
 
@@ -40,6 +41,10 @@ pub enum KeyUnusable {
 pub struct KeyRecord {
     pub key_id: KeyId,
     pub public_key: PublicKey,
+    /// The X25519 key introduced with it: what is sealed to the delegation
+    /// while this key is its active one is sealed to this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<EncryptionKey>,
     /// Log index of the statement that added the key.
     pub added_at: u64,
     #[serde(flatten)]
@@ -109,6 +114,16 @@ impl Roster {
         Ok((owner, key))
     }
 
+    /// The X25519 key sealed statements to `code` are wrapped to now: the
+    /// one that came with its newest usable signing key.
+    pub fn encryption_key(&self, code: &DelegationCode) -> Option<EncryptionKey> {
+        self.delegations
+            .get(code)?
+            .active_keys()
+            .last()?
+            .encryption_key
+    }
+
     pub(crate) fn key_mut(&mut self, id: &KeyId) -> Option<&mut KeyRecord> {
         let (owner, place) = self.owners.get(id)?;
         self.delegations.get_mut(owner)?.keys.get_mut(*place)
@@ -138,10 +153,17 @@ impl Roster {
         d.admitted_at = at;
     }
 
-    pub(crate) fn add_key(&mut self, owner: &DelegationCode, key: PublicKey, at: u64) {
+    pub(crate) fn add_key(
+        &mut self,
+        owner: &DelegationCode,
+        key: PublicKey,
+        encryption_key: Option<EncryptionKey>,
+        at: u64,
+    ) {
         let record = KeyRecord {
             key_id: key.key_id(),
             public_key: key,
+            encryption_key,
             added_at: at,
             status: KeyStatus::Active,
         };

@@ -49,6 +49,21 @@ pub fn check_clock(
     Ok(())
 }
 
+/// Refuses an AMBER, AMBER+STRICT or RED statement whose body is in clear:
+/// the host may not read it. Only the server applies this, at submission: a
+/// log written before bodies were sealed still replays, its restricted
+/// statements as they were signed.
+pub fn check_sealed(st: &crate::statement::Statement) -> Result<(), Refusal> {
+    if st.distribution.tlp.needs_recipients() && !st.kind().is_roster() && !st.body.is_sealed() {
+        let label = serde_json::to_value(st.distribution.tlp)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        return Err(Refusal::NotSealed(label));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

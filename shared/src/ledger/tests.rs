@@ -1,12 +1,15 @@
 //! The roster rules, one refusal at a time.
 
 use super::*;
+use crate::encryption::EncryptionSecret;
 use crate::keys::SigningKey;
+use crate::seal::Keyring;
 use crate::statement::{Admission, DelegationCode, Distribution, KeyRevocation, KeyRotation, Tlp};
 
 pub(super) struct Party {
     pub(super) code: DelegationCode,
     pub(super) key: SigningKey,
+    pub(super) enc: EncryptionSecret,
     pub(super) seq: u64,
 }
 
@@ -15,8 +18,45 @@ impl Party {
         Party {
             code: code.parse().unwrap(),
             key: SigningKey::generate().unwrap().0,
+            enc: EncryptionSecret::generate(),
             seq: 0,
         }
+    }
+
+    /// This party's keyring (its current encryption key only).
+    pub(super) fn keyring(&self) -> Keyring {
+        let copy = EncryptionSecret::from_text(&self.enc.to_text()).unwrap();
+        Keyring::new(self.code, vec![copy])
+    }
+
+    /// `body` sealed to `distribution`'s recipients and this party, with
+    /// the keys `ledger`'s roster gives them, then signed.
+    pub(super) fn sign_sealed(
+        &mut self,
+        ledger: &Ledger,
+        distribution: Distribution,
+        body: Body,
+    ) -> Envelope {
+        let readers: Vec<_> = distribution
+            .to
+            .iter()
+            .chain(std::iter::once(&self.code))
+            .map(|c| (*c, ledger.roster().encryption_key(c).unwrap()))
+            .collect();
+        let kind = body.kind();
+        let sealed = crate::seal::seal(&self.code, &body, &readers).unwrap();
+        self.seq += 1;
+        Statement::new(
+            self.code,
+            &self.key,
+            self.seq,
+            distribution,
+            Body::Sealed {
+                kind,
+                sealed: Box::new(sealed),
+            },
+        )
+        .sign(&self.key)
     }
 
     pub(super) fn sign(&mut self, body: Body) -> Envelope {
@@ -30,6 +70,7 @@ impl Party {
             name: format!("Delegation {}", other.code),
             role,
             public_key: other.key.public_key(),
+            encryption_key: Some(other.enc.public_key()),
         }))
     }
 }
@@ -47,6 +88,7 @@ pub(super) fn founded() -> (Ledger, Party) {
         name: "Czech Republic".into(),
         role: Role::Secretariat,
         public_key: cz.key.public_key(),
+        encryption_key: Some(cz.enc.public_key()),
     });
     let env = cz.sign(admission);
     assert_eq!(apply(&mut ledger, env), Ok(0));
@@ -66,6 +108,7 @@ fn bootstrap_founds_the_log_once() {
         name: "Usurper".into(),
         role: Role::Secretariat,
         public_key: usurper.key.public_key(),
+        encryption_key: None,
     });
     let env = usurper.sign(body);
     assert_eq!(apply(&mut ledger, env), Err(Refusal::AlreadyBootstrapped));
@@ -82,6 +125,7 @@ fn nothing_but_a_self_admission_founds_the_log() {
     let me = Party {
         code: cz2.code,
         key: SigningKey::generate().unwrap().0,
+        enc: EncryptionSecret::generate(),
         seq: 0,
     };
     let env = cz2.admission_of(&me, Role::Member);
@@ -101,11 +145,13 @@ fn admission_rotation_and_revocation() {
     let new_key = SigningKey::generate().unwrap().0;
     let env = us.sign(Body::KeyRotation(KeyRotation {
         new_key: new_key.public_key(),
+        new_encryption_key: None,
     }));
     assert_eq!(apply(&mut ledger, env), Ok(2));
     let old = us.key.key_id();
     let env = us.sign(Body::KeyRotation(KeyRotation {
         new_key: SigningKey::generate().unwrap().0.public_key(),
+        new_encryption_key: None,
     }));
     assert_eq!(
         apply(&mut ledger, env),
@@ -249,4 +295,200 @@ fn refusals_change_nothing() {
     ));
 
     assert_eq!((ledger.size(), ledger.roster().clone()), before);
+}
+
+/// A log as the host keeps it: its fold and every envelope it accepted.
+struct HostLog {
+    ledger: Ledger,
+    envelopes: Vec<Envelope>,
+}
+
+impl HostLog {
+    fn push(&mut self, env: Envelope) -> Result<u64, Refusal> {
+        let at = apply(&mut self.ledger, env.clone())?;
+        self.envelopes.push(env);
+        Ok(at)
+    }
+
+    /// The fold `reader` reaches: every entry, opening what is sealed to it.
+    fn fold_as(&self, reader: &Party) -> Ledger {
+        let mut replay = Replay::opening(reader.keyring());
+        for env in &self.envelopes {
+            replay
+                .next(replay::Entry::Envelope(Box::new(env.clone())))
+                .unwrap();
+        }
+        replay.finish()
+    }
+}
+
+/// CZ founds, US and DE are members, each with an encryption key.
+fn with_members() -> (HostLog, Party, Party, Party) {
+    let mut log = HostLog {
+        ledger: Ledger::new(),
+        envelopes: Vec::new(),
+    };
+    let mut cz = Party::new("CZ");
+    let founding = cz.sign(Body::Admission(Admission {
+        delegation: cz.code,
+        name: "Czech Republic".into(),
+        role: Role::Secretariat,
+        public_key: cz.key.public_key(),
+        encryption_key: Some(cz.enc.public_key()),
+    }));
+    log.push(founding).unwrap();
+    let (us, de) = (Party::new("US"), Party::new("DE"));
+    log.push(cz.admission_of(&us, Role::Member)).unwrap();
+    log.push(cz.admission_of(&de, Role::Member)).unwrap();
+    (log, cz, us, de)
+}
+
+fn red_to(code: &DelegationCode) -> Distribution {
+    Distribution {
+        tlp: Tlp::Red,
+        to: vec![*code],
+    }
+}
+
+fn paper(text: &str) -> Body {
+    Body::Position(crate::statement::Position {
+        title: "Position".into(),
+        text: text.into(),
+        subject: None,
+    })
+}
+
+#[test]
+fn the_host_folds_a_sealed_statement_by_its_clear_parts_and_its_readers_open_it() {
+    let (mut log, mut cz, us, de) = with_members();
+    let env = cz.sign_sealed(&log.ledger, red_to(&us.code), paper("MARKER sealed"));
+    log.push(env).unwrap();
+    assert!(log.ledger.discussion().positions().next().is_none());
+    let host = serde_json::to_string(&log.ledger).unwrap();
+    assert!(
+        !host.contains("MARKER"),
+        "the host's fold holds no sealed text"
+    );
+    for reader in [&us, &cz] {
+        let fold = log.fold_as(reader);
+        let paper = fold.discussion().positions().next().unwrap();
+        assert_eq!(paper.text, "MARKER sealed");
+        assert!(fold.sealed().invalid().is_empty());
+    }
+    let de_fold = log.fold_as(&de);
+    assert!(de_fold.discussion().positions().next().is_none());
+    assert!(!serde_json::to_string(&de_fold).unwrap().contains("MARKER"));
+}
+
+#[test]
+fn a_seal_whose_readers_differ_from_its_recipients_is_refused() {
+    let (mut log, mut cz, us, de) = with_members();
+    // Wrapped for CZ and US, but DE named as a recipient too.
+    let env = cz.sign_sealed(&log.ledger, red_to(&us.code), paper("x"));
+    let mut st = Statement::decode(&env.payload).unwrap();
+    st.distribution.to.push(de.code);
+    cz.seq += 1;
+    st.seq = cz.seq;
+    let refused = log.push(st.sign(&cz.key));
+    assert!(
+        matches!(&refused, Err(Refusal::BadSeal(why)) if why.contains("wrapped for CZ, US")),
+        "{refused:?}"
+    );
+    assert_eq!(log.ledger.size(), 3, "nothing changed");
+}
+
+#[test]
+fn a_seal_to_a_key_the_roster_does_not_give_is_refused() {
+    let (mut log, mut cz, mut us, _) = with_members();
+    let stale = cz.sign_sealed(&log.ledger, red_to(&us.code), paper("x"));
+    // US rotates to a new encryption key before CZ's statement lands.
+    let new_key = SigningKey::generate().unwrap().0;
+    let new_enc = EncryptionSecret::generate();
+    log.push(us.sign(Body::KeyRotation(KeyRotation {
+        new_key: new_key.public_key(),
+        new_encryption_key: Some(new_enc.public_key()),
+    })))
+    .unwrap();
+    let refused = log.push(stale);
+    assert!(
+        matches!(&refused, Err(Refusal::BadSeal(why)) if why.contains("not to its encryption key")),
+        "{refused:?}"
+    );
+    us.key = new_key;
+    us.enc = new_enc;
+    us.seq = 0;
+    // Sealed to the new key it lands, and US still opens it.
+    let fresh = cz.sign_sealed(&log.ledger, red_to(&us.code), paper("after rotation"));
+    log.push(fresh).unwrap();
+    let fold = log.fold_as(&us);
+    assert_eq!(fold.discussion().positions().count(), 1);
+}
+
+#[test]
+fn sealed_content_that_breaks_a_rule_is_marked_invalid_for_every_reader() {
+    let (mut log, mut cz, us, _) = with_members();
+    // An assessment rating no criterion: the host cannot see it, so it
+    // lands; both readers open it and mark it invalid, with the same reason.
+    let body = Body::Assessment(crate::statement::Assessment {
+        supplier: crate::statement::Supplier {
+            name: "Acme".into(),
+            country: "Freedonia".into(),
+        },
+        framework: "joint-declaration-2020".into(),
+        framework_version: 1,
+        segments: vec![crate::statement::Segment::Core],
+        ratings: vec![crate::statement::Rating {
+            criterion: crate::frameworks::Frameworks::builtin()
+                .get("joint-declaration-2020")
+                .unwrap()
+                .criteria[0]
+                .id
+                .clone(),
+            risk: crate::statement::Risk::Low,
+            rationale: "one criterion only".into(),
+            evidence: vec![],
+        }],
+        verdict: crate::statement::Verdict::Trusted,
+        supersedes: None,
+    });
+    let env = cz.sign_sealed(&log.ledger, red_to(&us.code), body);
+    log.push(env).unwrap();
+    let (cz_fold, us_fold) = (log.fold_as(&cz), log.fold_as(&us));
+    assert_eq!(cz_fold.sealed().invalid(), us_fold.sealed().invalid());
+    let invalid = &us_fold.sealed().invalid()[0];
+    assert!(
+        invalid.reason.contains("criteria not rated"),
+        "{}",
+        invalid.reason
+    );
+    assert_eq!(invalid.meta.index, 3);
+    assert!(us_fold.assessments().iter().next().is_none());
+}
+
+#[test]
+fn a_seal_its_author_tampered_with_is_marked_with_the_reason() {
+    let (mut log, mut cz, us, de) = with_members();
+    let two = Distribution {
+        tlp: Tlp::Amber,
+        to: vec![us.code, de.code],
+    };
+    let env = cz.sign_sealed(&log.ledger, two, paper("MARKER"));
+    let mut st = Statement::decode(&env.payload).unwrap();
+    let Body::Sealed { sealed, .. } = &mut st.body else {
+        unreachable!()
+    };
+    // US's wrapped key swapped with DE's, and signed as such.
+    let de_wrap = sealed.wrap_for(&de.code).unwrap().clone();
+    let us_wrap = sealed.keys.iter_mut().find(|w| w.to == us.code).unwrap();
+    us_wrap.enc = de_wrap.enc;
+    us_wrap.wrapped = de_wrap.wrapped;
+    log.push(st.sign(&cz.key)).unwrap();
+    let us_fold = log.fold_as(&us);
+    let invalid = &us_fold.sealed().invalid()[0];
+    assert!(
+        invalid.reason.contains("does not open with US's key"),
+        "{}",
+        invalid.reason
+    );
+    assert!(log.fold_as(&de).sealed().invalid().is_empty());
 }

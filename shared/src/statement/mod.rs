@@ -15,6 +15,7 @@ mod distribution;
 mod ids;
 mod proposal;
 mod roster;
+pub mod sealed;
 pub mod text;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,7 @@ pub use distribution::{Distribution, Tlp};
 pub use ids::{DelegationCode, Role, StatementId};
 pub use proposal::{AdoptionRule, Endorsement, Proposal, Revision, Stance, TextDigest};
 pub use roster::{Admission, KeyRevocation, KeyRotation};
+pub use sealed::{Refs, Sealed, WrappedKey};
 
 /// Why a payload cannot be read as a statement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +106,19 @@ pub enum Body {
     Endorsement(Endorsement),
     Position(Position),
     Message(Message),
+    /// An AMBER, AMBER+STRICT or RED body of `kind`, sealed to its readers
+    /// (`sealed`): the fold sees only its clear references.
+    Sealed {
+        kind: Kind,
+        sealed: Box<Sealed>,
+    },
+}
+
+/// The wire form of a sealed body: `{"sealed": {...}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedWire {
+    sealed: Sealed,
 }
 
 impl Body {
@@ -118,7 +133,33 @@ impl Body {
             Body::Endorsement(_) => Kind::Endorsement,
             Body::Position(_) => Kind::Position,
             Body::Message(_) => Kind::Message,
+            Body::Sealed { kind, .. } => *kind,
         }
+    }
+
+    /// Whether this is a sealed body.
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, Body::Sealed { .. })
+    }
+
+    /// The JSON of an open body, as a sealed statement encrypts it.
+    pub fn encode_open(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_value()).unwrap_or_default()
+    }
+
+    /// Reads an opened body of `kind` (the plaintext of a sealed one, with
+    /// any padding after it): the same checks as a body in clear, and a
+    /// sealed body inside a sealed one is refused.
+    pub fn decode_open(kind: Kind, bytes: &[u8]) -> Result<Body, StatementError> {
+        crate::strict_json::no_duplicate_keys(bytes).map_err(|e| err(format!("body: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| err(format!("body: {e}")))?;
+        if value.get("sealed").is_some() {
+            return Err(err("a sealed body holds an open body"));
+        }
+        let body = Body::from_value(kind, value)?;
+        body.validate()?;
+        Ok(body)
     }
 
     fn from_value(kind: Kind, body: serde_json::Value) -> Result<Body, StatementError> {
@@ -126,6 +167,13 @@ impl Body {
             v: serde_json::Value,
         ) -> Result<T, StatementError> {
             serde_json::from_value(v).map_err(|e| err(format!("body: {e}")))
+        }
+        if body.get("sealed").is_some() {
+            let wire: SealedWire = parse(body)?;
+            return Ok(Body::Sealed {
+                kind,
+                sealed: Box::new(wire.sealed),
+            });
         }
         Ok(match kind {
             Kind::Admission => Body::Admission(parse(body)?),
@@ -151,6 +199,13 @@ impl Body {
             Body::Endorsement(b) => serde_json::to_value(b),
             Body::Position(b) => serde_json::to_value(b),
             Body::Message(b) => serde_json::to_value(b),
+            Body::Sealed { sealed, .. } => {
+                #[derive(Serialize)]
+                struct SealedRef<'a> {
+                    sealed: &'a Sealed,
+                }
+                serde_json::to_value(SealedRef { sealed })
+            }
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -166,6 +221,7 @@ impl Body {
             Body::Endorsement(e) => e.validate(),
             Body::Position(p) => p.validate(),
             Body::Message(m) => m.validate(),
+            Body::Sealed { kind, sealed } => sealed.validate(*kind),
         }
     }
 }
@@ -235,6 +291,11 @@ impl Statement {
         let body = Body::from_value(wire.kind, wire.body)?;
         body.validate()?;
         wire.distribution.validate()?;
+        if body.is_sealed() && !wire.distribution.tlp.needs_recipients() {
+            return Err(err(
+                "only AMBER, AMBER+STRICT and RED bodies are sealed: CLEAR and GREEN are for everyone",
+            ));
+        }
         Ok(Statement {
             author: wire.author,
             key: wire.key,
@@ -280,6 +341,7 @@ mod tests {
                 name: "Czech Republic".into(),
                 role: Role::Secretariat,
                 public_key: key,
+                encryption_key: None,
             }),
         }
     }
@@ -301,6 +363,7 @@ mod tests {
         let mut r = s.clone();
         r.body = Body::KeyRotation(KeyRotation {
             new_key: k.public_key(),
+            new_encryption_key: None,
         });
         assert_eq!(Statement::decode(&r.encode()).unwrap(), r);
     }
