@@ -130,8 +130,10 @@ pub fn seal(
     })
 }
 
-/// The content key wrapped for `reader`'s `key`, bound to the commitment.
-fn wrap(
+/// The content key wrapped for `reader`'s `key`, bound to the commitment:
+/// the HPKE step of [`seal`] alone, for each reader (tests use it to make
+/// a seal whose readers would open different keys).
+pub fn wrap(
     kind: Kind,
     author: &DelegationCode,
     reader: &DelegationCode,

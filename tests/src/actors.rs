@@ -43,18 +43,18 @@ impl Actor {
         }
     }
 
-    /// Signs `body` with the next seq.
+    /// Signs `body` with the next seq, under this actor's label.
     pub fn sign(&mut self, body: Body) -> Envelope {
-        let st = Statement::new(
-            self.code,
-            &self.key,
-            self.seq,
-            Distribution {
-                tlp: self.tlp,
-                to: Vec::new(),
-            },
-            body,
-        );
+        let d = Distribution {
+            tlp: self.tlp,
+            to: Vec::new(),
+        };
+        self.sign_with(d, body)
+    }
+
+    /// Signs `body` under `d` with the next seq.
+    pub fn sign_with(&mut self, d: Distribution, body: Body) -> Envelope {
+        let st = Statement::new(self.code, &self.key, self.seq, d, body);
         self.seq += 1;
         st.sign(&self.key)
     }
