@@ -4,6 +4,7 @@
 
 use entente_shared::api::Problem;
 use entente_shared::keys::KeyId;
+use entente_shared::ledger::sealed::sealed_readers;
 use entente_shared::ledger::Ledger;
 use entente_shared::statement::{Body, DelegationCode, Distribution, Statement};
 use time::OffsetDateTime;
@@ -40,7 +41,7 @@ pub fn seal(
     }
     let body = open.body;
     let mut readers = Vec::with_capacity(distribution.to.len() + 1);
-    for code in distribution.to.iter().chain(std::iter::once(author)) {
+    for code in &sealed_readers(author, distribution, ledger.roster()) {
         let key = ledger.roster().encryption_key(code).ok_or_else(|| {
             fail(format!(
                 "{code} has no encryption key in the roster, so nothing can be sealed to it: {}",

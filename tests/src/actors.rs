@@ -7,6 +7,7 @@ use entente_shared::api::RosterView;
 use entente_shared::dsse::Envelope;
 use entente_shared::encryption::EncryptionSecret;
 use entente_shared::keys::{PublicKey, SigningKey};
+use entente_shared::ledger::sealed::sealed_readers;
 use entente_shared::statement::{
     Admission, Body, DelegationCode, Distribution, KeyRotation, Role, Statement, Tlp,
 };
@@ -78,17 +79,16 @@ impl Actor {
         let view: RosterView =
             serde_json::from_value(http::signed_get(url, "/v1/roster", &self.key).json())
                 .expect("a roster view");
-        let readers: Vec<_> =
-            d.to.iter()
-                .chain(std::iter::once(&self.code))
-                .map(|c| {
-                    let key = view
-                        .roster
-                        .encryption_key(c)
-                        .unwrap_or_else(|| panic!("{c} has no encryption key"));
-                    (*c, key)
-                })
-                .collect();
+        let readers: Vec<_> = sealed_readers(&self.code, d, &view.roster)
+            .iter()
+            .map(|c| {
+                let key = view
+                    .roster
+                    .encryption_key(c)
+                    .unwrap_or_else(|| panic!("{c} has no encryption key"));
+                (*c, key)
+            })
+            .collect();
         let kind = body.kind();
         let sealed = entente_shared::seal::seal(&self.code, &body, &readers).expect("sealing");
         Body::Sealed {

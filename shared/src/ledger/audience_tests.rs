@@ -304,12 +304,11 @@ fn play(ops: &[Op]) -> Played {
         // the keys the roster gives them (a recipient without one, e.g.
         // never admitted, leaves the statement unsealable: skipped).
         let body = if sealed {
-            let readers: Option<Vec<_>> = distribution
-                .to
-                .iter()
-                .chain(std::iter::once(&author))
-                .map(|c| ledger.roster().encryption_key(c).map(|k| (*c, k)))
-                .collect();
+            let readers: Option<Vec<_>> =
+                super::sealed::sealed_readers(&author, &distribution, ledger.roster())
+                    .iter()
+                    .map(|c| ledger.roster().encryption_key(c).map(|k| (*c, k)))
+                    .collect();
             let Some(readers) = readers else { continue };
             Body::Sealed {
                 kind,

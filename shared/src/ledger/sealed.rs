@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::meta::EntryMeta;
 use super::roster::Roster;
 use crate::refusal::Refusal;
-use crate::statement::{DelegationCode, Kind, Sealed, Statement, StatementId};
+use crate::statement::{DelegationCode, Distribution, Kind, Sealed, Statement, StatementId};
+use crate::visibility::{may_read, Reader};
 
 /// A sealed statement a reader opened (or tried to) and found breaking a
 /// rule: it stays in the log and in the reader's view, with the reason.
@@ -68,22 +69,50 @@ impl SealedIndex {
     }
 }
 
-/// The seal's readers against the statement's: one wrapped key for each
-/// recipient and for the author, each to the key the roster gives them.
-pub fn check_wraps(st: &Statement, sealed: &Sealed, roster: &Roster) -> Result<(), Refusal> {
-    let wrapped: BTreeSet<&DelegationCode> = sealed.keys.iter().map(|w| &w.to).collect();
-    let readers: BTreeSet<&DelegationCode> = st
-        .distribution
+/// Who a sealed statement by `author` under `distribution` is wrapped for:
+/// its author and every named recipient who may read it
+/// (`visibility::may_read`) — an observer reads nothing restricted, even
+/// when named, so nothing is wrapped for one — in code order. A recipient
+/// the roster does not know is kept, so that the seal is refused naming it.
+pub fn sealed_readers(
+    author: &DelegationCode,
+    distribution: &Distribution,
+    roster: &Roster,
+) -> Vec<DelegationCode> {
+    let mut readers: Vec<DelegationCode> = distribution
         .to
         .iter()
-        .chain(std::iter::once(&st.author))
+        .filter(|code| match roster.delegation(code) {
+            Some(d) => may_read(
+                &Reader::Delegation {
+                    code: d.code,
+                    role: d.role,
+                },
+                author,
+                distribution,
+            ),
+            None => true,
+        })
+        .chain(std::iter::once(author))
+        .copied()
         .collect();
+    readers.sort();
+    readers.dedup();
+    readers
+}
+
+/// The seal's readers against the statement's ([`sealed_readers`]): one
+/// wrapped key for each, each to the key the roster gives them now.
+pub fn check_wraps(st: &Statement, sealed: &Sealed, roster: &Roster) -> Result<(), Refusal> {
+    let wrapped: BTreeSet<&DelegationCode> = sealed.keys.iter().map(|w| &w.to).collect();
+    let readers = sealed_readers(&st.author, &st.distribution, roster);
+    let readers: BTreeSet<&DelegationCode> = readers.iter().collect();
     if wrapped != readers {
         let list = |s: &BTreeSet<&DelegationCode>| {
             s.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
         };
         return Err(Refusal::BadSeal(format!(
-            "the content key is wrapped for {} but the recipients and the author are {}",
+            "the content key is wrapped for {} but the readers (the author and the recipients who may read it) are {}",
             list(&wrapped),
             list(&readers)
         )));

@@ -37,10 +37,8 @@ impl Party {
         distribution: Distribution,
         body: Body,
     ) -> Envelope {
-        let readers: Vec<_> = distribution
-            .to
+        let readers: Vec<_> = sealed::sealed_readers(&self.code, &distribution, ledger.roster())
             .iter()
-            .chain(std::iter::once(&self.code))
             .map(|c| (*c, ledger.roster().encryption_key(c).unwrap()))
             .collect();
         let kind = body.kind();
@@ -491,4 +489,41 @@ fn a_seal_its_author_tampered_with_is_marked_with_the_reason() {
         invalid.reason
     );
     assert!(log.fold_as(&de).sealed().invalid().is_empty());
+}
+
+#[test]
+fn nothing_is_wrapped_for_an_observer_named_as_a_recipient() {
+    let (mut log, mut cz, us, _) = with_members();
+    let nato = Party::new("NATO");
+    log.push(cz.admission_of(&nato, Role::Observer)).unwrap();
+    let to_both = Distribution {
+        tlp: Tlp::Amber,
+        to: vec![us.code, nato.code],
+    };
+    // The observer reads nothing restricted: the seal leaves it out.
+    let readers = sealed::sealed_readers(&cz.code, &to_both, log.ledger.roster());
+    assert_eq!(readers, vec![cz.code, us.code]);
+    log.push(cz.sign_sealed(&log.ledger, to_both.clone(), paper("MARKER")))
+        .unwrap();
+    assert!(log.fold_as(&nato).discussion().positions().next().is_none());
+    assert_eq!(log.fold_as(&us).discussion().positions().count(), 1);
+    // A seal that wraps the key for the observer too is refused.
+    let wider: Vec<_> = [cz.code, us.code, nato.code]
+        .iter()
+        .map(|c| (*c, log.ledger.roster().encryption_key(c).unwrap()))
+        .collect();
+    let sealed = crate::seal::seal(&cz.code, &paper("MARKER"), &wider).unwrap();
+    cz.seq += 1;
+    let env = Statement::new(
+        cz.code,
+        &cz.key,
+        cz.seq,
+        to_both,
+        Body::Sealed {
+            kind: crate::statement::Kind::Position,
+            sealed: Box::new(sealed),
+        },
+    )
+    .sign(&cz.key);
+    assert!(matches!(log.push(env), Err(Refusal::BadSeal(_))));
 }
