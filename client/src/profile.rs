@@ -215,11 +215,23 @@ impl Profile {
     /// Adds a key to `encryption.keys` (kept with every older one), durably,
     /// before the statement that announces it is sent.
     pub fn add_encryption_key(&self, secret: &EncryptionSecret) -> CliResult<()> {
+        let mut keys = self.encryption_keys()?;
+        keys.push(EncryptionSecret::from_text(&secret.to_text()).map_err(fail)?);
+        self.write_encryption_keys(&keys)
+    }
+
+    /// Takes back a key whose announcement the log refused.
+    pub fn remove_encryption_key(&self, secret: &EncryptionSecret) -> CliResult<()> {
+        let mut keys = self.encryption_keys()?;
+        keys.retain(|k| k.public_key() != secret.public_key());
+        self.write_encryption_keys(&keys)
+    }
+
+    fn write_encryption_keys(&self, keys: &[EncryptionSecret]) -> CliResult<()> {
         let mut text = zeroize::Zeroizing::new(String::new());
-        for old in self.encryption_keys()? {
-            text.push_str(&old.to_text());
+        for key in keys {
+            text.push_str(&key.to_text());
         }
-        text.push_str(&secret.to_text());
         write_file(&self.home.join(ENCRYPTION_FILE), text.as_bytes(), 0o600)
     }
 

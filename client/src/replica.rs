@@ -32,12 +32,16 @@ use crate::profile::Profile;
 
 const REPLICA_DIR: &str = "replica";
 const ENTRIES_FILE: &str = "entries";
+const LOCK_FILE: &str = "lock";
 
 /// Entries verified so far, and where they are kept (if anywhere).
 pub struct Replica {
     file: Option<PathBuf>,
     entries: Vec<Entry>,
     tree: MemoryTree,
+    /// Held (an exclusive lock on `replica/lock`) from load to drop, so two
+    /// commands of one profile never append the same entries twice.
+    _lock: Option<fs::File>,
 }
 
 fn bad(index: u64, why: impl std::fmt::Display) -> CliError {
@@ -51,6 +55,7 @@ impl Replica {
             file: None,
             entries: Vec::new(),
             tree: MemoryTree::new(),
+            _lock: None,
         }
     }
 
@@ -58,9 +63,19 @@ impl Replica {
     pub fn load(profile: &Profile) -> CliResult<Replica> {
         let dir = profile.home.join(REPLICA_DIR);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let lock = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(dir.join(LOCK_FILE))
+            .with_context(|| format!("opening {}", dir.join(LOCK_FILE).display()))?;
+        lock.lock()
+            .with_context(|| format!("locking {}", dir.display()))?;
         let file = dir.join(ENTRIES_FILE);
         let mut replica = Replica {
             file: Some(file.clone()),
+            _lock: Some(lock),
             ..Replica::in_memory()
         };
         let f = match fs::File::open(&file) {

@@ -49,7 +49,15 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
                 new_encryption_key: Some(encryption.public_key()),
             });
             // Signed by the old key, the profile's until the log has the new one.
-            let receipt = session.publish(Distribution::green(), body)?;
+            let receipt = match session.publish(Distribution::green(), body) {
+                Ok(receipt) => receipt,
+                // Refused: the log will never have the new key, so it goes.
+                Err(e @ crate::error::CliError::Problem(_)) => {
+                    session.profile.remove_encryption_key(&encryption)?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
             // Only now that the log has it does the new key replace the old one on disk.
             session.profile.replace_key(&der)?;
             let out = json!({
