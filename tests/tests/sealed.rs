@@ -272,6 +272,14 @@ fn what_cz_seals_to_us_reaches_us_and_no_one_else_the_host_included() {
         &answers(&c, Some(&c.cz), &ids),
         "the server's answers to CZ",
     );
+    // The live stream too: US is handed every entry, sealed.
+    let size = c.server.log_size().to_string();
+    let streamed =
+        c.us.run(&["--json", "watch", "--from", "0", "--count", &size]);
+    assert!(streamed.status.success());
+    let streamed = readable(&streamed.stdout);
+    assert!(streamed.contains(&position), "the stream carried the entry");
+    assert_none_in(&streamed, "the stream to US");
     c.server.stop();
     let mut again = c.server.restart();
     assert_none_in(
