@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::Context;
-use entente_shared::api::{Entries, MAX_ENTRIES_PER_PAGE};
 use entente_shared::archive::{
     self, check_signature, parse_line, signing_keys, ArchiveEntry, ArchiveError, Fold, Header,
     Ready, Verified,
@@ -223,14 +222,8 @@ pub fn export(
     let mut fetched = 0u64;
     let pb = bar(quiet, size, "fetching");
     let wrong = |index: u64, why: &str| CliError::Inconsistent(format!("entry {index}: {why}"));
-    while tree.size() < size {
-        let start = tree.size();
-        let end = (start + MAX_ENTRIES_PER_PAGE).min(size);
-        let page: Entries = api.get_json(&format!("/v1/entries?start={start}&end={end}"))?;
-        if page.entries.is_empty() {
-            return Err(wrong(start, "the server returned no entries"));
-        }
-        for entry in page.entries {
+    api.entries(0, size, |page| {
+        for entry in page {
             if entry.index != tree.size() {
                 return Err(wrong(tree.size(), "the server skipped it"));
             }
@@ -258,7 +251,8 @@ pub fn export(
             pb.inc(1);
             pb.set_message(format!("{} fetched", HumanBytes(fetched)));
         }
-    }
+        Ok(())
+    })?;
     pb.finish_and_clear();
     if tree.root() != cp.root {
         return Err(CliError::Inconsistent(format!(

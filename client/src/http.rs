@@ -168,6 +168,31 @@ impl Api {
             .with_context(|| format!("{path}: unexpected answer"))?)
     }
 
+    /// The log's entries `[start, end)` as this reader is given them
+    /// (`GET /v1/entries`, a page at a time), each page handed to `each` in
+    /// order; a page that comes back empty is an inconsistency.
+    pub fn entries(
+        &self,
+        start: u64,
+        end: u64,
+        mut each: impl FnMut(Vec<entente_shared::api::Entry>) -> CliResult<()>,
+    ) -> CliResult<()> {
+        let mut next = start;
+        while next < end {
+            let last = (next + entente_shared::api::MAX_ENTRIES_PER_PAGE).min(end);
+            let page: entente_shared::api::Entries =
+                self.get_json(&format!("/v1/entries?start={next}&end={last}"))?;
+            if page.entries.is_empty() {
+                return Err(crate::error::CliError::Inconsistent(format!(
+                    "entry {next}: the server returned no entries"
+                )));
+            }
+            next += page.entries.len() as u64;
+            each(page.entries)?;
+        }
+        Ok(())
+    }
+
     /// GETs every page of the list route `path` and decodes each as a JSON
     /// array: a page that has more after it names the next in its
     /// `Link: <PATH>; rel="next"` header (RFC 8288), a path on this server.

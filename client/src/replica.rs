@@ -20,7 +20,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use entente_shared::api::{Entries, Entry, MAX_ENTRIES_PER_PAGE};
+use entente_shared::api::Entry;
 use entente_shared::ledger::replay::Entry as ReplayEntry;
 use entente_shared::ledger::{Ledger, Replay};
 use entente_shared::merkle::{leaf_hash, MemoryTree};
@@ -134,18 +134,13 @@ impl Replica {
             )));
         }
         let mut new = Vec::new();
-        while self.size() < size {
-            let start = self.size();
-            let end = (start + MAX_ENTRIES_PER_PAGE).min(size);
-            let page: Entries = api.get_json(&format!("/v1/entries?start={start}&end={end}"))?;
-            if page.entries.is_empty() {
-                return Err(bad(start, "the server returned no entries"));
-            }
-            for entry in page.entries {
+        api.entries(self.size(), size, |page| {
+            for entry in page {
                 self.accept(entry.clone())?;
                 new.push(entry);
             }
-        }
+            Ok(())
+        })?;
         if self.tree.root_at(size).ok().as_ref() != Some(root) {
             return Err(CliError::Inconsistent(format!(
                 "the log's entries do not hash to the root of checkpoint {size}{}",

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
-use entente_shared::api::{Entries, ProposalView, Receipt, StatementRecord, MAX_ENTRIES_PER_PAGE};
+use entente_shared::api::{ProposalView, Receipt, StatementRecord};
 use entente_shared::statement::{Body, DelegationCode, Distribution, Statement, StatementId};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -235,16 +235,10 @@ impl Session {
     pub fn any_statement(&self, arg: &str) -> CliResult<StatementId> {
         resolve::statement_id(arg, "statement", || {
             let mut ids = Vec::new();
-            let mut start = 0;
-            while start < self.size {
-                let end = (start + MAX_ENTRIES_PER_PAGE).min(self.size);
-                let page: Entries = self.get(&format!("/v1/entries?start={start}&end={end}"))?;
-                if page.entries.is_empty() {
-                    break;
-                }
-                start += page.entries.len() as u64;
-                ids.extend(page.entries.into_iter().filter_map(|e| e.id));
-            }
+            self.api.entries(0, self.size, |page| {
+                ids.extend(page.into_iter().filter_map(|e| e.id));
+                Ok(())
+            })?;
             Ok(ids)
         })
     }

@@ -104,6 +104,15 @@ impl Cli {
         ])
     }
 
+    /// As secretariat, seats a new delegation `code` (named `code`) as
+    /// `role`: its own profile made with `entente init`, then admitted with
+    /// both its keys. Returns its CLI.
+    pub fn seat(&self, code: &str, role: &str) -> Cli {
+        let cli = Cli::new(&self.server);
+        self.admit(&cli.init(code, code, false), code, code, role);
+        cli
+    }
+
     /// Runs `entente --home HOME ARGS...` and returns what it did.
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(cli_bin());

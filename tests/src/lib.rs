@@ -104,10 +104,19 @@ fn modified(path: &Path) -> SystemTime {
         .unwrap_or_else(|e| panic!("reading the time of {}: {e}", path.display()))
 }
 
-/// The most recently modified file under `path` (or `path` itself), with its time.
+/// The most recently modified file under `path` (or `path` itself), with its
+/// time. Unit-test files (`tests.rs`, `*_tests.rs`, anything in a `tests/`
+/// folder) are not in the binaries, so they do not make them stale.
 fn newest_file(path: &Path) -> Option<(SystemTime, PathBuf)> {
     if path.is_file() {
+        let name = path.file_name()?.to_str()?;
+        if name == "tests.rs" || name.ends_with("_tests.rs") {
+            return None;
+        }
         return Some((modified(path), path.to_owned()));
+    }
+    if path.file_name().is_some_and(|n| n == "tests") {
+        return None;
     }
     std::fs::read_dir(path)
         .ok()?
@@ -140,6 +149,13 @@ fn find_bin(env: &str, name: &str) -> PathBuf {
                 exe.display()
             )
         })
+}
+
+/// Writes `text` to `dir/name`; returns the path as text, for a CLI argument.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writing a scratch file");
+    path.display().to_string()
 }
 
 /// Copies the folder `from` (recursively) to `to`, which must not exist yet.

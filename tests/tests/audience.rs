@@ -33,15 +33,10 @@ fn conference() -> Conference {
     let server = Server::start();
     let cz = Cli::new(server.url());
     cz.init("CZ", "Czech Republic", true);
-    let seat = |code: &str, role: &str| {
-        let cli = Cli::new(server.url());
-        cz.admit(&cli.init(code, code, false), code, code, role);
-        cli
-    };
-    let us = seat("US", "member");
-    let de = seat("DE", "member");
-    let fr = seat("FR", "member");
-    let nato = seat("NATO", "observer");
+    let us = cz.seat("US", "member");
+    let de = cz.seat("DE", "member");
+    let fr = cz.seat("FR", "member");
+    let nato = cz.seat("NATO", "observer");
     Conference {
         server,
         cz,
@@ -56,9 +51,7 @@ fn conference() -> Conference {
 impl Conference {
     /// Writes `text` to a file and returns its path.
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self._scratch.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+        entente_tests::write_file(self._scratch.path(), name, text)
     }
 }
 

@@ -35,15 +35,10 @@ fn conference() -> Conference {
     let server = Server::start_with_env(&[("ENTENTE_COMPRESS_STORE", "true")]);
     let cz = Cli::new(server.url());
     cz.init("CZ", "Czech Republic", true);
-    let seat = |code: &str, role: &str| {
-        let cli = Cli::new(server.url());
-        cz.admit(&cli.init(code, code, false), code, code, role);
-        cli
-    };
     let (us, de, nato) = (
-        seat("US", "member"),
-        seat("DE", "member"),
-        seat("NATO", "observer"),
+        cz.seat("US", "member"),
+        cz.seat("DE", "member"),
+        cz.seat("NATO", "observer"),
     );
     Conference {
         server,
@@ -57,9 +52,7 @@ fn conference() -> Conference {
 
 impl Conference {
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.scratch.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+        entente_tests::write_file(self.scratch.path(), name, text)
     }
 }
 

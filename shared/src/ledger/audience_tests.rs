@@ -18,7 +18,7 @@
 use proptest::prelude::*;
 
 use super::replay::Entry;
-use super::tests::{apply, Party};
+use super::tests::{apply, founding, Party};
 use super::*;
 use crate::b64;
 use crate::frameworks::Frameworks;
@@ -136,13 +136,7 @@ fn play(ops: &[Op]) -> Played {
         Role::Observer,
     ];
     let mut landed = Vec::new();
-    let founding = cz.sign(Body::Admission(Admission {
-        delegation: cz.code,
-        name: "Czech Republic".into(),
-        role: Role::Secretariat,
-        public_key: cz.key.public_key(),
-        encryption_key: Some(cz.enc.public_key()),
-    }));
+    let founding = founding(&mut cz);
     landed.push(Landed {
         id: StatementId::of_payload(&founding.payload),
         author: cz.code,

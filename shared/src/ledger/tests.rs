@@ -78,17 +78,21 @@ pub(super) fn apply(ledger: &mut Ledger, env: Envelope) -> Result<u64, Refusal> 
     ledger.apply(&v)
 }
 
-pub(super) fn founded() -> (Ledger, Party) {
-    let mut ledger = Ledger::new();
-    let mut cz = Party::new("CZ");
-    let admission = Body::Admission(Admission {
+/// CZ admitting itself as secretariat: the founding entry.
+pub(super) fn founding(cz: &mut Party) -> Envelope {
+    cz.sign(Body::Admission(Admission {
         delegation: cz.code,
         name: "Czech Republic".into(),
         role: Role::Secretariat,
         public_key: cz.key.public_key(),
         encryption_key: Some(cz.enc.public_key()),
-    });
-    let env = cz.sign(admission);
+    }))
+}
+
+pub(super) fn founded() -> (Ledger, Party) {
+    let mut ledger = Ledger::new();
+    let mut cz = Party::new("CZ");
+    let env = founding(&mut cz);
     assert_eq!(apply(&mut ledger, env), Ok(0));
     (ledger, cz)
 }
@@ -327,14 +331,7 @@ fn with_members() -> (HostLog, Party, Party, Party) {
         envelopes: Vec::new(),
     };
     let mut cz = Party::new("CZ");
-    let founding = cz.sign(Body::Admission(Admission {
-        delegation: cz.code,
-        name: "Czech Republic".into(),
-        role: Role::Secretariat,
-        public_key: cz.key.public_key(),
-        encryption_key: Some(cz.enc.public_key()),
-    }));
-    log.push(founding).unwrap();
+    log.push(founding(&mut cz)).unwrap();
     let (us, de) = (Party::new("US"), Party::new("DE"));
     log.push(cz.admission_of(&us, Role::Member)).unwrap();
     log.push(cz.admission_of(&de, Role::Member)).unwrap();

@@ -23,6 +23,28 @@ fn readers(secrets: &[(&str, &EncryptionSecret)]) -> Vec<(DelegationCode, Encryp
         .collect()
 }
 
+/// A statement by CZ under `tlp` (to US unless GREEN) carrying `sealed`.
+fn statement(tlp: crate::statement::Tlp, kind: Kind, sealed: Sealed) -> Statement {
+    Statement {
+        author: code("CZ"),
+        key: crate::keys::SigningKey::generate().unwrap().0.key_id(),
+        seq: 1,
+        issued_at: time::OffsetDateTime::UNIX_EPOCH,
+        distribution: crate::statement::Distribution {
+            to: if tlp == crate::statement::Tlp::Green {
+                vec![]
+            } else {
+                vec![code("US")]
+            },
+            tlp,
+        },
+        body: Body::Sealed {
+            kind,
+            sealed: Box::new(sealed),
+        },
+    }
+}
+
 #[test]
 fn every_reader_opens_the_same_body_and_no_one_else_does() {
     let (cz, us, de) = (
@@ -124,20 +146,7 @@ fn the_keyring_opens_with_any_key_it_held_and_nothing_else() {
         text: "sealed before the rotation".into(),
     });
     let sealed = seal(&code("CZ"), &body, &readers(&[("CZ", &cz), ("US", &old)])).unwrap();
-    let st = Statement {
-        author: code("CZ"),
-        key: crate::keys::SigningKey::generate().unwrap().0.key_id(),
-        seq: 1,
-        issued_at: time::OffsetDateTime::UNIX_EPOCH,
-        distribution: crate::statement::Distribution {
-            tlp: crate::statement::Tlp::Red,
-            to: vec![code("US")],
-        },
-        body: Body::Sealed {
-            kind: Kind::Message,
-            sealed: Box::new(sealed),
-        },
-    };
+    let st = statement(crate::statement::Tlp::Red, Kind::Message, sealed);
     let copy = |s: &EncryptionSecret| EncryptionSecret::from_text(&s.to_text()).unwrap();
     let both = Keyring::new(code("US"), vec![copy(&new), copy(&old)]);
     assert_eq!(both.open(&st), Some(Ok(body)));
@@ -152,27 +161,8 @@ fn the_keyring_opens_with_any_key_it_held_and_nothing_else() {
 fn decode_refuses_badly_shaped_seals() {
     let (cz, us) = (EncryptionSecret::generate(), EncryptionSecret::generate());
     let sealed = seal(&code("CZ"), &paper(), &readers(&[("CZ", &cz), ("US", &us)])).unwrap();
-    let st = |tlp, sealed: Sealed| {
-        let st = Statement {
-            author: code("CZ"),
-            key: crate::keys::SigningKey::generate().unwrap().0.key_id(),
-            seq: 1,
-            issued_at: time::OffsetDateTime::UNIX_EPOCH,
-            distribution: crate::statement::Distribution {
-                to: if tlp == crate::statement::Tlp::Green {
-                    vec![]
-                } else {
-                    vec![code("US")]
-                },
-                tlp,
-            },
-            body: Body::Sealed {
-                kind: Kind::Position,
-                sealed: Box::new(sealed),
-            },
-        };
-        Statement::decode(&st.encode())
-    };
+    let st =
+        |tlp, sealed: Sealed| Statement::decode(&statement(tlp, Kind::Position, sealed).encode());
     let decoded = st(crate::statement::Tlp::Red, sealed.clone()).unwrap();
     assert!(decoded.body.is_sealed());
     assert!(
