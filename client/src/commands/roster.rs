@@ -1,6 +1,6 @@
-//! `entente roster`: delegations, roles and keys.
+//! `entente roster`: delegations, roles, keys and the encryption key that
+//! came with each.
 
-use entente_shared::api::RosterView;
 use entente_shared::ledger::KeyStatus;
 use serde_json::{json, Value};
 
@@ -11,9 +11,9 @@ use crate::session::Session;
 
 pub fn run(ctx: &Context) -> CliResult<()> {
     let session = Session::open(ctx)?;
-    let view: RosterView = session.get("/v1/roster")?;
-    let list: Vec<Value> = view
-        .roster
+    // The roster of this delegation's own verified fold, not the server's word.
+    let roster = session.fold()?.roster();
+    let list: Vec<Value> = roster
         .delegations()
         .map(|d| {
             let mut v = json!(d);
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         .collect();
     emit(ctx.json, &Value::Array(list), || {
         let mut rows = Vec::new();
-        for d in view.roster.delegations() {
+        for d in roster.delegations() {
             for k in &d.keys {
                 let status = match &k.status {
                     KeyStatus::Active => "active".to_string(),
@@ -36,10 +36,23 @@ pub fn run(ctx: &Context) -> CliResult<()> {
                     d.role.to_string(),
                     k.key_id.to_string(),
                     status,
+                    k.encryption_key
+                        .map(|e| e.key_id().to_string())
+                        .unwrap_or_else(|| "none".into()),
                 ]);
             }
         }
-        table(&["code", "name", "role", "key id", "key status"], &rows)
+        table(
+            &[
+                "code",
+                "name",
+                "role",
+                "key id",
+                "key status",
+                "encryption key id",
+            ],
+            &rows,
+        )
     })?;
     Ok(())
 }
