@@ -16,7 +16,6 @@
 //! the server re-signs an idle checkpoint, so an old one means a frozen log
 //! or a host showing an old view.
 
-use entente_shared::api::RosterView;
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::cosignature::{self, Witnessed};
 use entente_shared::ledger::Roster;
@@ -148,11 +147,13 @@ pub fn enforce(profile: &Profile, a: &Assessed) -> CliResult<()> {
     Ok(())
 }
 
-/// The latest checkpoint, pinned, weighed against the server's roster and
-/// the policy, and enforced.
+/// The latest checkpoint, pinned, weighed against the roster of the
+/// profile's own verified fold at that checkpoint (never the server's word:
+/// a host that could name the witnesses' keys could forge their
+/// cosignatures) and the policy, and enforced.
 pub fn latest(session: &Session) -> CliResult<Assessed> {
-    let view: RosterView = session.get("/v1/roster")?;
-    let a = assess(&session.profile, session.checkpoint.clone(), &view.roster);
+    let roster = session.fold()?.roster();
+    let a = assess(&session.profile, session.checkpoint.clone(), roster);
     enforce(&session.profile, &a)?;
     Ok(a)
 }
