@@ -82,6 +82,13 @@ impl Session {
         let mut replica = Replica::load(&self.profile)?;
         replica.sync(&self.api, self.size, &self.checkpoint.checkpoint.root)?;
         let ledger = replica.fold(Some(self.profile.keyring()?))?;
+        let invalid = views::invalid(&ledger, &self.reader(&ledger)).len();
+        if invalid > 0 {
+            eprintln!(
+                "note: {invalid} sealed statement(s) to {} did not open or broke a rule: `entente log invalid` lists them",
+                self.profile.data.delegation
+            );
+        }
         Ok(self.fold.get_or_init(|| ledger))
     }
 
