@@ -18,6 +18,13 @@
 //!   index exactly once, and the latency is from each POST's send to each
 //!   subscriber's receipt of that entry.
 //!
+//! `--kind` picks what the delegations sign: key rotations (the default),
+//! padded admissions, or `position` papers of about `--payload-bytes` of open
+//! body; with `--kind position`, `--sealed-share S` (0 to 1, default 0) seals
+//! that share of them RED to another member (ingest and proofs modes), all
+//! signed and sealed before the clock starts; the members are then admitted
+//! with X25519 encryption keys.
+//!
 //! `--server URL` targets a running server instead of starting one.
 //! `--json` prints one JSON object.
 
@@ -34,7 +41,7 @@ use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::keys::SigningKey;
 use entente_shared::merkle::verify_inclusion;
 use entente_shared::note::NoteVerifier;
-use entente_shared::statement::{DelegationCode, Role, StatementId, Tlp};
+use entente_shared::statement::{Admission, Body, DelegationCode, Role, StatementId, Tlp};
 use entente_tests::actors::Actor;
 use entente_tests::load::check::ReceiptChecker;
 use entente_tests::load::client::{self, Conn};
@@ -75,9 +82,14 @@ struct Args {
     /// What the delegations sign.
     #[arg(long, value_enum, default_value = "rotation")]
     kind: Kind,
-    /// Payload size for `--kind admission`, in bytes (about; at most ~1,330).
+    /// Payload size for `--kind admission`, in bytes (about; at most ~1,330);
+    /// for `--kind position`, the size of the open body (title and text).
     #[arg(long, default_value_t = 1024)]
     payload_bytes: usize,
+    /// With `--kind position`: the share of statements (0 to 1) sealed RED
+    /// to one other member, sealed before the clock starts.
+    #[arg(long, default_value_t = 0.0)]
+    sealed_share: f64,
     /// Requests in a timed read or proof run.
     #[arg(long, default_value_t = 200_000)]
     requests: usize,
@@ -107,6 +119,22 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if !(0.0..=1.0).contains(&args.sealed_share) {
+        bail!("--sealed-share is a share between 0 and 1");
+    }
+    if args.sealed_share > 0.0 {
+        if args.kind != Kind::Position {
+            bail!("--sealed-share seals positions: use it with --kind position");
+        }
+        // The secretariat reads (and follows) as itself: it may not read
+        // what is sealed RED to others.
+        if matches!(args.mode, Mode::Reads | Mode::Stream) {
+            bail!("--sealed-share is for the ingest and proofs modes");
+        }
+        if args.actors < 2 {
+            bail!("--sealed-share needs at least 2 --actors (each seals to another)");
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
         .enable_all()
@@ -256,12 +284,14 @@ impl<'a> Run<'a> {
                 .as_micros() as u64;
             Actor::with_key(code, key, seq)
         };
+        let mut workload = Workload::new(args.kind, args.actors.max(1), args.payload_bytes);
+        workload.sealed_share = args.sealed_share;
         let mut run = Run {
             host: host.to_owned(),
             args,
             log,
             secretariat,
-            workload: Workload::new(args.kind, args.actors.max(1), args.payload_bytes),
+            workload,
         };
         // A proofs run on a log that is already large enough posts nothing,
         // so it needs no delegations (and need not wait for the fold).
@@ -273,13 +303,17 @@ impl<'a> Run<'a> {
 
     async fn admit_actors(&mut self, conn: &mut Conn) -> anyhow::Result<()> {
         let role = self.workload.role();
+        // Positions may be sealed to a member: members announce their X25519
+        // keys. Other workloads admit as they always did, without one.
+        let with_keys = self.workload.kind == Kind::Position;
         for actor in &self.workload.actors {
-            let env = self.secretariat.admission_of(
-                actor.code,
-                actor.key.public_key(),
+            let env = self.secretariat.sign(Body::Admission(Admission {
+                delegation: actor.code,
+                name: format!("Load {}", actor.code),
                 role,
-                format!("Load {}", actor.code),
-            );
+                public_key: actor.key.public_key(),
+                encryption_key: with_keys.then(|| actor.enc.public_key()),
+            }));
             post_patiently(conn, env.to_canonical_json().into()).await?;
         }
         Ok(())
@@ -314,6 +348,16 @@ impl<'a> Run<'a> {
                 / sent.iter().map(Vec::len).sum::<usize>().max(1))
             .into(),
         );
+        if self.workload.kind == Kind::Position {
+            // Statement i of the signing call is sealed when floor((i+1)s)
+            // passes floor(is): floor(n s) of n in all.
+            let n = sent.iter().map(Vec::len).sum::<usize>();
+            let sealed = (n as f64 * self.workload.sealed_share).floor() as u64;
+            report
+                .extra
+                .insert("sealed_share".into(), self.workload.sealed_share.into());
+            report.extra.insert("sealed".into(), sealed.into());
+        }
         if !timed && errors > 0 {
             bail!("{errors} statements failed while filling the log");
         }

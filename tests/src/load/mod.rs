@@ -1,7 +1,8 @@
 //! The load generator's parts (the binary is `src/bin/loadgen.rs`).
 //!
 //! - [`workload`]: delegations admitted for the run and their pre-signed
-//!   statement chains (key rotations, or padded admissions);
+//!   statement chains (key rotations, padded admissions, or position papers,
+//!   a share of them sealed);
 //! - [`client`]: C keep-alive HTTP/1.1 connections (hyper) posting or reading,
 //!   timing every request;
 //! - [`check`]: every receipt's checkpoint and inclusion proof, verified after
