@@ -1833,7 +1833,20 @@ mod tests {
             db.remove(7u32.to_be_bytes()).unwrap();
             db.flush().unwrap();
         }
-        let db = sled::open(&path).expect("reopening sled");
+        // sled's flusher thread lets go of the file lock a moment after the
+        // handle is dropped: wait for it, as the server's store does.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let db = loop {
+            match sled::open(&path) {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.expect("reopening sled"),
+            }
+        };
         assert_eq!(db.len(), 1999);
         assert_eq!(db.get(7u32.to_be_bytes()).unwrap(), None);
         assert_eq!(
