@@ -11,8 +11,12 @@
 //! The fold over the replica opens what is sealed to this delegation with
 //! its keyring, so its views (`shared::views`, as the server computes them
 //! for CLEAR and GREEN) also hold the AMBER and RED content only it and
-//! the other recipients can read. `entente log verify` runs the same
-//! checks over a replica kept only in memory.
+//! the other recipients can read. It is kept too (`replica/fold.json`, mode
+//! 0600: it holds what was opened), so that a command folds only the
+//! entries synced since the last one; a fold kept by another release, for
+//! another delegation or keyring, or of more entries than the replica
+//! holds, is not used. `entente log verify` runs the same checks over a
+//! replica kept only in memory.
 
 use std::fs;
 use std::io::{BufRead as _, Write as _};
@@ -21,10 +25,12 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use entente_shared::api::Entry;
+use entente_shared::keys::KeyId;
 use entente_shared::ledger::replay::Entry as ReplayEntry;
-use entente_shared::ledger::{Ledger, Replay};
+use entente_shared::ledger::{Ledger, Replay, FOLD_VERSION};
 use entente_shared::merkle::{leaf_hash, MemoryTree};
 use entente_shared::seal::Keyring;
+use entente_shared::statement::DelegationCode;
 
 use crate::error::{CliError, CliResult};
 use crate::http::Api;
@@ -33,6 +39,24 @@ use crate::profile::Profile;
 const REPLICA_DIR: &str = "replica";
 const ENTRIES_FILE: &str = "entries";
 const LOCK_FILE: &str = "lock";
+const FOLD_FILE: &str = "fold.json";
+
+/// The fold of the replica's first `size` entries, as kept between commands.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptFold {
+    /// `ledger::FOLD_VERSION` of the release that folded it.
+    version: String,
+    reader: DelegationCode,
+    /// The keys it was opened with.
+    keys: Vec<KeyId>,
+    size: u64,
+    /// The root of those entries and how many were hidden: the same entries,
+    /// served alike.
+    #[serde(with = "entente_shared::b64::hash")]
+    root: [u8; 32],
+    hidden: u64,
+    ledger: Ledger,
+}
 
 /// Entries verified so far, and where they are kept (if anywhere).
 pub struct Replica {
@@ -178,13 +202,67 @@ impl Replica {
     }
 
     /// The fold of every entry, each re-verified (signature, roster rules),
-    /// opening what is sealed to `keyring`'s delegation.
+    /// opening what is sealed to `keyring`'s delegation; for a kept replica
+    /// with a keyring, from the fold kept at the last command on.
     pub fn fold(&self, keyring: Option<Keyring>) -> CliResult<Ledger> {
-        let mut replay = match keyring {
-            Some(k) => Replay::opening(k),
-            None => Replay::new(),
+        let Some(keyring) = keyring else {
+            return self.fold_from(Replay::new(), 0);
         };
-        for entry in &self.entries {
+        let Some(dir) = self.file.as_ref().and_then(|f| f.parent()) else {
+            return self.fold_from(Replay::opening(keyring), 0);
+        };
+        let path = dir.join(FOLD_FILE);
+        let (reader, keys) = (*keyring.reader(), keyring.key_ids());
+        let kept = fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<KeptFold>(&bytes).ok())
+            .filter(|k| {
+                k.version == FOLD_VERSION
+                    && k.reader == reader
+                    && k.keys == keys
+                    && k.size <= self.size()
+                    && k.ledger.size() == k.size
+                    && self.tree.root_at(k.size).ok() == Some(k.root)
+                    && self.hidden_below(k.size) == k.hidden
+            });
+        let ledger = match kept {
+            Some(k) if k.size == self.size() => return Ok(k.ledger),
+            Some(k) => {
+                let from = k.size;
+                self.fold_from(Replay::resume_opening(k.ledger, keyring), from)?
+            }
+            None => self.fold_from(Replay::opening(keyring), 0)?,
+        };
+        let size = ledger.size();
+        let kept = KeptFold {
+            version: FOLD_VERSION.to_owned(),
+            reader,
+            keys,
+            size,
+            root: self
+                .tree
+                .root_at(size)
+                .map_err(|e| CliError::Inconsistent(e.to_string()))?,
+            hidden: self.hidden_below(size),
+            ledger,
+        };
+        let bytes = serde_json::to_vec(&kept).map_err(anyhow::Error::from)?;
+        crate::profile::write_file(&path, &bytes, 0o600)?;
+        Ok(kept.ledger)
+    }
+
+    /// How many of the first `size` entries were served without an envelope.
+    fn hidden_below(&self, size: u64) -> u64 {
+        self.entries
+            .iter()
+            .take(size as usize)
+            .filter(|e| e.envelope.is_none())
+            .count() as u64
+    }
+
+    /// `replay` (which holds the fold of the first `from` entries) over the rest.
+    fn fold_from(&self, mut replay: Replay, from: u64) -> CliResult<Ledger> {
+        for entry in self.entries.iter().skip(from as usize) {
             let next = match &entry.envelope {
                 None => ReplayEntry::Hidden,
                 Some(envelope) => ReplayEntry::Envelope(Box::new(envelope.clone())),
@@ -192,5 +270,130 @@ impl Replica {
             replay.next(next).map_err(|e| bad(entry.index, e))?;
         }
         Ok(replay.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entente_shared::encryption::EncryptionSecret;
+    use entente_shared::keys::SigningKey;
+    use entente_shared::statement::{Admission, Body, Distribution, Position, Role, Statement};
+
+    /// CZ founds a log and publishes `papers` GREEN position papers.
+    fn log(papers: usize) -> (SigningKey, Vec<Entry>) {
+        let (key, _) = SigningKey::generate().unwrap();
+        let cz: DelegationCode = "CZ".parse().unwrap();
+        let mut bodies = vec![Body::Admission(Admission {
+            delegation: cz,
+            name: "Czech Republic".into(),
+            role: Role::Secretariat,
+            public_key: key.public_key(),
+            encryption_key: None,
+        })];
+        bodies.extend((0..papers).map(|i| {
+            Body::Position(Position {
+                title: format!("Paper {i}"),
+                text: "Text".into(),
+                subject: None,
+            })
+        }));
+        let entries = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let envelope =
+                    Statement::new(cz, &key, i as u64 + 1, Distribution::green(), body).sign(&key);
+                Entry {
+                    index: i as u64,
+                    leaf_hash: leaf_hash(&envelope.to_canonical_json()),
+                    id: None,
+                    envelope: Some(envelope),
+                }
+            })
+            .collect();
+        (key, entries)
+    }
+
+    fn kept_in(dir: &std::path::Path, entries: &[Entry]) -> Replica {
+        let mut replica = Replica {
+            file: Some(dir.join(ENTRIES_FILE)),
+            ..Replica::in_memory()
+        };
+        for e in entries {
+            replica.accept(e.clone()).unwrap();
+        }
+        replica
+    }
+
+    fn keyring(secret: &EncryptionSecret) -> Keyring {
+        let copy = EncryptionSecret::from_text(&secret.to_text()).unwrap();
+        Keyring::new("CZ".parse().unwrap(), vec![copy])
+    }
+
+    #[test]
+    fn the_fold_is_kept_and_only_new_entries_are_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = EncryptionSecret::generate();
+        let (_, entries) = log(3);
+        let first = kept_in(dir.path(), &entries[..2])
+            .fold(Some(keyring(&secret)))
+            .unwrap();
+        assert_eq!(first.size(), 2);
+        let kept: KeptFold =
+            serde_json::from_slice(&fs::read(dir.path().join(FOLD_FILE)).unwrap()).unwrap();
+        assert_eq!((kept.size, kept.hidden), (2, 0));
+        // A new entry: folded on top of the kept fold, which is replaced.
+        let all = kept_in(dir.path(), &entries);
+        let whole = all.fold(Some(keyring(&secret))).unwrap();
+        assert_eq!(whole.size(), 4);
+        assert_eq!(whole.discussion().positions().count(), 3);
+        let again = all.fold(Some(keyring(&secret))).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+        // From scratch, the same fold.
+        let fresh = Replica {
+            file: None,
+            ..kept_in(dir.path(), &entries)
+        }
+        .fold(Some(keyring(&secret)))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&fresh).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_kept_fold_of_other_entries_or_keys_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = EncryptionSecret::generate();
+        let (_, entries) = log(2);
+        kept_in(dir.path(), &entries)
+            .fold(Some(keyring(&secret)))
+            .unwrap();
+        // Another log of the same size: its root differs, so it is folded afresh.
+        let (_, other) = log(2);
+        let folded = kept_in(dir.path(), &other)
+            .fold(Some(keyring(&secret)))
+            .unwrap();
+        let cz = "CZ".parse().unwrap();
+        let key_of = |entries: &[Entry]| {
+            Statement::decode(&entries[0].envelope.as_ref().unwrap().payload)
+                .unwrap()
+                .key
+        };
+        let roster_key = folded.roster().delegation(&cz).unwrap().keys[0].key_id;
+        assert_eq!(roster_key, key_of(&other));
+        // Another keyring: folded afresh too (and kept for it).
+        let other_secret = EncryptionSecret::generate();
+        kept_in(dir.path(), &other)
+            .fold(Some(keyring(&other_secret)))
+            .unwrap();
+        let kept: KeptFold =
+            serde_json::from_slice(&fs::read(dir.path().join(FOLD_FILE)).unwrap()).unwrap();
+        assert_eq!(kept.keys, vec![other_secret.public_key().key_id()]);
     }
 }

@@ -235,6 +235,14 @@ impl Keyring {
         &self.reader
     }
 
+    /// The ids of the keys it holds, in the order given.
+    pub fn key_ids(&self) -> Vec<KeyId> {
+        self.secrets
+            .iter()
+            .map(|s| s.public_key().key_id())
+            .collect()
+    }
+
     /// Copies of the secrets, for tests that fold as several readers.
     #[cfg(test)]
     pub(crate) fn secrets_for_tests(&self) -> Vec<EncryptionSecret> {

@@ -73,6 +73,15 @@ impl Replay {
         }
     }
 
+    /// [`Replay::resume`] for a reader that opens what is sealed to it.
+    pub fn resume_opening(ledger: Ledger, opener: impl Opener + 'static) -> Replay {
+        Replay {
+            ledger,
+            hidden: 0,
+            opener: Some(Box::new(opener)),
+        }
+    }
+
     /// A replay that opens what is sealed to `opener` (a reader's
     /// `seal::Keyring`) and judges it by its content too
     /// (`Ledger::apply_opened`).
