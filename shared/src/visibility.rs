@@ -83,6 +83,24 @@ pub fn named_readers(author: &DelegationCode, d: &Distribution) -> Option<Vec<De
     })
 }
 
+/// Whether a statement by `author` under `d` reaches every reader of a
+/// statement by `other_author` under `other`: it is CLEAR or GREEN, or the
+/// other is restricted and each of its author and recipients is this one's
+/// author or a recipient. Every fold that holds the other statement then
+/// holds this one too, whatever else it may not read.
+pub fn reaches_every_reader_of(
+    author: &DelegationCode,
+    d: &Distribution,
+    other_author: &DelegationCode,
+    other: &Distribution,
+) -> bool {
+    match (named_readers(author, d), named_readers(other_author, other)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(ours), Some(theirs)) => theirs.iter().all(|r| ours.contains(r)),
+    }
+}
+
 /// Whether a child by `author` under `child` reaches no one its parent (by
 /// `parent_author` under `parent`) does not: its label is at least as strict,
 /// and under a restricted parent its author and recipients are among the

@@ -173,6 +173,8 @@ fn play(ops: &[Op]) -> Played {
         .unwrap();
     for (n, op) in ops.iter().enumerate() {
         let marker = format!("QX{n:04}QX");
+        // A minute between statements: proposals' deadlines pass mid-log.
+        let issued_at = now + time::Duration::minutes(n as i64);
         let author = parties[op.author].code;
         let pick = |want: &dyn Fn(&Landed) -> bool| -> Option<usize> {
             let fits: Vec<usize> = (0..landed.len()).filter(|&i| want(&landed[i])).collect();
@@ -197,7 +199,7 @@ fn play(ops: &[Op]) -> Played {
                     text: format!("text {marker}"),
                     participants,
                     rule: AdoptionRule::Unanimous,
-                    deadline: now + time::Duration::days(1),
+                    deadline: issued_at + time::Duration::minutes(1 + i64::from(op.stance) * 2),
                 });
                 (body, None)
             }
@@ -320,7 +322,7 @@ fn play(ops: &[Op]) -> Played {
             distribution.clone(),
             body,
         );
-        st.issued_at = now;
+        st.issued_at = issued_at;
         let env = st.sign(&party.key);
         let id = StatementId::of_payload(&env.payload);
         let bytes = env.to_canonical_json();

@@ -600,7 +600,14 @@ impl Ledger {
             (body, _) => Some(body.clone()),
         };
         // Time in the fold is the signed issued_at of what it reads.
-        self.proposals.close_due(st.issued_at, at);
+        self.proposals.close_due(st.issued_at, at, |p| {
+            crate::visibility::reaches_every_reader_of(
+                &st.author,
+                &st.distribution,
+                &p.meta.author,
+                &p.meta.distribution,
+            )
+        });
         self.seqs.insert(st.key, st.seq);
         self.audiences.insert(
             v.id,

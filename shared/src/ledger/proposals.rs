@@ -294,22 +294,33 @@ impl Proposals {
     }
 
     /// Closes every open proposal whose deadline is at or before `now`, as
-    /// of log index `index`: silence adopts, everything else expires.
-    pub fn close_due(&mut self, now: OffsetDateTime, index: u64) {
+    /// of log index `index`: silence adopts, everything else expires. Only
+    /// a proposal the statement at `index` reaches every reader of
+    /// (`reaches(proposal)`) closes with it, so that every reader's fold
+    /// closes a proposal at the same index, whatever else it may not read.
+    pub fn close_due(
+        &mut self,
+        now: OffsetDateTime,
+        index: u64,
+        reaches: impl Fn(&ProposalRecord) -> bool,
+    ) {
         let now_key = now.unix_timestamp();
-        while let Some(&(deadline, id)) = self.open_by_deadline.iter().next() {
-            if deadline > now_key {
-                break;
-            }
-            self.open_by_deadline.remove(&(deadline, id));
+        let due: Vec<(i64, StatementId)> = self
+            .open_by_deadline
+            .range(..=(now_key, StatementId([0xff; 32])))
+            .copied()
+            .collect();
+        for (deadline, id) in due {
             let Some(rec) = self.records.get_mut(&id) else {
+                self.open_by_deadline.remove(&(deadline, id));
                 continue;
             };
-            if rec.deadline > now {
-                // Same second, later instant: not due yet.
-                self.open_by_deadline.insert((deadline, id));
-                break;
+            // Same second, later instant: not due yet; or not a statement
+            // every reader of this proposal folds.
+            if rec.deadline > now || !reaches(rec) {
+                continue;
             }
+            self.open_by_deadline.remove(&(deadline, id));
             let t = rec.tally();
             rec.status = if rec.rule == AdoptionRule::Silence && t.object == 0 {
                 Status::Adopted {
