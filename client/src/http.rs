@@ -187,6 +187,13 @@ impl Api {
                     "entry {next}: the server returned no entries"
                 )));
             }
+            if page.entries.len() as u64 > last - next {
+                return Err(crate::error::CliError::Inconsistent(format!(
+                    "entries {next} to {last}: the server returned {} entries for {}",
+                    page.entries.len(),
+                    last - next
+                )));
+            }
             next += page.entries.len() as u64;
             each(page.entries)?;
         }

@@ -220,13 +220,6 @@ impl Profile {
         self.write_encryption_keys(&keys)
     }
 
-    /// Takes back a key whose announcement the log refused.
-    pub fn remove_encryption_key(&self, secret: &EncryptionSecret) -> CliResult<()> {
-        let mut keys = self.encryption_keys()?;
-        keys.retain(|k| k.public_key() != secret.public_key());
-        self.write_encryption_keys(&keys)
-    }
-
     fn write_encryption_keys(&self, keys: &[EncryptionSecret]) -> CliResult<()> {
         let mut text = zeroize::Zeroizing::new(String::new());
         for key in keys {

@@ -165,7 +165,7 @@ impl Replica {
             }
             Ok(())
         })?;
-        if self.tree.root_at(size).ok().as_ref() != Some(root) {
+        if self.size() != size || self.tree.root_at(size).ok().as_ref() != Some(root) {
             return Err(CliError::Inconsistent(format!(
                 "the log's entries do not hash to the root of checkpoint {size}{}",
                 match &self.file {

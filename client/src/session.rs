@@ -14,8 +14,8 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
-use entente_shared::api::{ProposalView, Receipt, StatementRecord};
-use entente_shared::statement::{Body, DelegationCode, Distribution, Statement, StatementId};
+use entente_shared::api::{ProposalView, Receipt};
+use entente_shared::statement::{Body, DelegationCode, Distribution, StatementId};
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
@@ -82,6 +82,15 @@ impl Session {
         let mut replica = Replica::load(&self.profile)?;
         replica.sync(&self.api, self.size, &self.checkpoint.checkpoint.root)?;
         let ledger = replica.fold(Some(self.profile.keyring()?))?;
+        let me = self.profile.data.delegation;
+        if let Some(key) = ledger.roster().encryption_key(&me) {
+            if !self.profile.keyring()?.key_ids().contains(&key.key_id()) {
+                eprintln!(
+                    "warning: the roster gives {me} the encryption key {}, which this profile does not hold: what is sealed to {me} now cannot be opened here (was {me} admitted again with keys made elsewhere?)",
+                    key.key_id()
+                );
+            }
+        }
         let invalid = views::invalid(&ledger, &self.reader(&ledger)).len();
         if invalid > 0 {
             eprintln!(
@@ -164,27 +173,17 @@ impl Session {
         })
     }
 
-    /// The author and distribution of statement `id`, read from its signed
-    /// envelope (so a reply can take its audience); `None` if the server has
-    /// no such statement for this reader (then the submission is refused
-    /// for its reference, as the server says).
-    pub fn audience_of(
-        &self,
-        id: &StatementId,
-    ) -> CliResult<Option<(DelegationCode, Distribution)>> {
-        let record: StatementRecord = match self.get(&format!("/v1/statements/{id}")) {
-            Ok(r) => r,
-            Err(crate::error::CliError::Problem(p)) if p.status == 404 => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let st = Statement::decode(&record.envelope.payload)
-            .map_err(|e| crate::error::fail(format!("statement {id}: {}", e.0)))?;
-        if StatementId::of_payload(&record.envelope.payload) != *id {
-            return Err(crate::error::CliError::Inconsistent(format!(
-                "the server answered another statement for {id}"
-            )));
+    /// The author and distribution of statement `id`, from this delegation's
+    /// own verified fold: a reply takes its audience from what the log
+    /// really holds, never from a server that could answer "no such parent"
+    /// and so have a reply to a RED statement sent in clear. A statement the
+    /// fold does not hold for this delegation is refused here.
+    pub fn audience_of(&self, id: &StatementId) -> CliResult<(DelegationCode, Distribution)> {
+        let (ledger, reader) = self.own_view()?;
+        match ledger.audience(id) {
+            Some(a) if a.readable_by(&reader) => Ok((a.author, a.distribution.clone())),
+            _ => Err(not_found(format!("statement {id}"))),
         }
-        Ok(Some((st.author, st.distribution)))
     }
 
     /// What a statement by this delegation hanging off `parent` (if any) is
@@ -195,7 +194,7 @@ impl Session {
         parent: Option<&StatementId>,
     ) -> CliResult<Distribution> {
         let parent = match parent {
-            Some(id) => self.audience_of(id)?,
+            Some(id) => Some(self.audience_of(id)?),
             None => None,
         };
         distribute.distribution(
@@ -237,16 +236,16 @@ impl Session {
         )
     }
 
-    /// Resolves `arg` against every statement this profile may see: a
-    /// thread may hang off any of them, so the log's entries are the list.
+    /// Resolves `arg` against every statement this delegation's own fold
+    /// holds for it (a thread may hang off any of them).
     pub fn any_statement(&self, arg: &str) -> CliResult<StatementId> {
+        let (ledger, reader) = self.own_view()?;
         resolve::statement_id(arg, "statement", || {
-            let mut ids = Vec::new();
-            self.api.entries(0, self.size, |page| {
-                ids.extend(page.into_iter().filter_map(|e| e.id));
-                Ok(())
-            })?;
-            Ok(ids)
+            Ok(ledger
+                .statements()
+                .filter(|(_, a)| a.readable_by(&reader))
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>())
         })
     }
 }

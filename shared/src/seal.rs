@@ -60,6 +60,17 @@ pub enum SealError {
     Refs,
 }
 
+/// The least a sealed body of `kind` is padded to. An endorsement, an
+/// objection or an abstention is padded to 4 KiB, so that the host cannot
+/// tell a stance with a reason or reservation (up to about 3.9 KB of it)
+/// from one without; every other body to one block.
+fn min_padded(kind: Kind) -> usize {
+    match kind {
+        Kind::Endorsement => 16 * PAD_TO,
+        _ => PAD_TO,
+    }
+}
+
 /// `entente-seal/v1 0x00 kind 0x00 author`, and a reader after another 0x00.
 fn context(kind: Kind, author: &DelegationCode, reader: Option<&DelegationCode>) -> Vec<u8> {
     let mut out = DOMAIN.to_vec();
@@ -108,7 +119,7 @@ pub fn seal(
     let commitment = commitment(&content_key);
 
     let mut ciphertext = body.encode_open();
-    let padded = ciphertext.len().div_ceil(PAD_TO).max(1) * PAD_TO;
+    let padded = (ciphertext.len().div_ceil(PAD_TO) * PAD_TO).max(min_padded(kind));
     ciphertext.resize(padded, b' ');
     body_key(&content_key)
         .seal_in_place_append_tag(
@@ -186,6 +197,7 @@ pub fn open(
         &sealed.commitment,
     )
     .map_err(|_| unwrap())?;
+    let key = Zeroizing::new(key);
     let content_key: Zeroizing<[u8; 32]> = Zeroizing::new(
         key.as_slice()
             .try_into()
@@ -196,12 +208,13 @@ pub fn open(
     if commitment(&content_key) != sealed.commitment {
         return Err(SealError::Commitment(*reader));
     }
-    let mut text = sealed.ciphertext.clone();
+    // The plaintext is wiped once the body is read from it.
+    let mut text = Zeroizing::new(sealed.ciphertext.clone());
     let plain = body_key(&content_key)
         .open_in_place(
             Nonce::assume_unique_for_key([0; 12]),
             Aad::from(context(kind, author, None)),
-            &mut text,
+            &mut text[..],
         )
         .map_err(|_| SealError::Ciphertext)?;
     let body = Body::decode_open(kind, plain).map_err(|e| SealError::Body { kind, why: e.0 })?;

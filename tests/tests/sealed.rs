@@ -521,3 +521,24 @@ fn the_search_finds_a_marker_however_it_is_stored() {
         assert!(readable(&stored).contains(marker));
     }
 }
+
+/// A reply takes its parent's audience from the CLI's own verified fold: a
+/// parent the fold does not hold for it is refused before anything is
+/// signed, never sent GREEN (a host answering "no such statement" for a RED
+/// parent would otherwise receive the reply in clear).
+#[test]
+fn a_reply_to_a_parent_the_fold_does_not_hold_is_not_sent() {
+    let c = conference();
+    let (assessment, _) = cz_sends_us(&c);
+    let size = c.server.log_size();
+    let unknown = "ab".repeat(32);
+    for (cli, parent) in [(&c.us, unknown.as_str()), (&c.de, assessment.as_str())] {
+        let (_, err) = cli.fails(&["message", "send", parent, "MARK-REPLY"]);
+        assert!(err.contains("not-found"), "{err}");
+    }
+    assert_eq!(c.server.log_size(), size, "nothing was sent");
+    // The recipient's reply takes the RED audience and is sealed.
+    c.us.json(&["message", "send", &assessment, "MARK-REPLY"]);
+    assert_none_in(&answers(&c, Some(&c.de), &[&assessment]), "DE");
+    assert!(!answers(&c, Some(&c.us), &[&assessment]).contains("MARK-REPLY"));
+}

@@ -40,8 +40,9 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
         KeyCommand::Rotate => {
             let mut session = Session::connect(profile)?;
             let (new_key, der) = SigningKey::generate().map_err(fail)?;
-            // Kept before it is announced: if the rotation lands, what is
-            // sealed to the new key opens; if not, an unused key is harmless.
+            // Kept before it is announced, and kept whatever the answer: if the
+            // rotation landed (even behind an error), what is sealed to the
+            // new key opens; if not, an unused key is harmless.
             let encryption = EncryptionSecret::generate();
             session.profile.add_encryption_key(&encryption)?;
             let body = Body::KeyRotation(KeyRotation {
@@ -49,15 +50,7 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> CliResult<()> {
                 new_encryption_key: Some(encryption.public_key()),
             });
             // Signed by the old key, the profile's until the log has the new one.
-            let receipt = match session.publish(Distribution::green(), body) {
-                Ok(receipt) => receipt,
-                // Refused: the log will never have the new key, so it goes.
-                Err(e @ crate::error::CliError::Problem(_)) => {
-                    session.profile.remove_encryption_key(&encryption)?;
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            };
+            let receipt = session.publish(Distribution::green(), body)?;
             // Only now that the log has it does the new key replace the old one on disk.
             session.profile.replace_key(&der)?;
             let out = json!({

@@ -229,6 +229,11 @@ impl Ledger {
         self.audiences.contains_key(id)
     }
 
+    /// Every statement applied, with who may read it (in no order).
+    pub fn statements(&self) -> impl Iterator<Item = (&StatementId, &Audience)> {
+        self.audiences.iter()
+    }
+
     /// Who may read the statement `id`, if it has been applied.
     pub fn audience(&self, id: &StatementId) -> Option<&Audience> {
         self.audiences.get(id)
@@ -390,27 +395,32 @@ impl Ledger {
     /// clear references name statements of the right kind.
     fn check_sealed(&self, st: &Statement, kind: Kind, sealed: &Sealed) -> Result<(), Refusal> {
         sealed::check_wraps(st, sealed, &self.roster)?;
-        if self.partial {
-            return Ok(());
-        }
+        // A reference is judged wherever its target is known: everywhere in
+        // the host's fold, and in a reader's fold unless the target is hidden
+        // from it (a reader knows a target's kind exactly as the host does).
+        let judged = |id: &StatementId| !self.partial || self.audiences.contains_key(id);
         let refs = &sealed.refs;
         match kind {
             Kind::Revision | Kind::Endorsement => match refs.proposal {
-                Some(p) if !self.is_proposal(&p) => Err(Refusal::no_proposal(&p)),
+                Some(p) if judged(&p) && !self.is_proposal(&p) => Err(Refusal::no_proposal(&p)),
                 _ => Ok(()),
             },
             Kind::Message => match refs.thread {
-                Some(t) if !self.audiences.contains_key(&t) => Err(Refusal::no_thread(&t)),
+                Some(t) if judged(&t) && !self.audiences.contains_key(&t) => {
+                    Err(Refusal::no_thread(&t))
+                }
                 _ => Ok(()),
             },
             Kind::Position => match refs.subject {
-                Some(s) if !self.is_proposal(&s) && !self.is_assessment(&s) => {
+                Some(s) if judged(&s) && !self.is_proposal(&s) && !self.is_assessment(&s) => {
                     Err(Refusal::no_subject(&s))
                 }
                 _ => Ok(()),
             },
             Kind::Assessment => match refs.supersedes {
-                Some(old) if !self.is_assessment(&old) => Err(Refusal::no_superseded(&old)),
+                Some(old) if judged(&old) && !self.is_assessment(&old) => {
+                    Err(Refusal::no_superseded(&old))
+                }
                 _ => Ok(()),
             },
             _ => Ok(()),

@@ -188,3 +188,39 @@ fn decode_refuses_badly_shaped_seals() {
     unpadded.ciphertext.pop();
     assert!(st(crate::statement::Tlp::Red, unpadded).is_err());
 }
+
+#[test]
+fn the_host_cannot_tell_a_stance_with_a_reason_from_one_without() {
+    use crate::statement::{Endorsement, Stance, TextDigest};
+    let (cz, us) = (EncryptionSecret::generate(), EncryptionSecret::generate());
+    let stance = |position| {
+        Body::Endorsement(Endorsement {
+            proposal: StatementId::of_payload(b"proposal"),
+            revision: TextDigest::of("text"),
+            position,
+        })
+    };
+    let lengths: Vec<usize> = [
+        Stance::Endorse,
+        Stance::Abstain,
+        Stance::Object {
+            reason: "r".repeat(3000),
+        },
+        Stance::EndorseWithReservation {
+            reservation: "é".repeat(1500),
+        },
+    ]
+    .into_iter()
+    .map(|p| {
+        seal(
+            &code("CZ"),
+            &stance(p),
+            &readers(&[("CZ", &cz), ("US", &us)]),
+        )
+        .unwrap()
+        .ciphertext
+        .len()
+    })
+    .collect();
+    assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
+}
