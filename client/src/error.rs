@@ -40,6 +40,17 @@ impl CliError {
 /// Shorthand for command results.
 pub type CliResult<T> = Result<T, CliError>;
 
+/// A refusal the CLI makes itself, worded and typed as the server words and
+/// types the same refusal (e.g. before sealing what the server cannot read).
+pub fn refused(refusal: entente_shared::refusal::Refusal, title: &str) -> CliError {
+    CliError::Problem(Problem {
+        problem_type: refusal.problem_type(),
+        title: title.into(),
+        status: refusal.status(),
+        detail: refusal.to_string(),
+    })
+}
+
 /// Builds an [`CliError::Other`] from a message.
 pub fn fail(msg: impl std::fmt::Display) -> CliError {
     CliError::Other(anyhow::anyhow!("{msg}"))

@@ -2,14 +2,13 @@
 //! with the X25519 keys the delegation's own verified fold gives them,
 //! after checking the rules its readers will check once they open it.
 
-use entente_shared::api::Problem;
 use entente_shared::keys::KeyId;
 use entente_shared::ledger::sealed::sealed_readers;
 use entente_shared::ledger::Ledger;
 use entente_shared::statement::{Body, DelegationCode, Distribution, Statement};
 use time::OffsetDateTime;
 
-use crate::error::{fail, CliError, CliResult};
+use crate::error::{fail, refused, CliResult};
 
 /// `body` (by `author` with `key`, issued at `issued_at`) sealed to
 /// `distribution`'s recipients and `author`. A body that breaks a rule of
@@ -32,12 +31,7 @@ pub fn seal(
         body,
     };
     if let Err(refusal) = ledger.check_before_sealing(&open) {
-        return Err(CliError::Problem(Problem {
-            problem_type: refusal.problem_type(),
-            title: "refused before sealing".into(),
-            status: refusal.status(),
-            detail: refusal.to_string(),
-        }));
+        return Err(refused(refusal, "refused before sealing"));
     }
     let body = open.body;
     let mut readers = Vec::with_capacity(distribution.to.len() + 1);

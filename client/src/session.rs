@@ -182,7 +182,11 @@ impl Session {
         let (ledger, reader) = self.own_view()?;
         match ledger.audience(id) {
             Some(a) if a.readable_by(&reader) => Ok((a.author, a.distribution.clone())),
-            _ => Err(not_found(format!("statement {id}"))),
+            // As the log refuses a reference it cannot follow.
+            _ => Err(crate::error::refused(
+                entente_shared::refusal::Refusal::NoSuchStatement(format!("statement {id}")),
+                "statement refused",
+            )),
         }
     }
 

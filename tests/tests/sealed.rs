@@ -534,7 +534,7 @@ fn a_reply_to_a_parent_the_fold_does_not_hold_is_not_sent() {
     let unknown = "ab".repeat(32);
     for (cli, parent) in [(&c.us, unknown.as_str()), (&c.de, assessment.as_str())] {
         let (_, err) = cli.fails(&["message", "send", parent, "MARK-REPLY"]);
-        assert!(err.contains("not-found"), "{err}");
+        assert!(err.contains("no-such-statement"), "{err}");
     }
     assert_eq!(c.server.log_size(), size, "nothing was sent");
     // The recipient's reply takes the RED audience and is sealed.
