@@ -12,7 +12,7 @@ use entente_shared::api::Problem;
 use entente_shared::frameworks::{Framework, Frameworks};
 use entente_shared::ledger::Assessments;
 use entente_shared::statement::{
-    Assessment, DelegationCode, Rating, Risk, Segment, StatementId, Supplier, Verdict,
+    Assessment, Rating, Risk, Segment, StatementId, Supplier, Verdict,
 };
 use serde::Deserialize;
 
@@ -140,7 +140,7 @@ pub fn template(fw: &Framework) -> String {
 /// Parses a filled-in file (named `name` in errors) into the assessment
 /// `author` would sign, checked as the log's fold would check it against
 /// a log that holds nothing else.
-pub fn parse(name: &str, text: &str, author: &DelegationCode) -> CliResult<Assessment> {
+pub fn parse(name: &str, text: &str) -> CliResult<Assessment> {
     let file: File = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
     let fw = framework(&file.framework)?;
     if fw.version != file.framework_version {
@@ -195,16 +195,14 @@ pub fn parse(name: &str, text: &str, author: &DelegationCode) -> CliResult<Asses
     // reported with the problem type the server would answer, since it is
     // the same refusal. Whether `supersedes` names one of ours is left to
     // the server, which knows the log.
-    Assessments::default()
-        .check(&a, author, true)
-        .map_err(|r| {
-            CliError::Problem(Problem {
-                problem_type: r.problem_type(),
-                title: "refused before signing".to_owned(),
-                status: r.status(),
-                detail: format!("{name}: {r}"),
-            })
-        })?;
+    Assessments::default().check(&a, true).map_err(|r| {
+        CliError::Problem(Problem {
+            problem_type: r.problem_type(),
+            title: "refused before signing".to_owned(),
+            status: r.status(),
+            detail: format!("{name}: {r}"),
+        })
+    })?;
     Ok(a)
 }
 
@@ -279,10 +277,6 @@ fn comment(out: &mut String, indent: &str, text: &str) {
 mod tests {
     use super::*;
 
-    fn cz() -> DelegationCode {
-        "CZ".parse().unwrap()
-    }
-
     /// The template with every placeholder filled in the way a person would.
     fn filled(fw: &Framework, decision: &str) -> String {
         template(fw)
@@ -314,7 +308,7 @@ mod tests {
     fn every_template_once_filled_parses_back_covering_every_criterion() {
         for fw in Frameworks::builtin().iter() {
             for decision in ["trusted", "conditional", "untrusted"] {
-                let a = parse("a.toml", &filled(fw, decision), &cz()).unwrap();
+                let a = parse("a.toml", &filled(fw, decision)).unwrap();
                 a.validate().unwrap();
                 assert_eq!(a.framework, fw.id);
                 assert_eq!(a.framework_version, fw.version);
@@ -388,16 +382,14 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let e = parse("a.toml", &text, &cz()).unwrap_err().to_string();
+            let e = parse("a.toml", &text).unwrap_err().to_string();
             assert!(e.contains(want), "want {want:?} in: {e}");
             assert!(e.contains("a.toml"), "{e}");
             assert_eq!(e.lines().count(), 1, "{e}");
         }
         // A criterion left out entirely is refused with its name.
         let start = good.find("# Criterion ethical-conduct").unwrap();
-        let e = parse("a.toml", &good[..start], &cz())
-            .unwrap_err()
-            .to_string();
+        let e = parse("a.toml", &good[..start]).unwrap_err().to_string();
         assert!(
             e.starts_with("urn:entente:problem:bad-assessment: a.toml"),
             "{e}"

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, cmd: AssessCommand) -> CliResult<()> {
             // The whole file is checked before the server is contacted.
             let text = read_text(&file)?;
             let name = file.display().to_string();
-            let assessment = assessment_file::parse(&name, &text, &profile.data.delegation)?;
+            let assessment = assessment_file::parse(&name, &text)?;
             let mut session = Session::connect(profile)?;
             let distribution =
                 session.distribution_under(&distribute, assessment.supersedes.as_ref())?;

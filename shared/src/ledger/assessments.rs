@@ -80,13 +80,8 @@ impl Assessments {
             .filter_map(|id| self.records.get(id))
     }
 
-    /// Whether `a` (by `author`) may be appended.
-    pub fn check(
-        &self,
-        a: &Assessment,
-        author: &DelegationCode,
-        partial: bool,
-    ) -> Result<(), Refusal> {
+    /// Whether `a` may be appended, by the rules of its content.
+    pub fn check(&self, a: &Assessment, partial: bool) -> Result<(), Refusal> {
         let fw = Frameworks::builtin()
             .get(&a.framework)
             .filter(|f| f.version == a.framework_version)
@@ -134,21 +129,13 @@ impl Assessments {
             match self.records.get(old) {
                 None if partial => {}
                 None => return Err(Refusal::no_superseded(old)),
+                // Whose it is and whether something superseded it already
+                // are the fold's checks (`Ledger::check_supersedes`, from the
+                // clear references of every assessment, sealed or not).
                 Some(rec) => {
-                    if &rec.meta.author != author {
-                        return Err(Refusal::NotYours(format!(
-                            "assessment {old} is {}'s, not yours to supersede",
-                            rec.meta.author
-                        )));
-                    }
                     if Supplier::key(&rec.body.supplier.name) != Supplier::key(&a.supplier.name) {
                         return Err(Refusal::BadAssessment(format!(
                             "assessment {old} is of another supplier"
-                        )));
-                    }
-                    if let Some(by) = rec.superseded_by {
-                        return Err(Refusal::BadAssessment(format!(
-                            "assessment {old} is already superseded by {by}"
                         )));
                     }
                 }

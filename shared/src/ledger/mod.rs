@@ -361,7 +361,7 @@ impl Ledger {
                 }
                 Ok(())
             }
-            Body::Assessment(a) => self.assessments.check(a, &st.author, self.partial),
+            Body::Assessment(a) => self.assessments.check(a, self.partial),
             Body::Proposal(p) => self.proposals.check_proposal(p, st.issued_at, &self.roster),
             Body::Revision(r) => {
                 self.proposals
