@@ -81,10 +81,12 @@ impl Session {
         }
         let mut replica = Replica::load(&self.profile)?;
         replica.sync(&self.api, self.size, &self.checkpoint.checkpoint.root)?;
-        let ledger = replica.fold(Some(self.profile.keyring()?))?;
+        let keyring = self.profile.keyring()?;
+        let held = keyring.key_ids();
+        let ledger = replica.fold(Some(keyring))?;
         let me = self.profile.data.delegation;
         if let Some(key) = ledger.roster().encryption_key(&me) {
-            if !self.profile.keyring()?.key_ids().contains(&key.key_id()) {
+            if !held.contains(&key.key_id()) {
                 eprintln!(
                     "warning: the roster gives {me} the encryption key {}, which this profile does not hold: what is sealed to {me} now cannot be opened here (was {me} admitted again with keys made elsewhere?)",
                     key.key_id()
@@ -138,7 +140,9 @@ impl Session {
         }
         // Sealed to the keys this delegation's own verified fold gives each
         // reader: never to keys the server merely says are theirs.
-        let ledger = self.fold()?.clone();
+        // Taken, not copied: the fold is stale once this statement lands.
+        self.fold()?;
+        let ledger = self.fold.take().expect("the fold was just made");
         let author = self.profile.data.delegation;
         let sealed_to = distribution.clone();
         let key = self.profile.key()?.key_id();
