@@ -108,6 +108,13 @@ pub struct WitnessArgs {
 pub enum WitnessCommand {
     /// Show or set which witnesses this profile requires, and how many.
     Policy(PolicyArgs),
+    /// Serve the C2SP tlog-witness protocol (POST /add-checkpoint), for the
+    /// log server (its `witnesses` setting) or any client to ask for cosignatures.
+    Serve {
+        /// Address to listen on; port 0 picks a free one (printed).
+        #[arg(long, default_value = "127.0.0.1:8741")]
+        listen: String,
+    },
 }
 
 #[derive(Args)]
@@ -214,4 +221,13 @@ pub enum LogCommand {
     /// Sealed statements to this delegation that broke a rule or did not
     /// open, each with the reason.
     Invalid,
+    /// Check the log's static tiles (C2SP tlog-tiles) at URL, served by any
+    /// web server, without the log server: their checkpoint against the log
+    /// key and the witness policy, its consistency with the pinned checkpoint,
+    /// and every entry of this delegation's replica included, all by proofs
+    /// from the tiles.
+    Tiles {
+        /// The tile folder's URL prefix (it holds `checkpoint` and `tile/`).
+        url: String,
+    },
 }

@@ -21,5 +21,7 @@ pub mod replica;
 pub mod resolve;
 pub mod seal;
 pub mod session;
+pub mod tiles;
 pub mod trust;
+pub mod witness_server;
 pub mod ws;

@@ -8,6 +8,7 @@
 //! | `replica/entries` | the log entries this delegation may read, as the server sent them (others as leaf hashes), verified against the pinned checkpoint (`replica.rs`) |
 //! | `checkpoint` | the last checkpoint this profile verified (signed note) |
 //! | `witness/cosigned` | as a witness: the last checkpoint this delegation cosigned (log-signed note) |
+//! | `witness/lock` | held while a witness round or an `add-checkpoint` request reads and writes `cosigned` |
 //! | `witness/fork-evidence-<time>/` | as a witness: two signed checkpoints that cannot both be true |
 //!
 //! The witness keeps its own record, apart from `checkpoint`: what it has
@@ -37,6 +38,8 @@ const ENCRYPTION_FILE: &str = "encryption.keys";
 const CHECKPOINT_FILE: &str = "checkpoint";
 const WITNESS_DIR: &str = "witness";
 const COSIGNED_FILE: &str = "cosigned";
+/// The witness lock, in [`WITNESS_DIR`].
+const WITNESS_LOCK_FILE: &str = "lock";
 
 /// Default for [`ProfileData::max_checkpoint_age_secs`]: one hour.
 pub const DEFAULT_MAX_CHECKPOINT_AGE_SECS: u64 = 3600;
@@ -110,6 +113,12 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> CliResult<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    // The new name survives a power cut only once its folder is synced.
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
     Ok(())
 }
 
@@ -290,6 +299,22 @@ impl Profile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(anyhow::Error::from(e).into()),
         }
+    }
+
+    /// Holds the witness lock until the file is dropped: one witness round
+    /// or `add-checkpoint` request at a time reads and writes the record.
+    pub fn lock_witness(&self) -> CliResult<fs::File> {
+        let path = self.witness_dir()?.join(WITNESS_LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(file)
     }
 
     /// Records a checkpoint as cosigned (before the cosignature leaves).

@@ -127,6 +127,16 @@ impl Replica {
         self.tree.size()
     }
 
+    /// The root of the first `size` entries (`size` at most [`Replica::size`]).
+    pub fn root_at(&self, size: u64) -> entente_shared::merkle::Hash {
+        self.tree.root_at(size).unwrap_or_default()
+    }
+
+    /// Every entry's index and leaf hash, in order (hidden ones too).
+    pub fn leaves(&self) -> impl Iterator<Item = (u64, entente_shared::merkle::Hash)> + '_ {
+        self.entries.iter().map(|e| (e.index, e.leaf_hash))
+    }
+
     /// Checks `entry` is the next one and its envelope hashes to its leaf.
     fn accept(&mut self, entry: Entry) -> CliResult<()> {
         if entry.index != self.tree.size() {

@@ -9,12 +9,15 @@
 //! `log verify` checks against the roster it folded itself; the others use
 //! the server's `GET /v1/roster`, which `log verify` audits.
 //!
-//! Freshness: the newest of the checkpoint's own `time` and its valid
-//! cosignatures' timestamps (a witness cosigning at T says "as of T this was
-//! the newest checkpoint the log showed me"). Older than
-//! `max_checkpoint_age_secs`: a warning on stderr — a log may be quiet, and
-//! the server re-signs an idle checkpoint, so an old one means a frozen log
-//! or a host showing an old view.
+//! Freshness: the newest timestamp among the checkpoint's valid
+//! cosignatures (a witness cosigning at T says "as of T this was the newest
+//! checkpoint the log showed me"; C2SP tlog-cosignature). The checkpoint of a
+//! tree is one stable note and carries no time of its own; witnesses cosign
+//! it again on a schedule (the log asks them every `witness_interval_secs`,
+//! and `entente witness --every` does the same), so on a quiet log the newest
+//! cosignature stays recent. Older than `max_checkpoint_age_secs`: a warning
+//! on stderr, since that means a frozen log or a host showing an old view.
+//! With no valid cosignature at all the age is unknown, and said so.
 
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::cosignature::{self, Witnessed};
@@ -33,7 +36,7 @@ pub struct Assessed {
     pub policy_cosigners: Vec<String>,
     /// `None` without a policy.
     pub quorum_met: Option<bool>,
-    /// Seconds since the newest signature or cosignature, if it has a time.
+    /// Seconds since the newest valid cosignature, if there is one.
     pub age_secs: Option<u64>,
 }
 
@@ -104,12 +107,7 @@ pub fn assess(profile: &Profile, checkpoint: SignedCheckpoint, roster: &Roster) 
         .collect();
     let quorum_met =
         (profile.data.quorum > 0).then_some(policy_cosigners.len() >= profile.data.quorum);
-    let newest = witnessed
-        .valid
-        .iter()
-        .map(|c| c.timestamp)
-        .chain(checkpoint.checkpoint.time)
-        .max();
+    let newest = witnessed.valid.iter().map(|c| c.timestamp).max();
     Assessed {
         age_secs: newest.map(|t| now().saturating_sub(t)),
         checkpoint,
@@ -124,7 +122,7 @@ pub fn enforce(profile: &Profile, a: &Assessed) -> CliResult<()> {
     if let Some(age) = a.age_secs {
         if age > profile.data.max_checkpoint_age_secs {
             eprintln!(
-                "entente: warning: the newest checkpoint (size {}) was signed or cosigned {age}s ago, \
+                "entente: warning: the newest checkpoint (size {}) was last cosigned {age}s ago, \
                  more than max_checkpoint_age_secs = {}: the log may be frozen, or the host is showing an old view",
                 a.checkpoint.checkpoint.size, profile.data.max_checkpoint_age_secs
             );

@@ -10,12 +10,18 @@ use entente_shared::ledger::Ledger;
 use entente_shared::note::NoteSigner;
 
 use crate::fold_snapshots::FoldSnapshots;
+use crate::head::Head;
 use crate::recovery::{check_tree, spawn_fold_restore};
 use crate::sequencer::{Core, Sequencer};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::static_tiles::StaticTiles;
 use crate::store::{Opened, Store, StoreOptions, TornTail};
-use crate::{log_key, routes, snapshot, tls};
+use crate::{log_key, routes, snapshot, tls, witness_push};
+
+/// How often the sequencer hears that time passed (it saves an idle log's
+/// fold snapshot).
+const IDLE_TICK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// What the server says when the store's contents do not verify.
 const REFUSED: &str = "the store does not verify; refusing to serve it";
@@ -108,6 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         ready_tx,
     )?;
     let (feed, _) = tokio::sync::broadcast::channel(settings.stream_buffer);
+    let head = Arc::new(Head::default());
     let core = Core {
         store: store.clone(),
         ledger: ledger.clone(),
@@ -116,12 +123,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         origin,
         max_batch: settings.max_batch,
         feed: Some(feed.clone()),
-        checkpoint_interval: (settings.checkpoint_interval_secs > 0)
-            .then(|| std::time::Duration::from_secs(settings.checkpoint_interval_secs)),
+        tick: Some(IDLE_TICK),
+        head: head.clone(),
         snapshots: (settings.fold_snapshot_every > 0)
             .then(|| FoldSnapshots::new(snapshot_path, settings.fold_snapshot_every)),
     };
     let (sequencer, sequencer_thread) = Sequencer::start(core, settings.queue_depth)?;
+    if !settings.tiles_dir.is_empty() {
+        StaticTiles::open(std::path::Path::new(&settings.tiles_dir), store.clone())?
+            .spawn(head.clone())?;
+    }
+    let targets = settings.witness_targets().map_err(anyhow::Error::msg)?;
+    let every = (settings.witness_interval_secs > 0)
+        .then(|| std::time::Duration::from_secs(settings.witness_interval_secs));
+    witness_push::spawn(targets, &store, &sequencer, head, every)?;
     let state = AppState::new(
         store,
         ledger,

@@ -6,10 +6,10 @@
 //! the log; every wire type lives in `entente-shared`.
 //!
 //! Layers, each importing only from the ones before it (ARCHITECTURE.md):
-//! `metrics`, `settings`, `fsync` → `store`, `snapshot`, `feed`, `log_key`, `tls` →
-//! `fold_snapshots`, `sequencer` → `rate_limit`, `replay_cache`, `stream_slots` → `error` →
-//! `state` → `body`, `response`, `auth`, `access` → `handlers` → `routes` → `recovery`,
-//! `app`.
+//! `metrics`, `settings`, `fsync`, `head` → `store`, `snapshot`, `feed`, `log_key`, `tls` →
+//! `fold_snapshots`, `static_tiles` → `sequencer` → `witness_push`, `rate_limit`,
+//! `replay_cache`, `stream_slots` → `error` → `state` → `body`, `response`, `auth`, `access`
+//! → `handlers` → `routes` → `recovery`, `app`.
 
 pub mod access;
 pub mod app;
@@ -20,6 +20,7 @@ pub mod feed;
 pub mod fold_snapshots;
 pub mod fsync;
 pub mod handlers;
+pub mod head;
 pub mod log_key;
 pub mod metrics;
 pub mod rate_limit;
@@ -31,6 +32,8 @@ pub mod sequencer;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
+pub mod static_tiles;
 pub mod store;
 pub mod stream_slots;
 pub mod tls;
+pub mod witness_push;

@@ -51,8 +51,10 @@ pub fn load_or_create(data: &Path) -> anyhow::Result<SigningKey> {
     Ok(key)
 }
 
-/// Signs a checkpoint of `tree` for the log `origin`, dated now: the note
-/// text, and its body (the text the signature covers).
+/// Signs a checkpoint of `tree` for the log `origin`: the note text, and its
+/// body (the text the signature covers). The same tree always gives the same
+/// bytes (no extension line; Ed25519 is deterministic), so witnesses'
+/// cosignatures of it stay valid for as long as it is the latest.
 pub fn sign_tree(
     origin: &str,
     key: &SigningKey,
@@ -63,7 +65,6 @@ pub fn sign_tree(
         origin: origin.to_owned(),
         size: tree.size(),
         root: tree.root(),
-        time: Some(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64),
         extensions: Vec::new(),
     };
     let signed = SignedCheckpoint::sign(cp, &signer)?;

@@ -8,28 +8,25 @@
 //! and one `fdatasync` (group commit), then the index (see `store`). Only
 //! then are the receipts released. Only this thread writes the log.
 //!
-//! Two small writes that are not log entries go through this thread too, so
-//! that it stays the only writer:
-//! - witnesses' cosignatures ([`Sequencer::cosign`]), checked by the handler
-//!   and written with the next batch, or on their own if no statement waits;
-//! - the idle re-sign: when the log has had no entry and no cosignature of its
-//!   latest checkpoint for `checkpoint_interval_secs`, the thread signs the same
-//!   size and root again with a newer `time` line (legitimate in C2SP: the
-//!   same tree, a newer statement that it is the latest). Without it a quiet
-//!   log and a frozen one would look the same to a client checking age.
-//!   A ticker thread holding only a weak handle asks for it, so it never keeps
-//!   the sequencer alive.
+//! Witnesses' cosignatures ([`Sequencer::cosign`]), checked by the handler or
+//! by the witness pusher, go through this thread too, so that it stays the
+//! only writer: written with the next batch, or on their own if no statement
+//! waits. A checkpoint is signed only when entries land: the checkpoint of a
+//! tree is one stable note, and an idle log stays fresh by its witnesses'
+//! newer cosignatures of it, never by signing it again.
+//!
+//! A ticker thread holding only a weak handle tells the thread when a quarter
+//! minute passed, so that an idle log's fold snapshot is saved; it never
+//! keeps the sequencer alive.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::keys::SigningKey;
 use entente_shared::ledger::{Ledger, VerifiedStatement};
 use entente_shared::merkle::{leaf_hash, CompactTree};
-use entente_shared::note::NoteSigner;
 use entente_shared::refusal::Refusal;
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,8 +69,8 @@ enum Job {
         cosignature: NewCosignature,
         reply: oneshot::Sender<Result<(), SubmitError>>,
     },
-    /// From the ticker: re-sign the checkpoint if it has gone stale.
-    Refresh,
+    /// From the ticker: a tick passed (idle snapshots).
+    Tick,
 }
 
 /// A handle to the sequencer thread; dropping every handle stops it after
@@ -94,37 +91,28 @@ pub struct Core {
     /// Where committed batches are published for the live stream, if anywhere.
     /// Sending never blocks: a subscriber that falls behind is told it lagged.
     pub feed: Option<tokio::sync::broadcast::Sender<Arc<Published>>>,
-    /// Re-sign an idle log's checkpoint this often; `None`: never.
-    pub checkpoint_interval: Option<Duration>,
+    /// Tell the thread this often that time passed; `None`: never.
+    pub tick: Option<Duration>,
+    /// Bumped after every commit, for the threads that publish the log
+    /// elsewhere (static tiles, witness pushers).
+    pub head: Arc<crate::head::Head>,
     /// Fold snapshots to keep up to date; `None`: none.
     pub snapshots: Option<FoldSnapshots>,
-}
-
-/// The latest checkpoint as the thread knows it, for the idle re-sign.
-#[derive(Default)]
-struct Latest {
-    /// Its body (note text); cosignatures of exactly this body count as fresh.
-    body: String,
-    /// Newest of its own time and the timestamps of its cosignatures.
-    attested: u64,
 }
 
 impl Sequencer {
     /// Starts the thread; `queue_depth` statements may wait for it.
     pub fn start(core: Core, queue_depth: usize) -> std::io::Result<(Sequencer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(queue_depth);
-        if let Some(every) = core.checkpoint_interval {
+        if let Some(tick) = core.tick {
             let weak = tx.downgrade();
-            // Ask a few times per interval, so a stale checkpoint is at most
-            // a quarter interval late; a full queue skips a tick (the log is
-            // busy making checkpoints anyway).
-            let tick = (every / 4).max(Duration::from_millis(250));
+            // A full queue skips a tick (the log is busy, not idle).
             std::thread::Builder::new()
                 .name("checkpoint-ticker".into())
                 .spawn(move || loop {
                     std::thread::sleep(tick);
                     let Some(tx) = weak.upgrade() else { break };
-                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Job::Refresh) {
+                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Job::Tick) {
                         break;
                     }
                 })?;
@@ -137,6 +125,22 @@ impl Sequencer {
 
     /// Queues a checked cosignature and waits until it is stored.
     pub async fn cosign(&self, cosignature: NewCosignature) -> Result<(), SubmitError> {
+        self.queue_cosignature(cosignature)?
+            .await
+            .map_err(|_| SubmitError::Stopped)?
+    }
+
+    /// [`Sequencer::cosign`], for a thread outside the async runtime.
+    pub fn cosign_blocking(&self, cosignature: NewCosignature) -> Result<(), SubmitError> {
+        self.queue_cosignature(cosignature)?
+            .blocking_recv()
+            .map_err(|_| SubmitError::Stopped)?
+    }
+
+    fn queue_cosignature(
+        &self,
+        cosignature: NewCosignature,
+    ) -> Result<oneshot::Receiver<Result<(), SubmitError>>, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .try_send(Job::Cosignature { cosignature, reply })
@@ -144,7 +148,7 @@ impl Sequencer {
                 mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
                 mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
             })?;
-        answer.await.map_err(|_| SubmitError::Stopped)?
+        Ok(answer)
     }
 
     /// Queues a verified statement received at `received_at` (the server's
@@ -170,7 +174,6 @@ impl Sequencer {
 }
 
 fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
-    let mut latest = core.stored_latest();
     // Whether statements landed since the ticker's last tick: an idle log
     // is one where none did.
     let mut busy = false;
@@ -184,7 +187,7 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
         }
         let mut statements = Vec::with_capacity(jobs.len());
         let mut cosignatures = Vec::new();
-        let mut refresh = false;
+        let mut ticked = false;
         for job in jobs {
             match job {
                 Job::Statement {
@@ -193,20 +196,20 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
                     reply,
                 } => statements.push((statement, received_at, reply)),
                 Job::Cosignature { cosignature, reply } => cosignatures.push((cosignature, reply)),
-                Job::Refresh => refresh = true,
+                Job::Tick => ticked = true,
             }
         }
         let wrote = !statements.is_empty();
-        core.commit(statements, cosignatures, refresh, &mut latest);
+        core.commit(statements, cosignatures);
         busy |= wrote;
         if let Some(snapshots) = core.snapshots.as_mut() {
             if wrote {
                 snapshots.after_commit(&core.ledger, &core.tree);
-            } else if refresh && !busy {
+            } else if ticked && !busy {
                 snapshots.when_idle(&core.ledger, &core.tree);
             }
         }
-        if refresh {
+        if ticked {
             busy = false;
         }
     }
@@ -214,10 +217,6 @@ fn run(mut core: Core, mut rx: mpsc::Receiver<Job>) {
         snapshots.finish(&core.ledger, &core.tree);
     }
     tracing::info!("sequencer stopped");
-}
-
-fn now() -> u64 {
-    time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
 
 type CosignJob = (NewCosignature, oneshot::Sender<Result<(), SubmitError>>);
@@ -228,35 +227,7 @@ type StatementJob = (
 );
 
 impl Core {
-    /// The stored checkpoint's body and time, to start the idle clock from.
-    fn stored_latest(&self) -> Latest {
-        let text = match self.store.checkpoint() {
-            Ok(Some(text)) => text,
-            Ok(None) => return Latest::default(),
-            Err(e) => fatal(&e),
-        };
-        match SignedCheckpoint::parse_and_verify(
-            &text,
-            &NoteSigner::new(&self.origin, &self.log_key)
-                .map(|s| s.verifier())
-                .unwrap_or_else(|e| fatal(&e)),
-        ) {
-            Ok(cp) => Latest {
-                attested: cp.checkpoint.time.unwrap_or(0),
-                body: cp.note.text,
-            },
-            // The start-up check verified it; a failure here is a bug, not data.
-            Err(e) => fatal(&e),
-        }
-    }
-
-    fn commit(
-        &mut self,
-        jobs: Vec<StatementJob>,
-        cosignatures: Vec<CosignJob>,
-        refresh: bool,
-        latest: &mut Latest,
-    ) {
+    fn commit(&mut self, jobs: Vec<StatementJob>, cosignatures: Vec<CosignJob>) {
         // Only a newer cosignature replaces a witness's stored one; an equal
         // or older one (a replay) is answered without a write.
         let (cosignatures, stale): (Vec<_>, Vec<_>) = cosignatures
@@ -266,11 +237,6 @@ impl Core {
             let _ = reply.send(Ok(()));
         }
         let (cosignatures, cosign_replies): (Vec<_>, Vec<_>) = cosignatures.into_iter().unzip();
-        for c in &cosignatures {
-            if c.cosignature.body == latest.body {
-                latest.attested = latest.attested.max(c.cosignature.timestamp.min(now()));
-            }
-        }
         let answer_cosigners = |replies: Vec<oneshot::Sender<Result<(), SubmitError>>>| {
             for reply in replies {
                 let _ = reply.send(Ok(()));
@@ -317,38 +283,16 @@ impl Core {
             }
         }
         if accepted.is_empty() {
-            let stale = self
-                .checkpoint_interval
-                .is_some_and(|every| now().saturating_sub(latest.attested) >= every.as_secs());
-            let resign = refresh && stale && self.tree.size() > 0;
-            if cosignatures.is_empty() && !resign {
-                return;
-            }
-            let checkpoint = if resign {
-                match self.sign_checkpoint() {
-                    Ok((text, body)) => {
-                        latest.body = body;
-                        latest.attested = now();
-                        Some(text)
-                    }
-                    Err(e) => fatal(&e),
+            if !cosignatures.is_empty() {
+                if let Err(e) = self.store.commit_cosignatures(&cosignatures) {
+                    fatal(&e);
                 }
-            } else {
-                None
-            };
-            if let Err(e) = self
-                .store
-                .commit_aside(&cosignatures, checkpoint.as_deref())
-            {
-                fatal(&e);
-            }
-            if resign {
-                tracing::debug!(size = self.tree.size(), "re-signed the idle checkpoint");
+                self.head.bump();
             }
             answer_cosigners(cosign_replies);
             return;
         }
-        let (checkpoint, body) = match self.sign_checkpoint() {
+        let checkpoint = match self.sign_checkpoint() {
             Ok(signed) => signed,
             Err(e) => fatal(&e),
         };
@@ -370,9 +314,8 @@ impl Core {
             // The fold already moved on; serving on would show state that is not on disk.
             fatal(&e);
         }
-        latest.body = body;
-        latest.attested = now();
         answer_cosigners(cosign_replies);
+        self.head.bump();
         crate::metrics::observe_commit(n, started.elapsed().as_secs_f64());
         crate::metrics::set_log_size(self.tree.size());
         tracing::debug!(statements = n, size = self.tree.size(), "committed batch");
@@ -404,9 +347,9 @@ impl Core {
         }
     }
 
-    /// Signs the current tree: the note text and its body.
-    fn sign_checkpoint(&self) -> anyhow::Result<(String, String)> {
-        crate::log_key::sign_tree(&self.origin, &self.log_key, &self.tree)
+    /// Signs the current tree: the note text.
+    fn sign_checkpoint(&self) -> anyhow::Result<String> {
+        crate::log_key::sign_tree(&self.origin, &self.log_key, &self.tree).map(|(text, _)| text)
     }
 }
 

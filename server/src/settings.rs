@@ -73,9 +73,16 @@ pub struct Settings {
     /// Ping each subscriber this often, in seconds; one that has answered
     /// nothing (no pong) by the next ping is closed (1008).
     pub stream_ping_secs: u64,
-    /// Re-sign an idle log's checkpoint (same tree, newer time) after this
-    /// many seconds without an entry or a fresh cosignature; 0: never.
-    pub checkpoint_interval_secs: u64,
+    /// Witnesses the log asks to cosign each new checkpoint (C2SP
+    /// tlog-witness), each `"<submission prefix URL> <witness vkey>"`.
+    pub witnesses: Vec<String>,
+    /// Ask each witness to cosign the latest checkpoint again once its last
+    /// cosignature is this many seconds old, so that an idle log stays
+    /// provably fresh; 0: only when the checkpoint changes.
+    pub witness_interval_secs: u64,
+    /// Folder to write the log's static tiles and checkpoint to (C2SP
+    /// tlog-tiles), for a web server to serve; empty: none.
+    pub tiles_dir: String,
     /// sled page cache, in MiB (sled's own default is 1 GiB).
     pub cache_capacity_mb: u64,
     /// Statements per second one delegation may submit, sustained (429 past it).
@@ -129,7 +136,9 @@ impl Default for Settings {
             stream_max_per_delegation: 16,
             stream_max_total: 512,
             stream_ping_secs: 30,
-            checkpoint_interval_secs: 60,
+            witnesses: Vec::new(),
+            witness_interval_secs: 60,
+            tiles_dir: String::new(),
             cache_capacity_mb: 64,
             rate_per_delegation: 200,
             rate_burst: 400,
@@ -170,7 +179,9 @@ const FIELDS: &[&str] = &[
     "stream_max_per_delegation",
     "stream_max_total",
     "stream_ping_secs",
-    "checkpoint_interval_secs",
+    "witnesses",
+    "witness_interval_secs",
+    "tiles_dir",
     "cache_capacity_mb",
     "rate_per_delegation",
     "rate_burst",
@@ -256,7 +267,47 @@ impl Settings {
         if self.max_statement_bytes > self.max_body_bytes {
             return Err("max_statement_bytes must not exceed max_body_bytes".into());
         }
+        self.witness_targets()?;
         Ok(())
+    }
+
+    /// The `witnesses` setting, each parsed as a submission prefix and a
+    /// cosignature verifier key.
+    pub fn witness_targets(&self) -> Result<Vec<WitnessTarget>, String> {
+        self.witnesses
+            .iter()
+            .map(|w| WitnessTarget::parse(w))
+            .collect()
+    }
+}
+
+/// A witness the log asks to cosign (see [`Settings::witnesses`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessTarget {
+    /// The submission prefix: `add-checkpoint` is posted to `<url>/add-checkpoint`.
+    pub url: String,
+    /// The witness's cosignature key (C2SP vkey, signature type 0x04).
+    pub key: entente_shared::cosignature::WitnessKey,
+}
+
+impl WitnessTarget {
+    fn parse(setting: &str) -> Result<WitnessTarget, String> {
+        let bad = |why: String| format!("witnesses: {setting:?}: {why}");
+        let (url, vkey) = setting
+            .split_once(' ')
+            .ok_or_else(|| bad("expected \"<URL> <vkey>\"".into()))?;
+        let url = url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad("the URL must be http(s)://".into()));
+        }
+        let key = vkey
+            .trim()
+            .parse()
+            .map_err(|e| bad(format!("not a cosignature verifier key: {e}")))?;
+        Ok(WitnessTarget {
+            url: url.to_owned(),
+            key,
+        })
     }
 }
 
@@ -306,6 +357,32 @@ mod tests {
                 ..Settings::default()
             };
             assert_eq!(settings.validate().is_ok(), ok, "segment_mb = {mb}");
+        }
+    }
+
+    #[test]
+    fn witnesses_are_a_url_and_a_cosignature_vkey() {
+        let (key, _) = entente_shared::keys::SigningKey::generate().unwrap();
+        let vkey = entente_shared::cosignature::vkey("entente-witness/US", &key.public_key());
+        let with = |w: &str| Settings {
+            witnesses: vec![w.to_owned()],
+            ..Settings::default()
+        };
+        let ok = with(&format!("http://127.0.0.1:9/w/ {vkey}"));
+        let targets = ok.witness_targets().unwrap();
+        assert_eq!(targets[0].url, "http://127.0.0.1:9/w");
+        assert_eq!(targets[0].key.name, "entente-witness/US");
+        for bad in [
+            vkey.clone(),
+            format!("ftp://x {vkey}"),
+            "http://x entente-witness/US+00000000+AAAA".to_owned(),
+            // A note vkey (type 0x01) is not a cosignature key.
+            format!(
+                "http://x {}",
+                entente_shared::note::vkey("entente-witness/US", 1, &key.public_key())
+            ),
+        ] {
+            assert!(with(&bad).validate().is_err(), "{bad}");
         }
     }
 

@@ -102,7 +102,6 @@ fn fixture() -> Fixture {
         origin: origin.clone(),
         size: 4,
         root: tree.root(),
-        time: Some(1),
         extensions: vec![],
     };
     batch.checkpoint = SignedCheckpoint::sign(cp, &signer).unwrap().to_text();
@@ -116,7 +115,8 @@ fn fixture() -> Fixture {
         origin,
         max_batch: 16,
         feed: None,
-        checkpoint_interval: None,
+        tick: None,
+        head: Default::default(),
         snapshots: None,
     };
     let (sequencer, _thread) = Sequencer::start(core, 16).unwrap();

@@ -595,7 +595,6 @@ mod tests {
             origin: "example.org/log".into(),
             size,
             root: [0; 32],
-            time: None,
             extensions: vec![],
         };
         Fold::new(

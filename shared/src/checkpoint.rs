@@ -7,21 +7,21 @@
 //! <origin>
 //! <tree size, decimal, no leading zeros>
 //! <root hash, standard base64 of 32 bytes>
-//! time <unix seconds>
 //! ```
 //!
-//! The first three lines are the C2SP format, readable by any checkpoint tool.
-//! The fourth is Entente's own extension line: the time, in Unix seconds, at
-//! which the log signed the checkpoint. Clients use it to notice a log that
-//! keeps serving an old checkpoint. Entente always writes exactly one `time`
-//! line, as the first extension line.
+//! Entente writes exactly these three lines and no extension line (C2SP calls
+//! extension lines NOT RECOMMENDED), so the checkpoint of a given tree is one
+//! stable note: Ed25519 signatures are deterministic, and signing the same
+//! tree again gives the same bytes. Witnesses' cosignatures of it therefore
+//! stay valid for as long as it is the latest, and freshness comes from the
+//! timestamps in those cosignatures (C2SP tlog-cosignature), not from the
+//! log's own word (see `docs/protocol.md`).
 //!
-//! Other extension lines are kept verbatim in [`Checkpoint::extensions`] and
-//! not interpreted, so a checkpoint from a log that adds its own still
-//! parses and its signature still verifies. A line starting with `time ` is
-//! only read as our extension when it is the first extension line; one
-//! anywhere else is refused, so that every accepted body has exactly one
-//! reading and [`Checkpoint::to_body`] gives back exactly the bytes parsed.
+//! Extension lines of other logs, and the `time <unix seconds>` line that
+//! Entente releases before 0.3 wrote, are kept verbatim in
+//! [`Checkpoint::extensions`] and not interpreted, so such a checkpoint still
+//! parses and its signature still verifies; [`Checkpoint::to_body`] gives
+//! back exactly the bytes parsed.
 //!
 //! The log's key name must equal the origin: the spec only says it SHOULD,
 //! but tying them means a key for one log can never vouch for another's tree.
@@ -34,9 +34,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::note::{NoteError, NoteSigner, NoteVerifier, SignedNote, MAX_NOTE_SIZE};
-
-/// Prefix of Entente's time extension line.
-const TIME_PREFIX: &str = "time ";
 
 /// What can go wrong with a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,8 +69,6 @@ pub struct Checkpoint {
     pub size: u64,
     /// RFC 6962 Merkle root over the first `size` leaves.
     pub root: [u8; 32],
-    /// Unix seconds from the `time` extension line, if present.
-    pub time: Option<u64>,
     /// Other extension lines, verbatim, without their newline.
     pub extensions: Vec<String>,
 }
@@ -87,9 +82,6 @@ impl Checkpoint {
             self.size,
             B64.encode(self.root)
         );
-        if let Some(time) = self.time {
-            out.push_str(&format!("{TIME_PREFIX}{time}\n"));
-        }
         for ext in &self.extensions {
             out.push_str(ext);
             out.push('\n');
@@ -126,25 +118,17 @@ impl Checkpoint {
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| malformed("root hash is not base64 of 32 bytes"))?;
 
-        let mut time = None;
         let mut extensions = Vec::new();
-        for (i, line) in lines.enumerate() {
+        for line in lines {
             if line.is_empty() {
                 return Err(malformed("empty extension line"));
             }
-            match line.strip_prefix(TIME_PREFIX) {
-                Some(secs) if i == 0 => {
-                    time = Some(parse_decimal(secs).ok_or_else(|| malformed("bad time line"))?);
-                }
-                Some(_) => return Err(malformed("time line is not the first extension")),
-                None => extensions.push(line.to_owned()),
-            }
+            extensions.push(line.to_owned());
         }
         let cp = Checkpoint {
             origin: origin.to_owned(),
             size,
             root,
-            time,
             extensions,
         };
         // Each check above should make this hold; keep it as the definition
@@ -258,7 +242,6 @@ mod tests {
                 .unwrap()
                 .try_into()
                 .unwrap(),
-            time: Some(1_700_000_000),
             extensions: vec![],
         }
     }
@@ -273,25 +256,22 @@ mod tests {
     fn body_round_trip() {
         let cp = sample();
         let body = cp.to_body();
-        assert_eq!(
-            body,
-            format!("{ORIGIN}\n20852163\n{ROOT}\ntime 1700000000\n")
-        );
+        assert_eq!(body, format!("{ORIGIN}\n20852163\n{ROOT}\n"));
         assert_eq!(Checkpoint::from_body(&body).unwrap(), cp);
 
         // The C2SP example, without extensions.
         let plain = "example.com/behind-the-sofa\n20852163\n\
                      CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         let cp = Checkpoint::from_body(plain).unwrap();
-        assert_eq!(cp.time, None);
+        assert!(cp.extensions.is_empty());
         assert_eq!(cp.to_body(), plain);
 
-        // Foreign extension lines are kept verbatim.
+        // Foreign extension lines, and the `time` line of older releases,
+        // are kept verbatim.
         let ext = body_with("0", ROOT, "time 5\nfoo bar\n— x\n");
         let cp = Checkpoint::from_body(&ext).unwrap();
         assert_eq!(cp.size, 0);
-        assert_eq!(cp.time, Some(5));
-        assert_eq!(cp.extensions, vec!["foo bar", "— x"]);
+        assert_eq!(cp.extensions, vec!["time 5", "foo bar", "— x"]);
         assert_eq!(cp.to_body(), ext);
     }
 
@@ -313,10 +293,6 @@ mod tests {
             body_with("12", ROOT.trim_end_matches('='), ""),
             body_with("12", "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=", ""),
             body_with("12", ROOT, "\n"),
-            body_with("12", ROOT, "time 01\n"),
-            body_with("12", ROOT, "time \n"),
-            body_with("12", ROOT, "time 1\ntime 2\n"),
-            body_with("12", ROOT, "foo\ntime 2\n"),
             body_with("12", ROOT, "x\r\n"),
             format!("{ORIGIN}\n12\n{ROOT}"),
             format!("{ORIGIN}\n12\n"),
@@ -405,9 +381,6 @@ mod tests {
         let mut cp = sample();
         cp.extensions = vec!["a\nb".into()];
         cps.push(cp);
-        let mut cp = sample();
-        cp.extensions = vec!["time 3".into()];
-        cps.push(cp);
         for cp in cps {
             assert!(
                 matches!(
@@ -431,8 +404,9 @@ mod tests {
             origin: ORIGIN.into(),
             size: 42,
             root: core::array::from_fn(|i| (i as u8).wrapping_mul(7)),
-            time: Some(1_700_000_000),
-            extensions: vec![],
+            // The `time` line older releases wrote: these exact bytes were
+            // cross-checked, and extension lines are still signed as they are.
+            extensions: vec!["time 1700000000".into()],
         };
         let signed = SignedCheckpoint::sign(cp, &signer).unwrap();
         let want = "entente.example/log\n\
@@ -454,9 +428,9 @@ mod tests {
             origin in "[a-z0-9./_-]{1,40}",
             size in any::<u64>(),
             root in any::<[u8; 32]>(),
-            time in any::<Option<u64>>(),
+            extensions in prop::collection::vec("[a-z0-9 ]{1,12}", 0..3),
         ) {
-            let cp = Checkpoint { origin: origin.clone(), size, root, time, extensions: vec![] };
+            let cp = Checkpoint { origin: origin.clone(), size, root, extensions };
             prop_assert_eq!(Checkpoint::from_body(&cp.to_body()).unwrap(), cp.clone());
 
             let key = key_from_seed([5u8; 32]);

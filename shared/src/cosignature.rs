@@ -150,6 +150,49 @@ pub fn parse_line(line: &str) -> Result<NoteSignature, CosignatureError> {
         .ok_or_else(|| NoteError::Malformed("no signature").into())
 }
 
+/// A witness known by its C2SP verifier key (`<name>+<hash>+base64(0x04 ||
+/// key)`), as a log's configuration names the witnesses it asks: any witness
+/// that speaks tlog-witness, an Entente delegation's or not.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WitnessKey {
+    pub name: String,
+    pub key: PublicKey,
+}
+
+impl WitnessKey {
+    /// Checks one cosignature line over `body`; returns its timestamp. A line
+    /// by another name is [`CosignatureError::Missing`].
+    pub fn verify(&self, sig: &NoteSignature, body: &str) -> Result<u64, CosignatureError> {
+        if sig.name != self.name {
+            return Err(CosignatureError::Missing(sig.name.clone()));
+        }
+        verify(sig, body, &self.key)
+    }
+
+    /// The verifier key string.
+    pub fn to_vkey(&self) -> String {
+        vkey(&self.name, &self.key)
+    }
+}
+
+impl std::str::FromStr for WitnessKey {
+    type Err = NoteError;
+
+    fn from_str(s: &str) -> Result<Self, NoteError> {
+        let (name, alg, key) = crate::note::parse_vkey(s)?;
+        if alg != ALG_COSIGNATURE_V1 {
+            return Err(NoteError::UnknownAlgorithm);
+        }
+        Ok(WitnessKey { name, key })
+    }
+}
+
+impl std::fmt::Debug for WitnessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WitnessKey({})", self.to_vkey())
+    }
+}
+
 /// A valid cosignature by an admitted delegation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosigner {

@@ -43,5 +43,7 @@ pub mod seal;
 pub mod statement;
 pub mod strict_json;
 mod text_form;
+pub mod tiles;
 pub mod views;
 pub mod visibility;
+pub mod witness_protocol;

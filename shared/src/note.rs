@@ -188,35 +188,45 @@ impl FromStr for NoteVerifier {
     /// Parses a verifier key as written by [`NoteVerifier::to_vkey`] (and by
     /// Go's `note.GenerateKey`).
     fn from_str(s: &str) -> Result<Self, NoteError> {
-        // The name cannot contain '+' but the base64 key can, so split on the
-        // first two only.
-        let mut parts = s.splitn(3, '+');
-        let (Some(name), Some(hash_hex), Some(key_b64)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::BadVerifierKey);
-        };
-        check_key_name(name)?;
-        let hash_ok = hash_hex.len() == 8
-            && hash_hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !hash_ok {
-            return Err(NoteError::BadVerifierKey);
-        }
-        let key_hash = u32::from_str_radix(hash_hex, 16).map_err(|_| NoteError::BadVerifierKey)?;
-        let typed = B64.decode(key_b64).map_err(|_| NoteError::BadVerifierKey)?;
-        let (alg, raw) = typed.split_first().ok_or(NoteError::BadVerifierKey)?;
-        if *alg != ALG_ED25519 {
+        let (name, alg, key) = parse_vkey(s)?;
+        if alg != ALG_ED25519 {
             return Err(NoteError::UnknownAlgorithm);
         }
-        let key = PublicKey::try_from(raw).map_err(|_| NoteError::BadVerifierKey)?;
-        let verifier = NoteVerifier::new(name, key)?;
-        if verifier.key_hash != key_hash {
-            return Err(NoteError::KeyHashMismatch);
-        }
-        Ok(verifier)
+        NoteVerifier::new(&name, key)
     }
+}
+
+/// Parses a C2SP verifier key `<name>+<hash hex>+<base64(alg || key)>` with
+/// an Ed25519 public key, for any signature type `alg` (0x01 for notes, 0x04
+/// for cosignatures): the name, the type and the key, once the key hash
+/// matches all three.
+pub fn parse_vkey(s: &str) -> Result<(String, u8, PublicKey), NoteError> {
+    // The name cannot contain '+' but the base64 key can, so split on the
+    // first two only.
+    let mut parts = s.splitn(3, '+');
+    let (Some(name), Some(hash_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(NoteError::BadVerifierKey);
+    };
+    check_key_name(name)?;
+    let hash_ok = hash_hex.len() == 8
+        && hash_hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hash_ok {
+        return Err(NoteError::BadVerifierKey);
+    }
+    let hash = u32::from_str_radix(hash_hex, 16).map_err(|_| NoteError::BadVerifierKey)?;
+    let typed = B64.decode(key_b64).map_err(|_| NoteError::BadVerifierKey)?;
+    let (alg, raw) = typed.split_first().ok_or(NoteError::BadVerifierKey)?;
+    if !matches!(*alg, ALG_ED25519 | crate::cosignature::ALG_COSIGNATURE_V1) {
+        return Err(NoteError::UnknownAlgorithm);
+    }
+    let key = PublicKey::try_from(raw).map_err(|_| NoteError::BadVerifierKey)?;
+    if key_hash(name, *alg, &key) != hash {
+        return Err(NoteError::KeyHashMismatch);
+    }
+    Ok((name.to_owned(), *alg, key))
 }
 
 impl fmt::Display for NoteVerifier {

@@ -60,7 +60,7 @@ impl Server {
     }
 
     /// Starts a server on a fresh data folder with extra settings as
-    /// `ENTENTE_*` environment variables, e.g. `("ENTENTE_CHECKPOINT_INTERVAL_SECS", "1")`.
+    /// `ENTENTE_*` environment variables, e.g. `("ENTENTE_WITNESS_INTERVAL_SECS", "1")`.
     pub fn start_with_env(vars: &[(&str, &str)]) -> Server {
         Server::start_with(&[], vars)
     }
@@ -115,6 +115,18 @@ impl Server {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        Server::start_at(self.data_dir(), self.addr(), &vars)
+    }
+
+    /// [`Server::restart`] with further `ENTENTE_*` settings (kept by later
+    /// restarts too).
+    pub fn restart_with_env(&self, more: &[(&str, &str)]) -> Server {
+        let mut vars: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        vars.extend_from_slice(more);
         Server::start_at(self.data_dir(), self.addr(), &vars)
     }
 

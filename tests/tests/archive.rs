@@ -209,7 +209,6 @@ impl Bundle {
             origin: origin.into(),
             size,
             root: tree.root(),
-            time: Some(1),
             extensions: vec![],
         };
         self.header.origin = origin.into();

@@ -203,7 +203,6 @@ fn signed_by_log_key(server: &Server, size: u64, root: [u8; 32]) -> String {
         origin,
         size,
         root,
-        time: Some(1),
         extensions: Vec::new(),
     };
     SignedCheckpoint::sign(cp, &signer).unwrap().to_text()

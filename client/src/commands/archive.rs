@@ -93,7 +93,6 @@ pub fn run(ctx: &Context, cmd: ArchiveCommand) -> CliResult<()> {
                 "origin": cp.origin,
                 "size": cp.size,
                 "root": b64::encode(&cp.root),
-                "time": cp.time,
                 "log_key": header.log_key,
                 "log_key_pinned": pinned.is_some(),
                 "exported_by": header.exported_by,

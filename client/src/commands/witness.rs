@@ -31,8 +31,12 @@ use crate::profile::Profile;
 use crate::session::Session;
 
 pub fn run(ctx: &Context, args: WitnessArgs) -> CliResult<()> {
-    if let Some(WitnessCommand::Policy(p)) = args.command {
-        return policy(ctx, p);
+    match args.command {
+        Some(WitnessCommand::Policy(p)) => return policy(ctx, p),
+        Some(WitnessCommand::Serve { listen }) => {
+            return crate::witness_server::serve(Profile::open(&ctx.home)?, &listen, ctx.json)
+        }
+        None => {}
     }
     let Some(every) = args.every else {
         return once(ctx);
@@ -62,7 +66,9 @@ fn once(ctx: &Context) -> CliResult<()> {
         ))
     })?;
     // The witness's own record first, so that a fork or rollback leaves its
-    // evidence; then the profile's pin, as for every command.
+    // evidence; then the profile's pin, as for every command. The lock keeps
+    // a witness server of the same profile out of the record meanwhile.
+    let _lock = profile.lock_witness()?;
     if let Some(cosigned) = profile.cosigned()? {
         check_against_cosigned(&profile, &api, &cosigned, &presented, &cp)?;
     }

@@ -10,7 +10,7 @@
 //! behind, and the start-up check ([`crate::recovery`]) brings it level. The
 //! Merkle tree's nodes are in memory ([`nodes`]), computed from the entries.
 //!
-//! Writes happen only through [`Store::commit`], [`Store::commit_aside`] and
+//! Writes happen only through [`Store::commit`], [`Store::commit_cosignatures`] and
 //! the start-up calls, which only the sequencer thread (or start-up, before
 //! it runs) makes. Handlers see [`Store`] and [`StoreError`], never sled.
 
@@ -23,8 +23,11 @@ pub mod segments;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use entente_shared::checkpoint::Checkpoint;
+use entente_shared::cosignature;
 use entente_shared::dsse::Envelope;
 use entente_shared::merkle::{Hash, NodeSource};
+use entente_shared::note::{SignedNote, MAX_SIGNATURES};
 use entente_shared::statement::StatementId;
 use serde::{Deserialize, Serialize};
 
@@ -334,19 +337,11 @@ impl Store {
         Ok(())
     }
 
-    /// Writes what changes no entry — cosignatures, and a re-signed
-    /// checkpoint of the same tree (a newer time). Sequencer thread only,
-    /// like [`Store::commit`].
-    pub fn commit_aside(
-        &self,
-        cosignatures: &[NewCosignature],
-        checkpoint: Option<&str>,
-    ) -> Result<(), StoreError> {
+    /// Writes what changes no entry: witnesses' cosignatures. Sequencer
+    /// thread only, like [`Store::commit`].
+    pub fn commit_cosignatures(&self, cosignatures: &[NewCosignature]) -> Result<(), StoreError> {
         let mut b = sled::Batch::default();
         Self::add_cosignatures(&mut b, cosignatures);
-        if let Some(cp) = checkpoint {
-            b.insert(layout::META_CHECKPOINT, cp.as_bytes());
-        }
         self.db.apply_batch(b)?;
         Ok(())
     }
@@ -408,6 +403,33 @@ impl Store {
             out.push((code, c));
         }
         Ok(out)
+    }
+
+    /// The latest checkpoint as published: the log's note with the stored
+    /// cosignatures of exactly that note appended as further signature lines
+    /// (C2SP allows several). `None` while the log is empty.
+    pub fn cosigned_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        let Some(text) = self.checkpoint()? else {
+            return Ok(None);
+        };
+        let corrupt = |e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("the published checkpoint is unreadable: {e}"))
+        };
+        let mut note = SignedNote::parse(&text).map_err(|e| corrupt(&e))?;
+        let size = Checkpoint::from_body(&note.text)
+            .map_err(|e| corrupt(&e))?
+            .size;
+        for (_, stored) in self.cosignatures(size)? {
+            // A cosignature covers the whole text: one of another note of
+            // this size (an older release's dated checkpoint) does not verify.
+            if stored.body != note.text || note.signatures.len() >= MAX_SIGNATURES {
+                continue;
+            }
+            if let Ok(sig) = cosignature::parse_line(&stored.line) {
+                note.add_signature(sig);
+            }
+        }
+        Ok(Some(note.to_text()))
     }
 
     /// The cosignature stored for witness `code` at tree `size`, if any.
