@@ -20,6 +20,11 @@ pub struct Cli {
     /// Print one JSON value instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Read from this mirror (`entente mirror`) instead of the profile's
+    /// server, e.g. when the host is down; it is checked against the pin as
+    /// the server is, and may lag it. Publishing still needs the server.
+    #[arg(long, global = true, env = "ENTENTE_MIRROR")]
+    pub mirror: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,6 +78,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Witness the log: check consistency, cosign, post; or set the witness policy.
     Witness(WitnessArgs),
+    /// Keep a verified copy of the log this delegation may read, and serve
+    /// its read API (for `--mirror`), so the record survives the host.
+    Mirror(MirrorArgs),
     /// Export an offline-verifiable bundle, or verify one with no server.
     #[command(subcommand)]
     Archive(ArchiveCommand),
@@ -102,6 +110,19 @@ pub struct WitnessArgs {
     /// Keep witnessing, once every DURATION (e.g. 30s, 5m, 1h).
     #[arg(long, value_parser = crate::duration::parse)]
     pub every: Option<Duration>,
+}
+
+#[derive(Args)]
+pub struct MirrorArgs {
+    /// Address to listen on (loopback only; port 0 picks a free one, printed).
+    #[arg(long, default_value = "127.0.0.1:8742")]
+    pub listen: String,
+    /// Folder of the mirror's copy (default: `mirror` in the profile).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Follow the log once every DURATION (e.g. 2s, 1m).
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
+    pub every: Duration,
 }
 
 #[derive(Subcommand)]

@@ -64,7 +64,8 @@ pub fn ca_certificates(
 impl Api {
     /// A client for the profile's server, signing with its key.
     pub fn for_profile(profile: &crate::profile::Profile) -> CliResult<Api> {
-        let mut api = Api::new(&profile.data.server, profile.data.ca_file.as_deref())?;
+        let server = profile.read_from.as_deref().unwrap_or(&profile.data.server);
+        let mut api = Api::new(server, profile.data.ca_file.as_deref())?;
         api.signer = Some(profile.key()?);
         Ok(api)
     }

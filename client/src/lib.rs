@@ -13,6 +13,8 @@ pub mod document;
 pub mod duration;
 pub mod error;
 pub mod http;
+pub mod listener;
+pub mod mirror;
 pub mod output;
 pub mod pin;
 pub mod profile;

@@ -21,6 +21,8 @@ pub enum Claim {
     Latest,
     /// From a receipt: may be older than the pin, if something else pinned later.
     Receipt,
+    /// From a mirror (`--mirror`): may lag the pin, if consistent with it.
+    Mirror,
 }
 
 /// Verifies `text` against the profile's log key and pin; pins it if newer.

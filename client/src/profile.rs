@@ -84,6 +84,17 @@ pub struct ProfileData {
 pub struct Profile {
     pub home: PathBuf,
     pub data: ProfileData,
+    /// Where this command reads from instead of `data.server` (`--mirror`);
+    /// never saved.
+    pub read_from: Option<String>,
+}
+
+/// The `--mirror` URL of this run, if any.
+static READ_FROM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every profile opened from now on read from `url` (`--mirror`).
+pub fn read_from_mirror(url: &str) {
+    let _ = READ_FROM.set(url.to_owned());
 }
 
 /// The profile folder to use.
@@ -170,6 +181,7 @@ impl Profile {
         Ok(Profile {
             home: home.to_owned(),
             data,
+            read_from: READ_FROM.get().cloned(),
         })
     }
 
@@ -190,6 +202,7 @@ impl Profile {
         let profile = Profile {
             home: home.to_owned(),
             data,
+            read_from: None,
         };
         profile.add_encryption_key(encryption)?;
         profile.save()?;

@@ -85,8 +85,12 @@ impl Replica {
 
     /// The profile's replica, as kept (each entry checked again as it is read).
     pub fn load(profile: &Profile) -> CliResult<Replica> {
-        let dir = profile.home.join(REPLICA_DIR);
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Replica::load_at(&profile.home.join(REPLICA_DIR))
+    }
+
+    /// The replica kept in `dir` (a profile's, or a mirror's).
+    pub fn load_at(dir: &std::path::Path) -> CliResult<Replica> {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let lock = fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -130,6 +134,24 @@ impl Replica {
     /// The root of the first `size` entries (`size` at most [`Replica::size`]).
     pub fn root_at(&self, size: u64) -> entente_shared::merkle::Hash {
         self.tree.root_at(size).unwrap_or_default()
+    }
+
+    /// Every entry, in order, as it was served (hidden ones as leaf hashes).
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Checks the replica's first `size` entries hash to `root`: a
+    /// checkpoint older than the replica (a mirror's that lags) is a prefix
+    /// of what was verified.
+    pub fn check_prefix(&self, size: u64, root: &[u8; 32]) -> CliResult<()> {
+        if size > self.size() || self.tree.root_at(size).ok().as_ref() != Some(root) {
+            return Err(CliError::Inconsistent(format!(
+                "checkpoint {size} is not a prefix of the {} entries verified before",
+                self.size()
+            )));
+        }
+        Ok(())
     }
 
     /// Every entry's index and leaf hash, in order (hidden ones too).

@@ -61,7 +61,12 @@ impl Session {
     /// A session on the latest checkpoint `text` the caller already fetched
     /// from `api` (a witness checks it against its own record first).
     pub fn with_checkpoint(profile: Profile, api: Api, text: &str) -> CliResult<Session> {
-        let checkpoint = pin::observe(&profile, &api, text, pin::Claim::Latest)?;
+        let claim = if profile.read_from.is_some() {
+            pin::Claim::Mirror
+        } else {
+            pin::Claim::Latest
+        };
+        let checkpoint = pin::observe(&profile, &api, text, claim)?;
         Ok(Session {
             size: checkpoint.checkpoint.size,
             profile,
@@ -80,7 +85,14 @@ impl Session {
             return Ok(ledger);
         }
         let mut replica = Replica::load(&self.profile)?;
-        replica.sync(&self.api, self.size, &self.checkpoint.checkpoint.root)?;
+        let root = &self.checkpoint.checkpoint.root;
+        if replica.size() > self.size {
+            // A mirror that lags: its checkpoint must be a prefix of what
+            // this profile verified before.
+            replica.check_prefix(self.size, root)?;
+        } else {
+            replica.sync(&self.api, self.size, root)?;
+        }
         let keyring = self.profile.keyring()?;
         let held = keyring.key_ids();
         let ledger = replica.fold(Some(keyring))?;

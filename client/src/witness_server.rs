@@ -59,25 +59,17 @@ pub fn serve(profile: Profile, listen: &str, json_out: bool) -> CliResult<()> {
     .workers(1)
     .bind(listen)
     .map_err(|e| fail(format!("listening on {listen}: {e}")))?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| fail("listening on no address"))?;
-    let url = format!("http://{addr}");
     // One line either way, for scripts waiting on it.
-    if json_out {
-        println!(
-            "{}",
-            json!({ "witness": name, "vkey": vkey, "listening": url })
-        );
-    } else {
-        println!("witness {name} listening on {url}; for the log's `witnesses` setting: \"{url} {vkey}\"");
-    }
-    actix_web::rt::System::new()
-        .block_on(server.run())
-        .map_err(|e| fail(format!("serving: {e}")))?;
-    Ok(())
+    crate::listener::announce_and_run(server.addrs(), server.run(), |url| {
+        if json_out {
+            println!(
+                "{}",
+                json!({ "witness": name, "vkey": vkey, "listening": url })
+            );
+        } else {
+            println!("witness {name} listening on {url}; for the log's `witnesses` setting: \"{url} {vkey}\"");
+        }
+    })
 }
 
 async fn add_checkpoint(body: web::Bytes, witness: web::Data<Witness>) -> HttpResponse {

@@ -27,7 +27,8 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use entente_shared::httpsig::{check_content_digest, HttpSigError, Message, Presented};
+use entente_shared::httpsig::request::{self as signed_request, join_field, Window};
+use entente_shared::httpsig::{check_content_digest, Message};
 use entente_shared::keys::KeyId;
 use entente_shared::refusal::RequestRefusal;
 pub use entente_shared::visibility::Reader;
@@ -116,95 +117,53 @@ fn authenticate(req: &HttpRequest) -> Result<Option<Signed>, ApiError> {
             .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
             .collect(),
     };
-    let presented = Presented::parse(&input, &signature, &msg).map_err(bad)?;
-    for required in ["@method", "@target-uri"] {
-        if !presented.covers(required) {
-            return Err(bad(HttpSigError::NotCovered(format!("\"{required}\""))).into());
-        }
-    }
     let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
         || req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
-    if has_body && !presented.covers("content-digest") {
-        return Err(bad(HttpSigError::NotCovered("\"content-digest\"".into())).into());
-    }
-    let nonce = presented.nonce.clone().ok_or_else(|| {
-        RequestRefusal::BadSignature("the signature needs a nonce parameter".into())
-    })?;
-
-    // Cheap checks first; the signature only once the key is known to be usable.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = settings.request_signature_window_secs;
-    let age = now.saturating_sub(presented.created);
-    if age.unsigned_abs() > window || presented.expires.is_some_and(|e| e < now) {
-        return Err(RequestRefusal::Expired {
-            age_secs: age,
-            window_secs: window,
-        }
-        .into());
-    }
-    if presented.created < state.started_at {
-        return Err(RequestRefusal::BeforeStart.into());
-    }
-    let key_id: KeyId = presented
-        .keyid
-        .parse()
-        .map_err(|_| RequestRefusal::UnknownKey(presented.keyid.clone()))?;
-    let (reader, public_key) = {
-        let ledger = fold.read();
-        let (delegation, record) = ledger
-            .roster()
-            .usable_key(&key_id)
-            .map_err(RequestRefusal::from)?;
-        let reader = Reader::Delegation {
-            code: delegation.code,
-            role: delegation.role,
-        };
-        (reader, record.public_key)
+    let window = Window {
+        now,
+        secs: settings.request_signature_window_secs,
+        not_before: state.started_at,
     };
-    presented.verify(&public_key).map_err(bad)?;
+    let signed =
+        signed_request::authenticate(&input, &signature, &msg, has_body, window, |key_id| {
+            let ledger = fold.read();
+            let (delegation, record) = ledger
+                .roster()
+                .usable_key(key_id)
+                .map_err(RequestRefusal::from)?;
+            let reader = Reader::Delegation {
+                code: delegation.code,
+                role: delegation.role,
+            };
+            Ok((reader, record.public_key))
+        })?;
+    let key_id = signed.key_id;
     // Only verified requests take a slot, so forgeries cannot fill the cache.
-    let expires_at = presented.created.saturating_add(window as i64);
     state
         .replay
-        .insert(&key_id, &nonce, expires_at, now)
+        .insert(&key_id, &signed.nonce, signed.expires_at, now)
         .map_err(|e| match e {
             NonceError::Replayed => RequestRefusal::Replayed.into(),
             NonceError::KeyFull { per_key } => ApiError::RateLimited(format!(
-                "key {key_id} made more than {per_key} signed requests within the last {window}s; try again shortly"
+                "key {key_id} made more than {per_key} signed requests within the last {}s; try again shortly",
+                window.secs
             )),
         })?;
     Ok(Some(Signed {
-        reader,
+        reader: signed.reader,
         key_id,
         content_digest: joined_header(req, "content-digest")?,
     }))
 }
 
-fn bad(e: HttpSigError) -> RequestRefusal {
-    RequestRefusal::BadSignature(e.to_string())
-}
-
 /// All lines of a header joined as RFC 9110 allows; `None` if absent.
 fn joined_header(req: &HttpRequest, name: &str) -> Result<Option<String>, RequestRefusal> {
-    let mut out: Option<String> = None;
-    for v in req.headers().get_all(name) {
-        let v = v
-            .to_str()
-            .map_err(|_| RequestRefusal::BadSignature(format!("{name} is not ASCII")))?;
-        let s = out.get_or_insert_with(String::new);
-        if !s.is_empty() {
-            s.push_str(", ");
-        }
-        s.push_str(v);
-        if s.len() > entente_shared::httpsig::MAX_FIELD_LEN {
-            return Err(RequestRefusal::BadSignature(format!("{name} is too long")));
-        }
-    }
-    Ok(out)
+    join_field(name, req.headers().get_all(name).map(|v| v.to_str().ok()))
 }
 
 /// The request's target URI as the client addressed it (see the module docs).

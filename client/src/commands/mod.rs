@@ -8,6 +8,7 @@ pub mod init;
 pub mod key;
 pub mod log;
 pub mod message;
+pub mod mirror;
 pub mod position;
 pub mod proposal;
 pub mod propose;
@@ -35,6 +36,9 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         home: crate::profile::home_dir(cli.home)?,
         json: cli.json,
     };
+    if let Some(url) = &cli.mirror {
+        crate::profile::read_from_mirror(url);
+    }
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Key(cmd) => key::run(&ctx, cmd),
@@ -55,6 +59,7 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Thread(cmd) => thread::run(&ctx, cmd),
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Witness(args) => witness::run(&ctx, args),
+        Command::Mirror(args) => mirror::run(&ctx, args),
         Command::Archive(cmd) => archive::run(&ctx, cmd),
     }
 }

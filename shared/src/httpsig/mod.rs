@@ -19,6 +19,7 @@
 //! digest is RFC 9530's, in [`digest`].
 
 pub mod digest;
+pub mod request;
 pub mod sfv;
 
 use base64::engine::general_purpose::STANDARD as B64;

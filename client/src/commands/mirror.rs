@@ -1,0 +1,31 @@
+//! `entente mirror`: see [`crate::mirror`].
+
+use std::net::SocketAddr;
+
+use super::Context;
+use crate::cli::MirrorArgs;
+use crate::error::{fail, CliResult};
+use crate::mirror::Options;
+use crate::profile::Profile;
+
+pub fn run(ctx: &Context, args: MirrorArgs) -> CliResult<()> {
+    // Plain HTTP: loopback only. Others reach it through a TLS proxy.
+    let addr: SocketAddr = args
+        .listen
+        .parse()
+        .map_err(|_| fail(format!("--listen {:?} is not host:port", args.listen)))?;
+    if !addr.ip().is_loopback() {
+        return Err(fail(format!(
+            "--listen {addr}: the mirror serves plain HTTP, so only on a loopback address; put a TLS proxy in front to serve others"
+        )));
+    }
+    if args.every.is_zero() {
+        return Err(fail("--every must be longer than zero"));
+    }
+    let options = Options {
+        data: args.data,
+        listen: args.listen,
+        every: args.every,
+    };
+    crate::mirror::run(Profile::open(&ctx.home)?, options, ctx.json)
+}

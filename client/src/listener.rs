@@ -1,0 +1,23 @@
+//! The CLI's own HTTP services (`entente witness serve`, `entente mirror`):
+//! once bound, say where in one line on stdout (scripts wait for it), then
+//! serve until interrupted.
+
+use std::net::SocketAddr;
+
+use crate::error::{fail, CliResult};
+
+/// Announces `http://<first address>` through `announce`, then runs `server`.
+pub fn announce_and_run(
+    addrs: Vec<SocketAddr>,
+    server: actix_web::dev::Server,
+    announce: impl FnOnce(&str),
+) -> CliResult<()> {
+    let addr = addrs
+        .first()
+        .copied()
+        .ok_or_else(|| fail("listening on no address"))?;
+    announce(&format!("http://{addr}"));
+    actix_web::rt::System::new()
+        .block_on(server)
+        .map_err(|e| fail(format!("serving: {e}")))
+}
