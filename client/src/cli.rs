@@ -143,7 +143,12 @@ pub struct PolicyArgs {
     /// Delegation codes whose cosignatures count, e.g. US,DE (empty: none).
     #[arg(long, value_delimiter = ',')]
     pub witnesses: Option<Vec<String>>,
-    /// How many of them must have cosigned a checkpoint (0: no policy).
+    /// Witnesses outside the roster whose cosignatures count, by their C2SP
+    /// cosignature verifier keys (`name+hash+base64`), comma-separated
+    /// (empty: none).
+    #[arg(long, value_delimiter = ',')]
+    pub witness_keys: Option<Vec<String>>,
+    /// How many witnesses of both lists must have cosigned a checkpoint (0: no policy).
     #[arg(long)]
     pub quorum: Option<usize>,
     /// Warn when the newest checkpoint is older than this (e.g. 1h).

@@ -71,6 +71,10 @@ pub struct ProfileData {
     /// Witness policy: the delegations whose cosignatures count...
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witnesses: Vec<DelegationCode>,
+    /// ...and the witnesses outside the roster whose cosignatures count, by
+    /// their C2SP cosignature verifier keys (any tlog-witness the log asks)...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witness_keys: Vec<String>,
     /// ...and how many of them must have cosigned a checkpoint before it is
     /// trusted (0: no policy).
     #[serde(default, skip_serializing_if = "is_zero")]

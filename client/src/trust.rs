@@ -3,7 +3,9 @@
 //!
 //! Witness policy (`profile.toml`: `witnesses = ["US", "DE"]`, `quorum = 2`):
 //! a checkpoint counts only with `quorum` valid cosignatures by the named
-//! delegations, checked against their active keys in a roster. Commands that
+//! delegations, checked against their active keys in a roster, and by the
+//! witnesses outside the roster named by their C2SP verifier keys
+//! (`witness_keys`: any tlog-witness the log asks, see `docs/protocol.md`). Commands that
 //! rely on the log's state — `log checkpoint`, `log verify`, `archive export`
 //! — stop with [`CliError::Untrusted`] (exit 4) when the quorum is not met.
 //! `log verify` checks against the roster it folded itself; the others use
@@ -20,8 +22,9 @@
 //! With no valid cosignature at all the age is unknown, and said so.
 
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature::{self, Witnessed};
+use entente_shared::cosignature::{self, WitnessKey, Witnessed};
 use entente_shared::ledger::Roster;
+use entente_shared::note::SignedNote;
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
@@ -50,6 +53,7 @@ impl Assessed {
             })).collect::<Vec<_>>(),
             "witness_policy": {
                 "witnesses": profile.data.witnesses,
+                "witness_keys": profile.data.witness_keys,
                 "quorum": profile.data.quorum,
                 "cosigned_by": self.policy_cosigners,
                 "met": self.quorum_met,
@@ -76,38 +80,66 @@ impl Assessed {
             Some(met) => format!(
                 "cosigned by {cosigned}; policy: {} of {} — {}",
                 profile.data.quorum,
-                join(&profile.data.witnesses),
+                policy_names(profile).join(","),
                 if met { "quorum met" } else { "QUORUM NOT MET" }
             ),
         }
     }
 }
 
-fn join<T: ToString>(items: &[T]) -> String {
-    items
+/// Every witness the policy names: delegation codes, then key names.
+fn policy_names(profile: &Profile) -> Vec<String> {
+    let keys = profile
+        .data
+        .witness_keys
+        .iter()
+        .filter_map(|k| k.parse::<WitnessKey>().ok())
+        .map(|k| k.name);
+    profile
+        .data
+        .witnesses
         .iter()
         .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+        .chain(keys)
+        .collect()
 }
 
 fn now() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
 
+/// The newest timestamp of a valid cosignature of `note` by `key`, if any.
+fn cosigned_by_key(note: &SignedNote, key: &WitnessKey) -> Option<u64> {
+    note.signatures
+        .iter()
+        .filter_map(|sig| key.verify(sig, &note.text).ok())
+        .max()
+}
+
 /// Weighs `cp`'s cosignatures against `roster` and the profile's policy.
 pub fn assess(profile: &Profile, checkpoint: SignedCheckpoint, roster: &Roster) -> Assessed {
     let witnessed = cosignature::witnessed(&checkpoint.note, roster);
-    let policy_cosigners: Vec<String> = profile
+    let mut policy_cosigners: Vec<String> = profile
         .data
         .witnesses
         .iter()
         .filter(|w| witnessed.by(w).is_some())
         .map(ToString::to_string)
         .collect();
+    // Witnesses known by key: a key that does not parse counts for nothing
+    // (`witness policy` refuses to save one).
+    let mut newest = witnessed.valid.iter().map(|c| c.timestamp).max();
+    for vkey in &profile.data.witness_keys {
+        let Ok(key) = vkey.parse::<WitnessKey>() else {
+            continue;
+        };
+        if let Some(t) = cosigned_by_key(&checkpoint.note, &key) {
+            policy_cosigners.push(key.name.clone());
+            newest = newest.max(Some(t));
+        }
+    }
     let quorum_met =
         (profile.data.quorum > 0).then_some(policy_cosigners.len() >= profile.data.quorum);
-    let newest = witnessed.valid.iter().map(|c| c.timestamp).max();
     Assessed {
         age_secs: newest.map(|t| now().saturating_sub(t)),
         checkpoint,
@@ -133,7 +165,7 @@ pub fn enforce(profile: &Profile, a: &Assessed) -> CliResult<()> {
             "checkpoint {} has {} valid cosignature(s) from the policy's witnesses {} ({}), the quorum is {}",
             a.checkpoint.checkpoint.size,
             a.policy_cosigners.len(),
-            join(&profile.data.witnesses),
+            policy_names(profile).join(","),
             if a.policy_cosigners.is_empty() {
                 "none".to_string()
             } else {

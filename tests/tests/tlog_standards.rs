@@ -178,6 +178,25 @@ fn the_log_pushes_checkpoints_to_its_witnesses_and_they_keep_it_fresh() {
     assert!(later["age_secs"].as_u64().unwrap() <= 3, "{later}");
     let after = checkpoint_text();
     assert_eq!(note(&before), note(&after), "the checkpoint was re-signed");
+    // A witness can also count by its verifier key alone, as one outside
+    // the roster would (here US's own key, checked without the roster).
+    let by_key = us.copy();
+    by_key.json(&[
+        "witness",
+        "policy",
+        "--witness-keys",
+        &vkey,
+        "--quorum",
+        "1",
+    ]);
+    let counted = by_key.json(&["log", "checkpoint"]);
+    assert_eq!(counted["witness_policy"]["met"], true, "{counted}");
+    assert_eq!(
+        counted["witness_policy"]["cosigned_by"],
+        serde_json::json!(["entente-witness/US"])
+    );
+    let (code, _) = by_key.fails(&["witness", "policy", "--witness-keys", "not-a-key"]);
+    assert_ne!(code, 0);
     let log_line = |text: &str| {
         text.lines()
             .find(|l| l.contains(" entente.local/"))

@@ -45,6 +45,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         last_seq: 0,
         ca_file,
         witnesses: Vec::new(),
+        witness_keys: Vec::new(),
         quorum: 0,
         max_checkpoint_age_secs: crate::profile::DEFAULT_MAX_CHECKPOINT_AGE_SECS,
     };

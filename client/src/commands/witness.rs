@@ -17,7 +17,7 @@
 use entente_shared::api::{CosignatureReceipt, CosignatureRequest};
 use entente_shared::b64;
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature::{cosign, witness_name};
+use entente_shared::cosignature::{cosign, witness_name, WitnessKey};
 use entente_shared::merkle::verify_consistency;
 use entente_shared::statement::DelegationCode;
 use serde_json::json;
@@ -169,8 +169,10 @@ fn check_against_cosigned(
 
 fn policy(ctx: &Context, args: PolicyArgs) -> CliResult<()> {
     let mut profile = Profile::open(&ctx.home)?;
-    let changed =
-        args.witnesses.is_some() || args.quorum.is_some() || args.max_checkpoint_age.is_some();
+    let changed = args.witnesses.is_some()
+        || args.witness_keys.is_some()
+        || args.quorum.is_some()
+        || args.max_checkpoint_age.is_some();
     if let Some(list) = args.witnesses {
         let mut codes: Vec<DelegationCode> = Vec::new();
         for w in list.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
@@ -181,18 +183,29 @@ fn policy(ctx: &Context, args: PolicyArgs) -> CliResult<()> {
         }
         profile.data.witnesses = codes;
     }
+    if let Some(list) = args.witness_keys {
+        let mut keys: Vec<String> = Vec::new();
+        for k in list.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+            k.parse::<WitnessKey>()
+                .map_err(|e| fail(format!("{k:?} is not a cosignature verifier key: {e}")))?;
+            if !keys.iter().any(|have| have == k) {
+                keys.push(k.to_owned());
+            }
+        }
+        profile.data.witness_keys = keys;
+    }
     if let Some(q) = args.quorum {
         profile.data.quorum = q;
     }
     if let Some(age) = args.max_checkpoint_age {
         profile.data.max_checkpoint_age_secs = age.as_secs();
     }
-    if profile.data.quorum > profile.data.witnesses.len() {
+    let named = profile.data.witnesses.len() + profile.data.witness_keys.len();
+    if profile.data.quorum > named {
         // Allowed (it makes every checkpoint untrusted), but say so.
         eprintln!(
-            "entente: warning: quorum {} is more than the {} named witness(es): no checkpoint can meet it",
+            "entente: warning: quorum {} is more than the {named} named witness(es): no checkpoint can meet it",
             profile.data.quorum,
-            profile.data.witnesses.len()
         );
     }
     if changed {
@@ -200,6 +213,7 @@ fn policy(ctx: &Context, args: PolicyArgs) -> CliResult<()> {
     }
     let out = json!({
         "witnesses": profile.data.witnesses,
+        "witness_keys": profile.data.witness_keys,
         "quorum": profile.data.quorum,
         "max_checkpoint_age_secs": profile.data.max_checkpoint_age_secs,
     });
@@ -210,13 +224,15 @@ fn policy(ctx: &Context, args: PolicyArgs) -> CliResult<()> {
             .iter()
             .map(ToString::to_string)
             .collect();
+        let keys = profile.data.witness_keys.join("\n                       ");
         format!(
-            "witnesses              {}\nquorum                 {}\nmax checkpoint age     {}s\n",
+            "witnesses              {}\nwitness keys           {}\nquorum                 {}\nmax checkpoint age     {}s\n",
             if names.is_empty() {
                 "(none)".into()
             } else {
                 names.join(",")
             },
+            if keys.is_empty() { "(none)".into() } else { keys },
             profile.data.quorum,
             profile.data.max_checkpoint_age_secs
         )
