@@ -157,8 +157,9 @@ impl Body {
         if value.get("sealed").is_some() {
             return Err(err("a sealed body holds an open body"));
         }
-        let body = Body::from_value(kind, value)?;
+        let body = Body::from_value(kind, value.clone())?;
         body.validate()?;
+        one_form(&value, &body.to_value(), "body")?;
         Ok(body)
     }
 
@@ -286,8 +287,10 @@ impl Statement {
     pub fn decode(payload: &[u8]) -> Result<Statement, StatementError> {
         crate::strict_json::no_duplicate_keys(payload)
             .map_err(|e| err(format!("statement: {e}")))?;
-        let wire: Wire =
+        let value: serde_json::Value =
             serde_json::from_slice(payload).map_err(|e| err(format!("statement: {e}")))?;
+        let wire: Wire =
+            serde_json::from_value(value.clone()).map_err(|e| err(format!("statement: {e}")))?;
         let body = Body::from_value(wire.kind, wire.body)?;
         body.validate()?;
         wire.distribution.validate()?;
@@ -296,14 +299,18 @@ impl Statement {
                 "only AMBER, AMBER+STRICT and RED bodies are sealed: CLEAR and GREEN are for everyone",
             ));
         }
-        Ok(Statement {
+        let statement = Statement {
             author: wire.author,
             key: wire.key,
             seq: wire.seq,
             issued_at: wire.issued_at,
             distribution: wire.distribution,
             body,
-        })
+        };
+        let encoded: serde_json::Value = serde_json::from_slice(&statement.encode())
+            .map_err(|e| err(format!("statement: {e}")))?;
+        one_form(&value, &encoded, "statement")?;
+        Ok(statement)
     }
 
     /// The payload bytes to sign.
@@ -318,6 +325,25 @@ impl Statement {
             body: self.body.to_value(),
         };
         serde_json::to_vec(&wire).unwrap_or_default()
+    }
+}
+
+/// Refuses JSON that reads as a value but is not the one form that value
+/// is written in: an array for an object, a field its type does not have,
+/// `null` for an absent field, another spelling of a key or time. serde
+/// accepts these, other parsers do not, and every verifier must read a
+/// signed statement one way (`docs/protocol.md`, section 1).
+fn one_form(
+    read: &serde_json::Value,
+    written: &serde_json::Value,
+    what: &str,
+) -> Result<(), StatementError> {
+    if read == written {
+        Ok(())
+    } else {
+        Err(err(format!(
+            "{what}: not in the one JSON form of its fields (an array for an object, an unknown or null field, or another spelling of a value)"
+        )))
     }
 }
 
@@ -344,6 +370,44 @@ mod tests {
                 encryption_key: None,
             }),
         }
+    }
+
+    /// Inputs serde reads but other parsers refuse (`docs/protocol.md`,
+    /// section 14, as it stood): each is refused, so every verifier reads a
+    /// signed statement one way.
+    #[test]
+    fn only_the_one_json_form_is_read() {
+        let good = String::from_utf8(sample().encode()).unwrap();
+        assert!(Statement::decode(good.as_bytes()).is_ok());
+        let bad = [
+            // An array of the fields for the payload object.
+            r#"["admission","CZ","21fe31dfa154a261626bf854046fd227",1,"2020-05-06T12:00:00Z",{"tlp":"GREEN"},{"delegation":"CZ","name":"Czech Republic","public_key":"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=","role":"secretariat"}]"#.to_owned(),
+            // ...for the distribution.
+            good.replace(r#"{"tlp":"GREEN"}"#, r#"["GREEN"]"#),
+            // null for an absent field.
+            good.replace(r#""role":"secretariat"}"#, r#""role":"secretariat","encryption_key":null}"#),
+            // Another spelling of the time and of the key.
+            good.replace("2020-05-06T12:00:00Z", "2020-05-06T12:00:00+00:00"),
+            good.replace(r#""public_key":"11qY"#, r#""public_key":" 11qY"#),
+        ];
+        for text in bad {
+            assert!(
+                Statement::decode(text.as_bytes()).is_err(),
+                "accepted: {text}"
+            );
+        }
+        // A stance without data takes no other field.
+        let body = Body::Endorsement(Endorsement {
+            proposal: StatementId::of_payload(b"p"),
+            revision: TextDigest::of("text"),
+            position: Stance::Endorse,
+        });
+        let mut value = body.to_value();
+        let plain = serde_json::to_vec(&value).unwrap();
+        assert_eq!(Body::decode_open(Kind::Endorsement, &plain).unwrap(), body);
+        value["position"]["reservation"] = "dropped".into();
+        let with = serde_json::to_vec(&value).unwrap();
+        assert!(Body::decode_open(Kind::Endorsement, &with).is_err());
     }
 
     #[test]
