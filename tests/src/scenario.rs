@@ -134,6 +134,16 @@ fn rated<'a>(criteria: &[&'a str], risks: &[&'a str]) -> Vec<(&'a str, &'a str)>
 }
 
 /// Plays the whole scenario; `say` narrates each step.
+/// The scenario on a fresh server, played in `work`, its latest checkpoint
+/// cosigned by US and DE: what archive tests export.
+pub fn played_and_witnessed(server_url: &str, work: &Path) -> (Delegations, Outcome) {
+    let d = Delegations::seat(server_url);
+    let outcome = play(&d, work, &mut |_| {});
+    d.us.json(&["witness"]);
+    d.de.json(&["witness"]);
+    (d, outcome)
+}
+
 pub fn play(d: &Delegations, work: &Path, say: &mut dyn FnMut(String)) -> Outcome {
     let untrusted =
         "[verdict]\ndecision = \"untrusted\"\ntransition = \"replace at life-cycle replacement\"\n";

@@ -472,13 +472,10 @@ fn every_kind_of_tampering_is_caught_and_named() {
 /// `endorse`, …) that land on main separately; un-ignore once they are merged.
 #[test]
 fn archive_of_the_prague_scenario_reproduces_declarations_and_supplier_views() {
-    use entente_tests::scenario::{play, Delegations, SUPPLIERS};
+    use entente_tests::scenario::{played_and_witnessed, SUPPLIERS};
     let server = Server::start();
-    let d = Delegations::seat(server.url());
     let work = tempfile::tempdir().unwrap();
-    let outcome = play(&d, work.path(), &mut |_| {});
-    d.us.json(&["witness"]);
-    d.de.json(&["witness"]);
+    let (d, outcome) = played_and_witnessed(server.url(), work.path());
     d.cz.json(&["witness", "policy", "--witnesses", "US,DE", "--quorum", "2"]);
     let path = work.path().join("prague.jsonl");
     d.cz.json(&["archive", "export", path.to_str().unwrap()]);
