@@ -343,6 +343,20 @@ impl Profile {
         )
     }
 
+    /// Whether a `fork-evidence-*` folder already holds `presented`.
+    pub fn has_fork_evidence(&self, presented: &str) -> bool {
+        let Ok(dir) = fs::read_dir(self.home.join(WITNESS_DIR)) else {
+            return false;
+        };
+        dir.filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("fork-evidence-")
+            })
+            .any(|e| fs::read_to_string(e.path().join("presented")).is_ok_and(|t| t == presented))
+    }
+
     /// Keeps two conflicting signed checkpoints, and why, in a new folder.
     pub fn save_fork_evidence(
         &self,

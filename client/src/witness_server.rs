@@ -11,8 +11,10 @@
 //! profile's witness lock, and a new record is written and synced (file and
 //! folder) before the cosignature is answered: the check and the update are
 //! one step, and a crash can never leave a cosignature out there that the
-//! record does not cover. A request that proves a fork or a bad proof by the
-//! log (422) leaves both signed checkpoints in `witness/fork-evidence-*`.
+//! record does not cover. A request that proves the log forked — a second
+//! log-signed root for a size it cosigned (422) — leaves both signed
+//! checkpoints in `witness/fork-evidence-*`, once per presented checkpoint;
+//! a bad proof leaves nothing, since anyone can send one.
 
 use std::sync::Arc;
 
@@ -132,23 +134,10 @@ impl Witness {
         };
         let cp = match judge(&request, &self.log, last) {
             Ok(cp) => cp,
-            Err(refusal @ WitnessRefusal::Unprocessable(_)) => {
-                if let Some(text) = &record {
-                    let kept = self.profile.save_fork_evidence(
-                        text,
-                        &request.checkpoint,
-                        &refusal.to_string(),
-                    );
-                    if let Ok(dir) = kept {
-                        eprintln!(
-                            "entente: witness refused: {refusal}; evidence in {}",
-                            dir.display()
-                        );
-                    }
-                }
+            Err(refusal) => {
+                self.keep_fork_evidence(record.as_deref(), last, &request.checkpoint);
                 return Err(refusal.into());
             }
-            Err(refusal) => return Err(refusal.into()),
         };
         self.profile
             .record_cosigned(&cp.to_text())
@@ -158,5 +147,32 @@ impl Witness {
             .map_err(|e| internal(&e))?
             .to_line();
         Ok(line)
+    }
+
+    /// Keeps the recorded and the presented checkpoint when they are two
+    /// log-signed trees of one size with different roots: proof that the log
+    /// forked, which only the log can make. A bad consistency proof is not
+    /// kept: anyone can send one. One folder per presented checkpoint, so a
+    /// replayed request adds nothing.
+    fn keep_fork_evidence(&self, record: Option<&str>, last: Option<Cosigned>, presented: &str) {
+        let (Some(record), Some(last)) = (record, last) else {
+            return;
+        };
+        let Ok(cp) = SignedCheckpoint::parse_and_verify(presented, &self.log) else {
+            return;
+        };
+        if cp.checkpoint.size != last.size || cp.checkpoint.root == last.root {
+            return;
+        }
+        let reason = format!(
+            "FORK: two signed checkpoints of size {} with different roots",
+            last.size
+        );
+        if self.profile.has_fork_evidence(presented) {
+            return;
+        }
+        if let Ok(dir) = self.profile.save_fork_evidence(record, presented, &reason) {
+            eprintln!("entente: witness: {reason}; evidence in {}", dir.display());
+        }
     }
 }

@@ -91,6 +91,20 @@ fn a_witness_speaks_tlog_witness_to_a_client_written_from_the_spec() {
     // A bad consistency proof: 422, nothing cosigned.
     let bad = client(&server, &url, &vkey, size_a, &["--tamper-proof"]);
     assert_eq!(bad["status"], 422, "{bad}");
+    // Anyone can send a bad proof: it proves nothing, and leaves nothing on disk.
+    for _ in 0..3 {
+        client(&server, &url, &vkey, size_a, &["--tamper-proof"]);
+    }
+    let kept = std::fs::read_dir(us.home().join("witness"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("fork-evidence-")
+        })
+        .count();
+    assert_eq!(kept, 0);
 
     // The right proof: cosigned.
     let b = client(&server, &url, &vkey, size_a, &[]);
