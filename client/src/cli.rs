@@ -123,6 +123,10 @@ pub struct MirrorArgs {
     /// Follow the log once every DURATION (e.g. 2s, 1m).
     #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
     pub every: Duration,
+    /// The https:// URL readers use when a TLS proxy stands in front (they
+    /// sign requests for it).
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Subcommand)]

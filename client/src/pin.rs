@@ -21,7 +21,9 @@ pub enum Claim {
     Latest,
     /// From a receipt: may be older than the pin, if something else pinned later.
     Receipt,
-    /// From a mirror (`--mirror`): may lag the pin, if consistent with it.
+    /// From a mirror (`--mirror`): may lag the pin; one that does is
+    /// returned unchecked against it, for the caller to check against its
+    /// replica.
     Mirror,
 }
 
@@ -51,6 +53,12 @@ pub fn observe(
             "ROLLBACK: the server's latest checkpoint has size {}, but this profile saw size {} before",
             new.size, old.size
         )));
+    }
+    if claim == Claim::Mirror && new.size < old.size {
+        // A mirror that lags cannot prove its way forward to the pin; the
+        // caller checks it against the entries verified before
+        // (`Session::with_checkpoint`).
+        return Ok(cp);
     }
     let (small, large) = if new.size <= old.size {
         (new, old)
@@ -84,6 +92,17 @@ pub fn observe(
         profile.pin(&cp.to_text())?;
     }
     Ok(cp)
+}
+
+/// The size of the pinned checkpoint (0 if none).
+pub fn pinned_size(profile: &Profile) -> CliResult<u64> {
+    let Some(text) = profile.pinned()? else {
+        return Ok(0);
+    };
+    let log = profile.log_verifier()?;
+    SignedCheckpoint::parse_and_verify(&text, &log)
+        .map(|cp| cp.checkpoint.size)
+        .map_err(|e| CliError::Inconsistent(format!("the pinned checkpoint does not verify: {e}")))
 }
 
 /// Fetches the latest checkpoint and observes it.

@@ -38,6 +38,8 @@ const ENCRYPTION_FILE: &str = "encryption.keys";
 const CHECKPOINT_FILE: &str = "checkpoint";
 const WITNESS_DIR: &str = "witness";
 const COSIGNED_FILE: &str = "cosigned";
+/// Most `fork-evidence-*` folders a witness server keeps.
+pub const MAX_FORK_EVIDENCE: usize = 32;
 /// The witness lock, in [`WITNESS_DIR`].
 const WITNESS_LOCK_FILE: &str = "lock";
 
@@ -343,18 +345,26 @@ impl Profile {
         )
     }
 
-    /// Whether a `fork-evidence-*` folder already holds `presented`.
+    /// Whether a `fork-evidence-*` folder already holds `presented`, or
+    /// there are [`MAX_FORK_EVIDENCE`] of them already (enough to show a
+    /// log forked; more would only fill the disk).
     pub fn has_fork_evidence(&self, presented: &str) -> bool {
         let Ok(dir) = fs::read_dir(self.home.join(WITNESS_DIR)) else {
             return false;
         };
-        dir.filter_map(Result::ok)
+        let kept: Vec<PathBuf> = dir
+            .filter_map(Result::ok)
             .filter(|e| {
                 e.file_name()
                     .to_string_lossy()
                     .starts_with("fork-evidence-")
             })
-            .any(|e| fs::read_to_string(e.path().join("presented")).is_ok_and(|t| t == presented))
+            .map(|e| e.path())
+            .collect();
+        kept.len() >= MAX_FORK_EVIDENCE
+            || kept
+                .iter()
+                .any(|d| fs::read_to_string(d.join("presented")).is_ok_and(|t| t == presented))
     }
 
     /// Keeps two conflicting signed checkpoints, and why, in a new folder.

@@ -66,7 +66,24 @@ impl Session {
         } else {
             pin::Claim::Latest
         };
+        let pinned_size = match claim {
+            pin::Claim::Mirror => pin::pinned_size(&profile)?,
+            _ => 0,
+        };
         let checkpoint = pin::observe(&profile, &api, text, claim)?;
+        if checkpoint.checkpoint.size < pinned_size {
+            // A lagging mirror: its tree must be a prefix of the entries
+            // this profile verified against its pin.
+            let replica = Replica::load(&profile)?;
+            if replica.size() < checkpoint.checkpoint.size {
+                return Err(crate::error::CliError::Inconsistent(format!(
+                    "the mirror's checkpoint {} is older than the pinned {pinned_size} and cannot be checked against the {} entries this profile holds",
+                    checkpoint.checkpoint.size,
+                    replica.size()
+                )));
+            }
+            replica.check_prefix(checkpoint.checkpoint.size, &checkpoint.checkpoint.root)?;
+        }
         Ok(Session {
             size: checkpoint.checkpoint.size,
             profile,

@@ -52,11 +52,13 @@ impl StaticLog {
         if resp.content_length().is_some_and(|n| n > MAX_FILE) {
             return Err(format!("{url}: larger than {MAX_FILE} bytes"));
         }
-        let bytes = resp.bytes().map_err(|e| format!("{url}: {e}"))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(resp, MAX_FILE + 1), &mut bytes)
+            .map_err(|e| format!("{url}: {e}"))?;
         if bytes.len() as u64 > MAX_FILE {
             return Err(format!("{url}: larger than {MAX_FILE} bytes"));
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// The folder's checkpoint, checked against the log key.

@@ -104,6 +104,10 @@ fn policy_names(profile: &Profile) -> Vec<String> {
         .collect()
 }
 
+/// How far ahead of this clock a cosignature's timestamp may be and still
+/// count as evidence of freshness.
+pub const MAX_AHEAD_SECS: u64 = 300;
+
 fn now() -> u64 {
     time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64
 }
@@ -117,25 +121,41 @@ fn cosigned_by_key(note: &SignedNote, key: &WitnessKey) -> Option<u64> {
 }
 
 /// Weighs `cp`'s cosignatures against `roster` and the profile's policy.
+///
+/// The age comes from the policy's witnesses when there is a policy (any
+/// valid cosigner otherwise), and a timestamp further ahead of this clock
+/// than [`MAX_AHEAD_SECS`] counts for no freshness: one witness colluding
+/// with the host cannot make a frozen view look fresh to a profile that
+/// does not trust it.
 pub fn assess(profile: &Profile, checkpoint: SignedCheckpoint, roster: &Roster) -> Assessed {
     let witnessed = cosignature::witnessed(&checkpoint.note, roster);
-    let mut policy_cosigners: Vec<String> = profile
-        .data
-        .witnesses
-        .iter()
-        .filter(|w| witnessed.by(w).is_some())
-        .map(ToString::to_string)
-        .collect();
+    let with_policy = profile.data.quorum > 0;
+    let plausible = |t: &u64| *t <= now().saturating_add(MAX_AHEAD_SECS);
+    let mut policy_cosigners: Vec<String> = Vec::new();
+    let mut newest: Option<u64> = None;
+    for c in &witnessed.valid {
+        let named = profile.data.witnesses.contains(&c.delegation);
+        if named {
+            policy_cosigners.push(c.delegation.to_string());
+        }
+        if (named || !with_policy) && plausible(&c.timestamp) {
+            newest = newest.max(Some(c.timestamp));
+        }
+    }
     // Witnesses known by key: a key that does not parse counts for nothing
-    // (`witness policy` refuses to save one).
-    let mut newest = witnessed.valid.iter().map(|c| c.timestamp).max();
+    // (`witness policy` refuses to save one), each name once.
     for vkey in &profile.data.witness_keys {
         let Ok(key) = vkey.parse::<WitnessKey>() else {
             continue;
         };
+        if policy_cosigners.contains(&key.name) {
+            continue;
+        }
         if let Some(t) = cosigned_by_key(&checkpoint.note, &key) {
             policy_cosigners.push(key.name.clone());
-            newest = newest.max(Some(t));
+            if plausible(&t) {
+                newest = newest.max(Some(t));
+            }
         }
     }
     let quorum_met =

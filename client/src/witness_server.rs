@@ -23,7 +23,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use entente_shared::checkpoint::SignedCheckpoint;
 use entente_shared::cosignature::{self, cosign, witness_name};
 use entente_shared::keys::SigningKey;
-use entente_shared::note::NoteVerifier;
+use entente_shared::note::{NoteVerifier, SignedNote};
 use entente_shared::witness_protocol::{
     judge, AddCheckpoint, Cosigned, WitnessRefusal, MAX_REQUEST_BYTES, SIZE_CONTENT_TYPE,
 };
@@ -120,7 +120,13 @@ impl Witness {
         let internal = |e: &dyn std::fmt::Display| Refused::Internal(e.to_string());
         let request = AddCheckpoint::parse(body)?;
         let _lock = self.profile.lock_witness().map_err(|e| internal(&e))?;
-        let record = self.profile.cosigned().map_err(|e| internal(&e))?;
+        // Never cosigned yet: start from the profile's pin, so that this
+        // witness never vouches for a tree its own profile saw forked or
+        // rolled back (the log then sends `old <pin size>` and a proof).
+        let record = match self.profile.cosigned().map_err(|e| internal(&e))? {
+            Some(text) => Some(text),
+            None => self.profile.pinned().map_err(|e| internal(&e))?,
+        };
         let last = match &record {
             None => None,
             Some(text) => {
@@ -152,8 +158,9 @@ impl Witness {
     /// Keeps the recorded and the presented checkpoint when they are two
     /// log-signed trees of one size with different roots: proof that the log
     /// forked, which only the log can make. A bad consistency proof is not
-    /// kept: anyone can send one. One folder per presented checkpoint, so a
-    /// replayed request adds nothing.
+    /// kept: anyone can send one. One folder per log-signed checkpoint (at
+    /// most [`crate::profile::MAX_FORK_EVIDENCE`]), so a replayed request
+    /// adds nothing.
     fn keep_fork_evidence(&self, record: Option<&str>, last: Option<Cosigned>, presented: &str) {
         let (Some(record), Some(last)) = (record, last) else {
             return;
@@ -168,10 +175,23 @@ impl Witness {
             "FORK: two signed checkpoints of size {} with different roots",
             last.size
         );
-        if self.profile.has_fork_evidence(presented) {
+        // Kept as the log signed it: other lines, which anyone can vary,
+        // would make every request new evidence.
+        let signed = SignedNote {
+            text: cp.note.text.clone(),
+            signatures: cp
+                .note
+                .signatures
+                .iter()
+                .filter(|s| s.name == self.log.name() && s.key_hash == self.log.key_hash())
+                .cloned()
+                .collect(),
+        }
+        .to_text();
+        if self.profile.has_fork_evidence(&signed) {
             return;
         }
-        if let Ok(dir) = self.profile.save_fork_evidence(record, presented, &reason) {
+        if let Ok(dir) = self.profile.save_fork_evidence(record, &signed, &reason) {
             eprintln!("entente: witness: {reason}; evidence in {}", dir.display());
         }
     }

@@ -8,11 +8,13 @@
 //! envelope carries who it is for even when its body is sealed.
 //!
 //! A thread waits on [`Head`] and, for each change, writes the tiles the tree
-//! grew into, syncs them, then replaces `checkpoint` (with its cosignatures)
-//! by rename, so a reader never sees a checkpoint whose tiles are missing.
-//! Partial tiles stay until their full tile is written, then are removed.
-//! On start the folder's checkpoint is checked against the log: if its root
-//! is not the log's root at its size, every tile is written again.
+//! grew into, then replaces `checkpoint` (with its cosignatures); every file
+//! is written beside its name, synced, renamed over it and its folder synced,
+//! so a reader never sees a half-written file or a checkpoint whose tiles are
+//! missing. Partial tiles stay until the checkpoint after their full tile is
+//! published, then are removed. On start the folder's checkpoint is checked
+//! against the log (its root, and the tiles at its right edge): if it does
+//! not match, every tile is written again.
 
 use std::fs;
 use std::io::Write as _;
@@ -25,7 +27,7 @@ use anyhow::Context as _;
 use entente_shared::checkpoint::Checkpoint;
 use entente_shared::merkle::root;
 use entente_shared::note::SignedNote;
-use entente_shared::tiles::{changed_tiles, tile_bytes};
+use entente_shared::tiles::{all_tiles, changed_tiles, tile_bytes, Tile};
 
 use crate::head::Head;
 use crate::store::Store;
@@ -81,7 +83,20 @@ impl StaticTiles {
             return Ok(None);
         }
         let ours = root(&self.store, cp.size).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok((ours == cp.root).then_some((cp.size, text)))
+        // The right edge of that tree, each level's last tile, must be there
+        // whole: a crash between a tile and the checkpoint loses neither,
+        // but a copied or damaged folder might.
+        let mut edge: Vec<Tile> = Vec::new();
+        for tile in all_tiles(cp.size) {
+            match edge.last_mut() {
+                Some(last) if last.level == tile.level => *last = tile,
+                _ => edge.push(tile),
+            }
+        }
+        let whole = edge
+            .iter()
+            .all(|t| fs::metadata(self.dir.join(t.path())).is_ok_and(|m| m.len() == t.width * 32));
+        Ok((ours == cp.root && whole).then_some((cp.size, text)))
     }
 
     /// Brings the folder level with the store.
@@ -94,25 +109,27 @@ impl StaticTiles {
         }
         let note = SignedNote::parse(&text)?;
         let size = Checkpoint::from_body(&note.text)?.size;
+        let mut partials = Vec::new();
         for tile in changed_tiles(self.written, size) {
             let bytes = tile_bytes(&self.store, tile)?;
             let path = self.dir.join(tile.path());
             write_file(&path, &bytes)?;
             if tile.is_full() {
-                let partials = PathBuf::from(format!("{}.p", path.display()));
-                match fs::remove_dir_all(&partials) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e).with_context(|| format!("removing {}", partials.display()))
-                    }
-                    _ => {}
-                }
+                partials.push(PathBuf::from(format!("{}.p", path.display())));
             }
         }
         self.written = self.written.max(size);
-        let temp = self.dir.join(".checkpoint.tmp");
-        write_file(&temp, text.as_bytes())?;
-        fs::rename(&temp, self.dir.join("checkpoint")).context("publishing the checkpoint")?;
+        write_file(&self.dir.join("checkpoint"), text.as_bytes())?;
         self.checkpoint = text;
+        // Only now: a reader of the previous checkpoint may still want them.
+        for dir in partials {
+            match fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", dir.display()))
+                }
+                _ => {}
+            }
+        }
         Ok(())
     }
 
@@ -148,7 +165,7 @@ impl StaticTiles {
 }
 
 /// Makes `dir` and each missing parent readable by everyone (the server's
-/// umask alone would make them private).
+/// umask alone would make them private), each name synced.
 fn make_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());
@@ -158,17 +175,23 @@ fn make_dir(dir: &Path) -> anyhow::Result<()> {
     }
     fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
-        .with_context(|| format!("opening {} to readers", dir.display()))
+        .with_context(|| format!("opening {} to readers", dir.display()))?;
+    crate::fsync::sync_parent(dir).with_context(|| format!("syncing {}", dir.display()))
 }
 
-/// Writes `bytes` to `path` (0644, synced), making its folder.
+/// Replaces `path` with `bytes` (0644): written and synced beside it, then
+/// renamed over it and its folder synced, so a reader (or a CDN caching an
+/// "immutable" tile) never sees a file half written.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         make_dir(parent)?;
     }
-    let mut file = fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+    let temp = PathBuf::from(format!("{}.tmp", path.display()));
+    let mut file =
+        fs::File::create(&temp).with_context(|| format!("writing {}", temp.display()))?;
     file.write_all(bytes)?;
     file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     file.sync_data()?;
-    Ok(())
+    fs::rename(&temp, path).with_context(|| format!("writing {}", path.display()))?;
+    crate::fsync::sync_parent(path).with_context(|| format!("syncing {}", path.display()))
 }

@@ -31,6 +31,8 @@ use crate::store::{NewCosignature, Store, StoredCosignature};
 
 /// Longest a witness may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Most bytes of a witness's answer read (a few signature lines are ~200).
+const MAX_ANSWER: u64 = 64 * 1024;
 /// Longest wait between two tries at a witness that fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -163,7 +165,11 @@ impl Pusher {
                 .send()
                 .context("posting add-checkpoint")?;
             let status = answer.status();
-            let body = answer.text().unwrap_or_default();
+            // A witness answers a few lines; read no more than MAX_ANSWER.
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(answer, MAX_ANSWER), &mut raw)
+                .context("reading the witness's answer")?;
+            let body = String::from_utf8_lossy(&raw).into_owned();
             match status.as_u16() {
                 200 => return self.store_cosignatures(&note.text, size, &body),
                 409 => {
@@ -171,7 +177,7 @@ impl Pusher {
                         .ok_or_else(|| anyhow!("409 without a text/x.tlog.size body"))?;
                     self.known = Some(theirs);
                 }
-                _ => bail!("{status}: {}", body.chars().take(300).collect::<String>()),
+                _ => bail!("{status}: {:?}", body.chars().take(300).collect::<String>()),
             }
         }
         bail!("the witness's size kept changing under the request")

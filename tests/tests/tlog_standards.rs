@@ -17,12 +17,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use entente_tests::cli::Running;
-use entente_tests::{Cli, Server};
+use entente_tests::{http, Cli, Server};
 use serde_json::Value;
 
 const CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/interop/tlog_witness_client.py"
+);
+const WITNESS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/interop/tlog_witness_server.py"
 );
 
 /// CZ founds the log; US is admitted as a member.
@@ -42,6 +46,41 @@ fn serve_witness(cli: &Cli) -> (Running, String, String) {
     let vkey = shown["vkey"].as_str().unwrap().to_owned();
     assert!(vkey.starts_with("entente-witness/"), "{shown}");
     (running, url, vkey)
+}
+
+/// The Python witness (`interop/tlog_witness_server.py`) for the log with
+/// verifier key `log_vkey`: the process (killed on drop), URL and vkey.
+fn python_witness(log_vkey: &str) -> (ChildGuard, String, String) {
+    let mut child = Command::new("python3")
+        .arg(WITNESS)
+        .args([log_vkey, "example.org/python-witness"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 must be installed, with cryptography (see .ci/run)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let shown: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    (
+        ChildGuard(child),
+        shown["listening"].as_str().unwrap().to_owned(),
+        shown["vkey"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A child process killed when dropped.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs the spec client; its JSON answer.
@@ -157,8 +196,15 @@ fn the_log_pushes_checkpoints_to_its_witnesses_and_they_keep_it_fresh() {
     let mut first = Server::start();
     let (cz, us) = seated(&first);
     let (mut witness, url, vkey) = serve_witness(&us);
+    // And a witness outside the roster, written from the spec in Python,
+    // that knows only the log's verifier key.
+    let log_vkey = http::request(first.url(), "GET", "/v1/log", None).json()["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_python, py_url, py_vkey) = python_witness(&log_vkey);
     first.stop();
-    let setting = format!("[\"{url} {vkey}\"]");
+    let setting = format!("[\"{url} {vkey}\", \"{py_url} {py_vkey}\"]");
     let server = first.restart_with_env(&[
         ("ENTENTE_WITNESSES", &setting),
         ("ENTENTE_WITNESS_INTERVAL_SECS", "1"),
@@ -176,12 +222,34 @@ fn the_log_pushes_checkpoints_to_its_witnesses_and_they_keep_it_fresh() {
     });
     assert_eq!(cp["witness_policy"]["met"], true, "{cp}");
     let stamp = us_cosignature(&cp).unwrap();
+    // The Python witness cosigned too: a profile counts it by its key.
+    let by_key = us.copy();
+    by_key.json(&[
+        "witness",
+        "policy",
+        "--witness-keys",
+        &py_vkey,
+        "--quorum",
+        "1",
+    ]);
+    let counted = eventually(Duration::from_secs(20), "the Python witness", || {
+        let out = by_key.run(&["--json", "log", "checkpoint"]);
+        let cp: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (cp["witness_policy"]["met"] == true).then_some(cp)
+    });
+    assert_eq!(
+        counted["witness_policy"]["cosigned_by"],
+        serde_json::json!(["example.org/python-witness"])
+    );
+    // A delegation's witness is named by its code, not by a key.
+    let (code, _) = by_key.fails(&["witness", "policy", "--witness-keys", &vkey]);
+    assert_ne!(code, 0);
 
     // Idle, the checkpoint stays the same note (it keeps its cosignatures),
     // and the witness cosigns it again: the age stays small.
     let note = |text: &str| text.split("\n\n").next().unwrap().to_owned();
     let checkpoint_text =
-        || String::from_utf8(entente_tests::http::get(server.url(), "/v1/checkpoint").2).unwrap();
+        || String::from_utf8(http::get(server.url(), "/v1/checkpoint").2).unwrap();
     let before = checkpoint_text();
     let later = eventually(Duration::from_secs(20), "a newer cosignature", || {
         let cp = cz.json(&["log", "checkpoint"]);
@@ -192,32 +260,6 @@ fn the_log_pushes_checkpoints_to_its_witnesses_and_they_keep_it_fresh() {
     assert!(later["age_secs"].as_u64().unwrap() <= 3, "{later}");
     let after = checkpoint_text();
     assert_eq!(note(&before), note(&after), "the checkpoint was re-signed");
-    // A witness can also count by its verifier key alone, as one outside
-    // the roster would (here US's own key, checked without the roster).
-    let by_key = us.copy();
-    by_key.json(&[
-        "witness",
-        "policy",
-        "--witness-keys",
-        &vkey,
-        "--quorum",
-        "1",
-    ]);
-    let counted = by_key.json(&["log", "checkpoint"]);
-    assert_eq!(counted["witness_policy"]["met"], true, "{counted}");
-    assert_eq!(
-        counted["witness_policy"]["cosigned_by"],
-        serde_json::json!(["entente-witness/US"])
-    );
-    let (code, _) = by_key.fails(&["witness", "policy", "--witness-keys", "not-a-key"]);
-    assert_ne!(code, 0);
-    let log_line = |text: &str| {
-        text.lines()
-            .find(|l| l.contains(" entente.local/"))
-            .map(str::to_owned)
-    };
-    assert_eq!(log_line(&before), log_line(&after));
-
     // The witness stops: no newer cosignature comes, and the CLI warns.
     witness.interrupt(Duration::from_secs(10));
     cz.json(&["witness", "policy", "--max-checkpoint-age", "2s"]);

@@ -121,7 +121,16 @@ fn tiles(ctx: &Context, profile: &Profile, url: &str) -> CliResult<()> {
     let (size, root) = (cp.checkpoint.size, cp.checkpoint.root);
     if size >= pinned.size {
         tiles.check_consistency(&cp, pinned.size, &pinned.root)?;
-    } else if replica.size() >= size && replica.root_at(size) != root {
+    } else if replica.size() < size {
+        // Tiles cannot prove their way forward to the pin, and the replica
+        // holds too little to check the root: say so rather than pass it.
+        return Err(fail(format!(
+            "the tiles' checkpoint {size} is older than the pinned checkpoint {} and this profile \
+             holds only {} verified entries to check it against; run `entente roster` first",
+            pinned.size,
+            replica.size()
+        )));
+    } else if replica.root_at(size) != root {
         // Behind the pin: the replica's own verified leaves give that root.
         return Err(CliError::Inconsistent(format!(
             "the tiles' checkpoint {size} is not a prefix of the pinned checkpoint {}: \

@@ -19,6 +19,11 @@ pub fn run(ctx: &Context, args: MirrorArgs) -> CliResult<()> {
             "--listen {addr}: the mirror serves plain HTTP, so only on a loopback address; put a TLS proxy in front to serve others"
         )));
     }
+    if let Some(url) = &args.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(fail(format!("--public-url {url:?} must be an http(s):// URL")));
+        }
+    }
     if args.every.is_zero() {
         return Err(fail("--every must be longer than zero"));
     }
@@ -26,6 +31,7 @@ pub fn run(ctx: &Context, args: MirrorArgs) -> CliResult<()> {
         data: args.data,
         listen: args.listen,
         every: args.every,
+        public_url: args.public_url,
     };
     crate::mirror::run(Profile::open(&ctx.home)?, options, ctx.json)
 }

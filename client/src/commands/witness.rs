@@ -17,7 +17,7 @@
 use entente_shared::api::{CosignatureReceipt, CosignatureRequest};
 use entente_shared::b64;
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature::{cosign, witness_name, WitnessKey};
+use entente_shared::cosignature::{self, cosign, witness_name, WitnessKey};
 use entente_shared::merkle::verify_consistency;
 use entente_shared::statement::DelegationCode;
 use serde_json::json;
@@ -59,6 +59,9 @@ fn once(ctx: &Context) -> CliResult<()> {
     let profile = Profile::open(&ctx.home)?;
     let api = Api::for_profile(&profile)?;
     let log = profile.log_verifier()?;
+    // Locked before the checkpoint is fetched: a witness server of the same
+    // profile that records a newer one meanwhile is not a rollback.
+    let _lock = profile.lock_witness()?;
     let presented = crate::pin::fetch_latest(&profile, &api)?;
     let cp = SignedCheckpoint::parse_and_verify(&presented, &log).map_err(|e| {
         CliError::Inconsistent(format!(
@@ -66,9 +69,7 @@ fn once(ctx: &Context) -> CliResult<()> {
         ))
     })?;
     // The witness's own record first, so that a fork or rollback leaves its
-    // evidence; then the profile's pin, as for every command. The lock keeps
-    // a witness server of the same profile out of the record meanwhile.
-    let _lock = profile.lock_witness()?;
+    // evidence; then the profile's pin, as for every command.
     if let Some(cosigned) = profile.cosigned()? {
         check_against_cosigned(&profile, &api, &cosigned, &presented, &cp)?;
     }
@@ -186,8 +187,17 @@ fn policy(ctx: &Context, args: PolicyArgs) -> CliResult<()> {
     if let Some(list) = args.witness_keys {
         let mut keys: Vec<String> = Vec::new();
         for k in list.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-            k.parse::<WitnessKey>()
+            let key = k
+                .parse::<WitnessKey>()
                 .map_err(|e| fail(format!("{k:?} is not a cosignature verifier key: {e}")))?;
+            // A delegation's witness is named by its code, and checked
+            // against the roster's current keys (a revoked key stops counting).
+            if key.name.starts_with(cosignature::WITNESS_NAME_PREFIX) {
+                return Err(fail(format!(
+                    "{} is a delegation's witness: name it by its code in --witnesses",
+                    key.name
+                )));
+            }
             if !keys.iter().any(|have| have == k) {
                 keys.push(k.to_owned());
             }

@@ -1,12 +1,15 @@
 //! The mirror's follower: one verified round after another (module docs of
-//! [`crate::mirror`]).
+//! [`crate::mirror`]). The first round is checked against the profile's
+//! pinned checkpoint; each later one against the mirror's last. Kept
+//! cosignatures: those the folded roster vouches for, and those by the
+//! witnesses the profile's policy names by key.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use entente_shared::api::LogInfo;
 use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature;
+use entente_shared::cosignature::{self, WitnessKey};
 use entente_shared::merkle::verify_consistency;
 use entente_shared::note::{NoteVerifier, SignedNote};
 
@@ -107,6 +110,18 @@ impl Follower {
         }
     }
 
+    /// The profile's pinned checkpoint, if any.
+    fn pinned(&self) -> CliResult<Option<SignedCheckpoint>> {
+        let Some(text) = self.profile.pinned()? else {
+            return Ok(None);
+        };
+        SignedCheckpoint::parse_and_verify(&text, &self.log)
+            .map(Some)
+            .map_err(|e| {
+                CliError::Inconsistent(format!("the pinned checkpoint does not verify: {e}"))
+            })
+    }
+
     /// One round: the log's latest checkpoint checked, entries synced and
     /// folded, the view replaced.
     fn round(&mut self, shared: &Shared) -> CliResult<()> {
@@ -116,7 +131,12 @@ impl Follower {
                 "the log's checkpoint is not signed by its key: {e}"
             ))
         })?;
-        if let Some(prev) = self.accepted()? {
+        // The first round is checked against the profile's pin.
+        let prev = match self.accepted()? {
+            Some(prev) => Some(prev),
+            None => self.pinned()?,
+        };
+        if let Some(prev) = prev {
             if let Err(why) = self.extends(&prev, &cp) {
                 self.keep_evidence(&prev.to_text(), &presented, &why)?;
                 return Err(CliError::Inconsistent(why));
@@ -130,10 +150,20 @@ impl Follower {
             text: cp.note.text.clone(),
             signatures: Vec::new(),
         };
+        let keyed: Vec<WitnessKey> = self
+            .profile
+            .data
+            .witness_keys
+            .iter()
+            .filter_map(|k| k.parse().ok())
+            .collect();
         for sig in &cp.note.signatures {
+            let text = &cp.note.text;
             let by_log = sig.name == self.log.name() && sig.key_hash == self.log.key_hash();
-            if by_log || cosignature::verify_by_roster(sig, &cp.note.text, ledger.roster()).is_ok()
-            {
+            let vouched = by_log
+                || cosignature::verify_by_roster(sig, text, ledger.roster()).is_ok()
+                || keyed.iter().any(|k| k.verify(sig, text).is_ok());
+            if vouched {
                 kept.add_signature(sig.clone());
             }
         }

@@ -63,6 +63,8 @@ pub struct Options {
     pub data: Option<PathBuf>,
     pub listen: String,
     pub every: Duration,
+    /// The URL readers use when a TLS proxy stands in front.
+    pub public_url: Option<String>,
 }
 
 /// Follows and serves until interrupted.
@@ -75,5 +77,5 @@ pub fn run(profile: Profile, options: Options, json: bool) -> CliResult<()> {
     let shared: Shared = Arc::new(RwLock::new(follower.view()?));
     let log = follower.log_info();
     follower.spawn(shared.clone(), options.every)?;
-    serve::serve(shared, log, &options.listen, json)
+    serve::serve(shared, log, &options.listen, options.public_url, json)
 }

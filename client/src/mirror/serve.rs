@@ -15,7 +15,7 @@ use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use entente_shared::api::{
     ConsistencyProof, Entries, Entry, InclusionProof, LogInfo, Problem, MAX_ENTRIES_PER_PAGE,
-    PROBLEM_CONTENT_TYPE,
+    MAX_PAGE_BYTES, PROBLEM_CONTENT_TYPE,
 };
 use entente_shared::dsse::Envelope;
 use entente_shared::httpsig::request::{authenticate, join_field, Window};
@@ -33,23 +33,33 @@ use crate::error::{fail, CliResult};
 
 /// How far a request's `created` may be from the mirror's clock.
 const WINDOW_SECS: u64 = 300;
-/// Most nonces remembered; past it, signed requests wait (429).
-const MAX_NONCES: usize = 100_000;
+/// Most nonces remembered for one key within the window; past it, that
+/// key's signed requests wait (429) and other keys are unaffected.
+const MAX_NONCES_PER_KEY: usize = 10_000;
 
 /// What every handler reads.
 struct Mirror {
     view: Shared,
     log: LogInfo,
     started_at: i64,
+    /// The URL readers use, when a proxy stands in front.
+    public_url: Option<String>,
     /// Nonces of verified requests, until their window closes.
-    nonces: Mutex<HashMap<(KeyId, String), i64>>,
+    nonces: Mutex<HashMap<KeyId, HashMap<String, i64>>>,
 }
 
 /// Serves until interrupted; prints the address (one line) first.
-pub fn serve(view: Shared, log: LogInfo, listen: &str, json_out: bool) -> CliResult<()> {
+pub fn serve(
+    view: Shared,
+    log: LogInfo,
+    listen: &str,
+    public_url: Option<String>,
+    json_out: bool,
+) -> CliResult<()> {
     let mirror = web::Data::new(Mirror {
         view,
         log,
+        public_url,
         started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         nonces: Mutex::new(HashMap::new()),
     });
@@ -141,15 +151,22 @@ impl Mirror {
                 )))
             }
         };
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
         let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        // Behind a TLS proxy clients sign the URL they use: `--public-url`.
+        let base = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                format!("http://{host}")
+            }
+        };
         let msg = Message {
             method: req.method().as_str().to_owned(),
-            target_uri: format!("http://{host}{path}"),
+            target_uri: format!("{base}{path}"),
             headers: req
                 .headers()
                 .iter()
@@ -179,15 +196,15 @@ impl Mirror {
         })
         .map_err(Denied::Refused)?;
         let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        nonces.retain(|_, expires| *expires >= now);
-        let key = (signed.key_id, signed.nonce);
-        if nonces.contains_key(&key) {
+        let seen = nonces.entry(signed.key_id).or_default();
+        seen.retain(|_, expires| *expires >= now);
+        if seen.contains_key(&signed.nonce) {
             return Err(Denied::Refused(RequestRefusal::Replayed));
         }
-        if nonces.len() >= MAX_NONCES {
+        if seen.len() >= MAX_NONCES_PER_KEY {
             return Err(Denied::Full);
         }
-        nonces.insert(key, signed.expires_at);
+        seen.insert(signed.nonce, signed.expires_at);
         Ok(signed.reader)
     }
 }
@@ -197,7 +214,11 @@ async fn checkpoint(mirror: web::Data<Mirror>) -> HttpResponse {
         Some(text) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(text.clone()),
-        None => problem(404, "not-found", "the mirror holds no checkpoint yet"),
+        None => problem(
+            503,
+            "starting",
+            "the mirror has not verified a checkpoint yet; try again shortly",
+        ),
     }
 }
 
@@ -248,10 +269,26 @@ async fn entries(
         .unwrap_or(size)
         .min(size)
         .min(range.start.saturating_add(MAX_ENTRIES_PER_PAGE));
-    let page: Vec<Entry> = view.entries[range.start as usize..end as usize]
-        .iter()
-        .map(|e| as_read_by(&reader, e))
-        .collect();
+    // An end before the start is an empty page, as at the log server; a
+    // page ends after the entry that takes it past MAX_PAGE_BYTES.
+    let mut page: Vec<Entry> = Vec::new();
+    let mut bytes = 0;
+    for e in view
+        .entries
+        .get(range.start as usize..end.max(range.start) as usize)
+        .unwrap_or(&[])
+    {
+        if bytes > MAX_PAGE_BYTES {
+            break;
+        }
+        let entry = as_read_by(&reader, e);
+        bytes += entry
+            .envelope
+            .as_ref()
+            .map_or(0, |env| env.payload.len() * 4 / 3)
+            + 128;
+        page.push(entry);
+    }
     HttpResponse::Ok().json(Entries { entries: page })
 }
 
