@@ -12,7 +12,8 @@
 //! is written beside its name, synced, renamed over it and its folder synced,
 //! so a reader never sees a half-written file or a checkpoint whose tiles are
 //! missing. Partial tiles stay until the checkpoint after their full tile is
-//! published, then are removed. On start the folder's checkpoint is checked
+//! published, then are removed. The folder is updated at most four times a
+//! second, so a busy log's commits coalesce into one update. On start the folder's checkpoint is checked
 //! against the log (its root, and the tiles at its right edge): if it does
 //! not match, every tile is written again.
 
@@ -32,6 +33,9 @@ use entente_shared::tiles::{all_tiles, changed_tiles, tile_bytes, Tile};
 use crate::head::Head;
 use crate::store::Store;
 
+/// Shortest time between two updates of the folder: how far its checkpoint
+/// may lag the log's under load.
+const MIN_INTERVAL: Duration = Duration::from_millis(250);
 /// Mode of every file written: public data.
 const FILE_MODE: u32 = 0o644;
 /// Mode of every folder made.
@@ -158,6 +162,10 @@ impl StaticTiles {
                         Duration::from_secs(60)
                     };
                     seen = head.wait_past(seen, wait);
+                    // At most one update per MIN_INTERVAL: a busy log's
+                    // commits coalesce, and the folder's fsyncs stay off the
+                    // log's own.
+                    std::thread::sleep(MIN_INTERVAL);
                 }
             })?;
         Ok(())
