@@ -21,7 +21,9 @@ pub fn run(ctx: &Context, args: MirrorArgs) -> CliResult<()> {
     }
     if let Some(url) = &args.public_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(fail(format!("--public-url {url:?} must be an http(s):// URL")));
+            return Err(fail(format!(
+                "--public-url {url:?} must be an http(s):// URL"
+            )));
         }
     }
     if args.every.is_zero() {
