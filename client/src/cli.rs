@@ -81,6 +81,18 @@ pub enum Command {
     /// Keep a verified copy of the log this delegation may read, and serve
     /// its read API (for `--mirror`), so the record survives the host.
     Mirror(MirrorArgs),
+    /// Print a shell completion script, e.g. `entente completions bash > /etc/bash_completion.d/entente`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (`entente.1` and one per subcommand) into a folder.
+    Man {
+        /// The folder to write them to (made if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Export an offline-verifiable bundle, or verify one with no server.
     #[command(subcommand)]
     Archive(ArchiveCommand),
@@ -260,4 +272,39 @@ pub enum LogCommand {
         /// The tile folder's URL prefix (it holds `checkpoint` and `tile/`).
         url: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every subcommand, argument and flag says what it is for in `--help`
+    /// (and so in the man pages and completions made from these definitions).
+    #[test]
+    fn everything_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let here = format!("{path} {}", sub.get_name());
+                if sub.get_name() != "help" && sub.get_about().is_none() {
+                    missing.push(here.clone());
+                }
+                walk(sub, &here, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "entente", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        Cli::command().debug_assert();
+    }
 }

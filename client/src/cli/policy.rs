@@ -123,6 +123,7 @@ pub enum SupplierCommand {
 pub struct ProposeArgs {
     /// The proposed text, Markdown (`-` for standard input).
     pub file: PathBuf,
+    /// The proposal's title, as every list and the declaration show it.
     #[arg(long)]
     pub title: String,
     /// Delegations whose positions count, e.g. US,CZ.
@@ -214,6 +215,7 @@ pub enum DeclarationCommand {
     Show {
         /// The declaration (its proposal's id).
         id: String,
+        /// Markdown, escaped HTML, or the JSON the server's view gives.
         #[arg(long, value_enum, default_value = "md")]
         format: DocFormat,
         /// Render it from an archive bundle alone: offline, no server, no
@@ -229,6 +231,7 @@ pub enum PositionCommand {
     Publish {
         /// The paper, Markdown (`-` for standard input).
         file: PathBuf,
+        /// The paper's title, as `position list` shows it.
         #[arg(long)]
         title: String,
         /// The proposal or assessment it is about.

@@ -4,6 +4,7 @@ pub mod admit;
 pub mod archive;
 pub mod assess;
 pub mod declaration;
+pub mod docs;
 pub mod init;
 pub mod key;
 pub mod log;
@@ -60,6 +61,8 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Witness(args) => witness::run(&ctx, args),
         Command::Mirror(args) => mirror::run(&ctx, args),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(&ctx, &out),
         Command::Archive(cmd) => archive::run(&ctx, cmd),
     }
 }
