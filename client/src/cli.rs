@@ -98,13 +98,29 @@ pub enum Command {
     Archive(ArchiveCommand),
 }
 
+/// The statement kinds' wire names, for `--kind`.
+fn kind_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        entente_shared::statement::Kind::ALL.map(|k| k.as_str()),
+    )
+}
+
+/// The built-in assessment frameworks' ids, for `--framework`.
+pub fn framework_ids() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        entente_shared::frameworks::Frameworks::builtin()
+            .iter()
+            .map(|f| f.id.as_str()),
+    )
+}
+
 #[derive(Args)]
 pub struct WatchArgs {
     /// Start at this log index (default: the latest checkpoint's size, i.e. new entries only).
     #[arg(long)]
     pub from: Option<u64>,
-    /// Print only entries of this kind, e.g. admission.
-    #[arg(long)]
+    /// Print only entries of this kind.
+    #[arg(long, value_parser = kind_names())]
     pub kind: Option<String>,
     /// Exit after printing this many entries.
     #[arg(long)]

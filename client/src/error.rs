@@ -35,6 +35,26 @@ impl CliError {
             _ => 1,
         }
     }
+
+    /// The failure as `--json` prints it on stdout: `{"error": {"kind",
+    /// "message", and for a refusal its problem "type" and "status"},
+    /// "exit_code"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let kind = match self {
+            CliError::Problem(_) => "refused",
+            CliError::Inconsistent(_) => "log-inconsistent",
+            CliError::Archive(_) => "archive-does-not-verify",
+            CliError::Untrusted(_) => "checkpoint-not-trusted",
+            CliError::Other(_) => "error",
+        };
+        let mut error = serde_json::json!({ "kind": kind, "message": format!("{self:#}") });
+        if let CliError::Problem(p) = self {
+            error["type"] = p.problem_type.clone().into();
+            error["status"] = p.status.into();
+            error["detail"] = p.detail.clone().into();
+        }
+        serde_json::json!({ "error": error, "exit_code": self.exit_code() })
+    }
 }
 
 /// Shorthand for command results.

@@ -9,11 +9,16 @@ use entente_client::error::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Other(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entente: {e:#}");
+            // Scripts reading --json get the failure as one JSON object too.
+            if json {
+                println!("{}", e.to_json());
+            }
             ExitCode::from(e.exit_code())
         }
     }

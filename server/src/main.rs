@@ -57,6 +57,16 @@ fn main() -> ExitCode {
         settings.insecure_bind = true;
     }
     init_logging(&settings);
+    // Which file the settings came from, so an operator knows what is in force.
+    let config = args
+        .config
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(entente_server::settings::DEFAULT_CONFIG));
+    if config.exists() {
+        tracing::info!(config = %config.display(), "settings read from this file, then ENTENTE_* variables and flags");
+    } else {
+        tracing::info!(config = %config.display(), "no settings file: defaults, then ENTENTE_* variables and flags");
+    }
     let result = actix_web::rt::System::new().block_on(entente_server::app::run(settings));
     match result {
         Ok(()) => ExitCode::SUCCESS,

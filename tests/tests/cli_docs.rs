@@ -1,5 +1,7 @@
-//! The CLI's own documentation, generated from its definitions in CI:
-//! completion scripts for each shell, and man pages for every subcommand.
+//! The CLI as users expect it: completion scripts for each shell and man
+//! pages for every subcommand, generated from its definitions in CI;
+//! failures under `--json` as one JSON object; unknown values refused at
+//! parse time; `init` showing the log key's fingerprint; the demo's `--help`.
 //!
 //! Build the binaries first: `cargo build --workspace`.
 
@@ -57,4 +59,64 @@ fn man_pages_cover_every_subcommand() {
     }
     let tiles = std::fs::read_to_string(dir.path().join("entente-log-tiles.1")).unwrap();
     assert!(tiles.contains("entente log tiles"), "{tiles}");
+}
+
+#[test]
+fn failures_under_json_are_one_json_object_and_values_are_checked_at_parse_time() {
+    use entente_tests::{write_file, Cli, Server, PROBLEM};
+
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    let shown = cz.init("CZ", "Czech Republic", true);
+    // `init` shows the log key and a fingerprint to check out of band.
+    let log = entente_tests::http::request(server.url(), "GET", "/v1/log", None).json();
+    assert_eq!(shown["log_key"], log["verifier_key"], "{shown}");
+    assert_eq!(
+        shown["log_key_id"].as_str().map(str::len),
+        Some(32),
+        "{shown}"
+    );
+
+    // A refusal by the server, as JSON on stdout, with its problem type.
+    let outsider = Cli::new(server.url());
+    outsider.init("DE", "Germany", false);
+    let work = tempfile::tempdir().unwrap();
+    let paper = write_file(work.path(), "p.md", "A paper\n");
+    let out = outsider.run(&["--json", "position", "publish", &paper, "--title", "P"]);
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"]["kind"], "refused", "{answer}");
+    assert!(
+        answer["error"]["type"]
+            .as_str()
+            .unwrap()
+            .starts_with(PROBLEM),
+        "{answer}"
+    );
+    assert_eq!(answer["exit_code"], 1);
+    // A local failure too.
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(cli_bin())
+        .args(["--json", "--home", empty.path().to_str().unwrap(), "roster"])
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"]["kind"], "error", "{answer}");
+
+    // Unknown values are refused before anything runs (exit 2), listing the known ones.
+    for args in [
+        &["watch", "--kind", "nope"][..],
+        &["assess", "template", "--framework", "nope"][..],
+    ] {
+        let out = Command::new(cli_bin()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+    }
+    // The demo explains itself instead of running.
+    let out = Command::new(env!("CARGO_BIN_EXE_prague-demo"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Prague"));
 }

@@ -91,8 +91,8 @@ pub fn tlp_name(tlp: Tlp) -> String {
 pub enum AssessCommand {
     /// Print a fillable TOML assessment for a framework.
     Template {
-        /// Framework id.
-        #[arg(long, default_value = "joint-declaration-2020")]
+        /// The framework to assess against.
+        #[arg(long, default_value = "joint-declaration-2020", value_parser = super::framework_ids())]
         framework: String,
     },
     /// Sign and submit a filled-in assessment file.

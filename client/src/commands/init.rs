@@ -33,6 +33,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     if verifier.name() != info.origin {
         return Err(fail("the server's log key is not named after its origin"));
     }
+    // The key id of the log's public key: short enough to read out.
+    let log_key_id = verifier.public_key().key_id();
     let (key, der) = SigningKey::generate().map_err(fail)?;
     let encryption = EncryptionSecret::generate();
     let encryption_key = encryption.public_key();
@@ -59,6 +61,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
         "encryption_key": encryption_key,
         "server": profile.data.server,
         "origin": info.origin,
+        "log_key": info.verifier_key,
+        "log_key_id": log_key_id,
     });
     if args.bootstrap {
         let body = Body::Admission(Admission {
@@ -76,12 +80,14 @@ pub fn run(ctx: &Context, args: InitArgs) -> CliResult<()> {
     }
     emit(ctx.json, &out, || {
         let mut s = format!(
-            "profile for {delegation} in {}\nkey id          {}\npublic key      {}\nencryption key  {}\nlog             {} (key pinned)\n",
+            "profile for {delegation} in {}\nkey id          {}\npublic key      {}\nencryption key  {}\nlog             {} (key pinned)\nlog key         {}\n                check this fingerprint with the secretariat out of band: {}\n",
             ctx.home.display(),
             key.key_id(),
             key.public_key(),
             encryption_key,
-            info.origin
+            info.origin,
+            info.verifier_key,
+            log_key_id
         );
         if args.bootstrap {
             s.push_str(&format!(

@@ -56,6 +56,19 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the wire format lists them.
+    pub const ALL: [Kind; 9] = [
+        Kind::Admission,
+        Kind::KeyRotation,
+        Kind::KeyRevocation,
+        Kind::Assessment,
+        Kind::Proposal,
+        Kind::Revision,
+        Kind::Endorsement,
+        Kind::Position,
+        Kind::Message,
+    ];
+
     /// The wire name, e.g. `key_rotation`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,7 +7,18 @@ use std::process::Command;
 use entente_tests::scenario::{play, Delegations, SUPPLIERS};
 use entente_tests::Server;
 
+/// The Prague 5G Security Conference scenario played through the real CLI
+/// against a fresh server in a temporary folder, with a readable summary:
+/// seven delegations, assessments, a proposal with a silence procedure,
+/// endorsements, a declaration.
+#[derive(clap::Parser)]
+#[command(name = "prague-demo", version)]
+struct Args {}
+
 fn main() {
+    // `--help` prints this, and anything else unknown is refused, before
+    // anything is built or started.
+    let Args {} = clap::Parser::parse();
     // `cargo run` builds this binary only; the demo drives the other two.
     if let Some(cargo) = std::env::var_os("CARGO") {
         let release = cfg!(not(debug_assertions));
