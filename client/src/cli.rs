@@ -81,6 +81,9 @@ pub enum Command {
     /// Keep a verified copy of the log this delegation may read, and serve
     /// its read API (for `--mirror`), so the record survives the host.
     Mirror(MirrorArgs),
+    /// What awaits this delegation: positions missing on current revisions
+    /// (soonest deadline first), replies in its threads, witness duty.
+    Inbox,
     /// Print a shell completion script, e.g. `entente completions bash > /etc/bash_completion.d/entente`.
     Completions {
         /// The shell to complete for.
@@ -122,6 +125,11 @@ pub struct WatchArgs {
     /// Print only entries of this kind.
     #[arg(long, value_parser = kind_names())]
     pub kind: Option<String>,
+    /// Run this shell command for every entry printed, with the entry as one
+    /// JSON object on its standard input and ENTENTE_EVENT_INDEX, _KIND, _ID,
+    /// _AUTHOR and _WHAT set (e.g. to mail or post it to a chat).
+    #[arg(long, value_name = "CMD")]
+    pub notify: Option<String>,
     /// Exit after printing this many entries.
     #[arg(long)]
     pub count: Option<u64>,

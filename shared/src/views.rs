@@ -7,6 +7,10 @@
 //! read. The server answers its routes with these; a test over random logs
 //! checks them for every reader.
 
+mod inbox;
+
+pub use inbox::{inbox, AwaitingPosition, Inbox, Replies};
+
 use crate::api::{ProposalView, ThreadView};
 use crate::ledger::{
     AssessmentRecord, Declaration, EntryMeta, InvalidEntry, Ledger, PositionPaper, ProposalRecord,

@@ -145,8 +145,10 @@ fn everything(c: &Conference, reader: Option<&Cli>, ids: &[String]) -> String {
         }
         for i in ids {
             for what in ["proposal", "position", "thread"] {
+                // A refusal under --json names the id the reader itself gave
+                // (as the server's 404 does): only that is masked.
                 let o = cli.run(&["--json", what, "show", i]);
-                out.push(String::from_utf8_lossy(&o.stdout).into_owned());
+                out.push(String::from_utf8_lossy(&o.stdout).replace(i.as_str(), "ASKED"));
             }
         }
         let verify = cli.run(&["log", "verify"]);

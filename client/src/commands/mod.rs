@@ -5,6 +5,7 @@ pub mod archive;
 pub mod assess;
 pub mod declaration;
 pub mod docs;
+pub mod inbox;
 pub mod init;
 pub mod key;
 pub mod log;
@@ -61,6 +62,7 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Witness(args) => witness::run(&ctx, args),
         Command::Mirror(args) => mirror::run(&ctx, args),
+        Command::Inbox => inbox::run(&ctx),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out } => docs::man(&ctx, &out),
         Command::Archive(cmd) => archive::run(&ctx, cmd),

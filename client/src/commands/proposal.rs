@@ -196,7 +196,7 @@ fn summary(view: &ProposalView) -> String {
                             | Stance::Object { reason: why } => notes.push(format!(
                                 "  rev {} {p} {}: {}\n",
                                 r.number,
-                                pos.stance.name(),
+                                pos.stance.label(),
                                 why.trim().replace('\n', " ")
                             )),
                             _ => {}

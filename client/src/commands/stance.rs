@@ -7,7 +7,8 @@
 //! revision is used as given, and if it is no longer current the server
 //! refuses it (`stale-revision`) rather than moving it to the new text.
 
-use entente_shared::statement::{Body, Endorsement, Stance};
+use entente_shared::ledger::Status;
+use entente_shared::statement::{Body, Endorsement, Stance, StatementId};
 use serde_json::json;
 
 use super::proposal::revision_of;
@@ -61,21 +62,67 @@ fn take(ctx: &Context, args: StanceArgs, stance: Stance) -> CliResult<()> {
         position: stance,
     };
     endorsement.validate().map_err(crate::error::fail)?;
-    let name = endorsement.position.name();
-    let extra = json!({
+    let mut extra = json!({
         "proposal": rec.meta.id,
         "revision": revision.digest,
         "revision_number": revision.number,
-        "stance": name,
+        "stance": endorsement.position.name(),
     });
-    let done = format!(
-        "{name} on {:?} ({}), revision {} digest {}",
+    let mut done = format!(
+        "{} on {:?} ({}), revision {} digest {}",
+        endorsement.position.label(),
         rec.title,
         short(&rec.meta.id),
         revision.number,
         revision.digest
     );
+    // A plain endorsement after one with a reservation drops it: say so.
+    let me = session.profile.data.delegation;
+    if let (Stance::Endorse, Some(earlier)) = (
+        &endorsement.position,
+        rec.positions_on(&revision.digest).get(&me),
+    ) {
+        if let Stance::EndorseWithReservation { reservation } = &earlier.stance {
+            done.push_str(&format!(
+                "\nthis drops the reservation of your earlier endorsement ({}): {:?}",
+                short(&earlier.meta.id),
+                reservation
+            ));
+            extra["dropped_reservation"] = json!(reservation);
+        }
+    }
+    let proposal = rec.meta.id;
     let receipt = session.publish(distribution, Body::Endorsement(endorsement))?;
+    // What the position caused, as the log now folds it.
+    if let Some((outcome, line)) = outcome_after(ctx, &proposal) {
+        extra["outcome"] = outcome;
+        done.push('\n');
+        done.push_str(&line);
+    }
     emit_published(ctx.json, &receipt, extra, done)?;
     Ok(())
+}
+
+/// The proposal's outcome once the statement landed, if it has one: the
+/// JSON and the line to print (`adopted: declaration …`).
+fn outcome_after(ctx: &Context, proposal: &StatementId) -> Option<(serde_json::Value, String)> {
+    let session = Session::open(ctx).ok()?;
+    let view = session.proposal(&proposal.to_string()).ok()?;
+    match &view.record.status {
+        Status::Adopted {
+            index, revision, ..
+        } => Some((
+            json!({ "adopted": { "declaration": proposal, "index": index, "revision": revision } }),
+            format!(
+                "adopted: declaration {} (entry {index}): `entente declaration show {}`",
+                short(proposal),
+                short(proposal)
+            ),
+        )),
+        Status::Expired { index } => Some((
+            json!({ "expired": { "index": index } }),
+            format!("expired at entry {index}: the deadline passed without adoption"),
+        )),
+        Status::Open => None,
+    }
 }

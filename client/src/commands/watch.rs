@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use entente_shared::api::StreamEvent;
 use entente_shared::b64;
-use entente_shared::statement::{Statement, StatementId};
+use entente_shared::statement::{Body, Statement, StatementId};
 use futures_util::{SinkExt as _, StreamExt as _};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Context;
@@ -37,6 +37,7 @@ pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
         session: &session,
         transport,
         kind: args.kind,
+        notify: args.notify,
         remaining: args.count,
         next: args.from.unwrap_or(session.size),
     };
@@ -53,11 +54,58 @@ pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
     })
 }
 
+/// What an entry is, as people say it: an endorsement's stance
+/// (`objection`, `endorsement with reservation`), `key rotation` for
+/// `key_rotation`, `proposal (sealed)` when the body is not readable here.
+fn describe(st: &Statement) -> String {
+    match &st.body {
+        Body::Endorsement(e) => e.position.label().to_owned(),
+        Body::Sealed { kind, .. } => format!("{} (sealed)", kind.as_str().replace('_', " ")),
+        _ => st.kind().as_str().replace('_', " "),
+    }
+}
+
+/// Runs `--notify CMD` for one entry; its failure is said on stderr and
+/// does not stop the watch.
+fn notify(cmd: &str, event: &Value, what: &str) {
+    use std::io::Write as _;
+    let field = |k: &str| {
+        event[k]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| event[k].to_string())
+    };
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("ENTENTE_EVENT_INDEX", field("index"))
+        .env("ENTENTE_EVENT_KIND", field("kind"))
+        .env("ENTENTE_EVENT_ID", field("id"))
+        .env("ENTENTE_EVENT_AUTHOR", field("author"))
+        .env("ENTENTE_EVENT_WHAT", what)
+        .stdin(std::process::Stdio::piped())
+        .spawn();
+    let result = child.and_then(|mut c| {
+        if let Some(mut stdin) = c.stdin.take() {
+            // A command that does not read its input is fine.
+            let _ = writeln!(stdin, "{event}");
+        }
+        c.wait()
+    });
+    match result {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!("entente: --notify command ended with {status}"),
+        Err(e) => eprintln!("entente: --notify command could not run: {e}"),
+    }
+}
+
 struct Watcher<'a> {
     ctx: &'a Context,
     session: &'a Session,
     transport: Transport,
     kind: Option<String>,
+    /// `--notify`: a shell command run per entry printed.
+    notify: Option<String>,
     remaining: Option<u64>,
     /// The next index the stream must deliver.
     next: u64,
@@ -165,18 +213,23 @@ impl Watcher<'_> {
                 if self.kind.as_deref().is_some_and(|k| k != kind) {
                     return Ok(false);
                 }
+                let what = describe(&st);
                 let out = json!({
                     "type": "entry",
                     "index": index,
                     "id": id,
                     "kind": kind,
+                    "what": what,
                     "author": st.author,
                     "envelope": envelope,
                 });
                 if self.ctx.json {
                     println!("{out}");
                 } else {
-                    println!("entry {index:>6}  {kind:<16} {:<8} {id}", st.author);
+                    println!("entry {index:>6}  {what:<28} {:<8} {id}", st.author);
+                }
+                if let Some(cmd) = &self.notify {
+                    notify(cmd, &out, &what);
                 }
                 if let Some(n) = &mut self.remaining {
                     *n = n.saturating_sub(1);

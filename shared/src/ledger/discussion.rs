@@ -47,6 +47,11 @@ impl Discussion {
         self.threads.get(thread).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Every thread with its messages, in no particular order.
+    pub fn threads(&self) -> impl Iterator<Item = (&StatementId, &[ThreadMessage])> {
+        self.threads.iter().map(|(id, m)| (id, m.as_slice()))
+    }
+
     pub fn apply_position(&mut self, meta: EntryMeta, p: Position) {
         let id = meta.id;
         self.order.push(id);

@@ -183,6 +183,17 @@ impl Stance {
             Stance::Abstain => "abstain",
         }
     }
+
+    /// What people call it: `endorsement`, `endorsement with reservation`,
+    /// `objection`, `abstention` (the wire names stay out of human output).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Stance::Endorse => "endorsement",
+            Stance::EndorseWithReservation { .. } => "endorsement with reservation",
+            Stance::Object { .. } => "objection",
+            Stance::Abstain => "abstention",
+        }
+    }
 }
 
 /// An `endorsement` body: a signed position on one exact revision digest.

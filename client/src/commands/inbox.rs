@@ -1,0 +1,129 @@
+//! `entente inbox`: what awaits this delegation, from its own fold —
+//! proposals where its position on the current revision is missing (soonest
+//! deadline first), replies by others in threads it took part in since it
+//! last wrote there, and, for a delegation that witnesses, a latest
+//! checkpoint it has not cosigned.
+
+use entente_shared::checkpoint::SignedCheckpoint;
+use entente_shared::cosignature;
+use entente_shared::views::{self, Inbox};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::Context;
+use crate::error::CliResult;
+use crate::output::{emit, short, timestamp};
+use crate::session::Session;
+
+pub fn run(ctx: &Context) -> CliResult<()> {
+    let session = Session::open(ctx)?;
+    let (ledger, reader) = session.own_view()?;
+    let me = session.profile.data.delegation;
+    let inbox = views::inbox(ledger, &reader, &me);
+    let witness = witness_due(&session, ledger)?;
+    let mut out = json!({
+        "delegation": me,
+        "awaiting_position": inbox.awaiting_position,
+        "replies": inbox.replies,
+        "witness": witness,
+    });
+    if let Value::Object(o) = &mut out {
+        o.retain(|_, v| !v.is_null());
+    }
+    emit(ctx.json, &out, || {
+        human(&me.to_string(), &inbox, witness.as_ref())
+    })?;
+    Ok(())
+}
+
+/// For a delegation that has cosigned before: the latest checkpoint, if it
+/// carries no valid cosignature of this delegation's.
+fn witness_due(
+    session: &Session,
+    ledger: &entente_shared::ledger::Ledger,
+) -> CliResult<Option<Value>> {
+    let profile = &session.profile;
+    let Some(record) = profile.cosigned()? else {
+        return Ok(None);
+    };
+    let me = profile.data.delegation;
+    let latest = &session.checkpoint;
+    if cosignature::witnessed(&latest.note, ledger.roster())
+        .by(&me)
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let cosigned = SignedCheckpoint::parse_and_verify(&record, &profile.log_verifier()?)
+        .map(|c| c.checkpoint.size)
+        .ok();
+    Ok(Some(json!({
+        "latest_size": latest.checkpoint.size,
+        "cosigned_size": cosigned,
+    })))
+}
+
+/// "in 2d 3h", "in 40m", or "passed".
+fn until(deadline: OffsetDateTime) -> String {
+    let left = deadline - OffsetDateTime::now_utc();
+    if left.is_negative() {
+        return "passed".into();
+    }
+    let (d, h, m) = (
+        left.whole_days(),
+        left.whole_hours() % 24,
+        left.whole_minutes() % 60,
+    );
+    match (d, h) {
+        (0, 0) => format!("in {m}m"),
+        (0, _) => format!("in {h}h {m}m"),
+        _ => format!("in {d}d {h}h"),
+    }
+}
+
+fn human(me: &str, inbox: &Inbox, witness: Option<&Value>) -> String {
+    if inbox.is_empty() && witness.is_none() {
+        return format!("nothing awaits {me}\n");
+    }
+    let mut s = String::new();
+    if !inbox.awaiting_position.is_empty() {
+        s.push_str(&format!(
+            "Your position is awaited on ({me}, soonest deadline first):\n"
+        ));
+        for a in &inbox.awaiting_position {
+            s.push_str(&format!(
+                "  {}  {:?}, revision {} ({})  deadline {} ({})  rule {}\n",
+                short(&a.proposal),
+                a.title,
+                a.revision,
+                short(&a.digest),
+                timestamp(a.deadline),
+                until(a.deadline),
+                a.rule
+            ));
+        }
+    }
+    if !inbox.replies.is_empty() {
+        s.push_str("Replies in threads you took part in:\n");
+        for r in &inbox.replies {
+            let last = r.messages.last().expect("replies are never empty");
+            s.push_str(&format!(
+                "  thread {}  {} new (last by {} at entry {}, {}): `entente thread show {}`\n",
+                short(&r.thread),
+                r.messages.len(),
+                last.author,
+                last.index,
+                timestamp(last.issued_at),
+                short(&r.thread)
+            ));
+        }
+    }
+    if let Some(w) = witness {
+        s.push_str(&format!(
+            "Witness duty: checkpoint {} is not cosigned by {me} (last cosigned: {}): run `entente witness`\n",
+            w["latest_size"],
+            w["cosigned_size"]
+        ));
+    }
+    s
+}

@@ -1,0 +1,199 @@
+//! End-to-end tests of the daily work of a negotiation through the real
+//! binaries: `entente inbox` lists exactly what awaits each delegation at
+//! each step; positions print as what they are (an objection as an
+//! objection), a plain endorsement says it drops an earlier reservation, and
+//! the statement that adopts a proposal says so; `watch` names stances and
+//! runs `--notify` per entry.
+//!
+//! Build the binaries first: `cargo build --workspace`.
+
+use std::time::Duration;
+
+use entente_tests::{write_file, Cli, Server};
+
+fn awaiting(cli: &Cli) -> Vec<String> {
+    let inbox = cli.json(&["inbox"]);
+    inbox["awaiting_position"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["title"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn replies(cli: &Cli) -> Vec<(String, usize)> {
+    let inbox = cli.json(&["inbox"]);
+    inbox["replies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    (
+                        r["thread"].as_str().unwrap().to_owned(),
+                        r["messages"].as_array().unwrap().len(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_inbox_follows_a_negotiation_step_by_step() {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = cz.seat("US", "member");
+    let de = cz.seat("DE", "member");
+    let work = tempfile::tempdir().unwrap();
+    assert_eq!(
+        cz.run(&["inbox"]).stdout,
+        b"nothing awaits CZ\n".to_vec(),
+        "an empty inbox says so"
+    );
+
+    // Two proposals to US and DE; the later deadline is published first.
+    let text_a = write_file(work.path(), "a.md", "Principles A\n");
+    let text_b = write_file(work.path(), "b.md", "Principles B\n");
+    let late = cz.json(&[
+        "propose",
+        &text_a,
+        "--title",
+        "Late",
+        "--participants",
+        "US,DE",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let soon = cz.json(&[
+        "propose",
+        &text_b,
+        "--title",
+        "Soon",
+        "--participants",
+        "US,DE",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "2d",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(awaiting(&us), ["Soon", "Late"], "soonest deadline first");
+    assert_eq!(awaiting(&de), ["Soon", "Late"]);
+    assert!(awaiting(&cz).is_empty(), "CZ is not a participant");
+
+    // US endorses with a reservation, then plainly: it says so.
+    us.json(&[
+        "endorse",
+        &soon,
+        "--reservation",
+        "subject to national review",
+    ]);
+    assert_eq!(awaiting(&us), ["Late"]);
+    let plain = text(&us.run(&["endorse", &soon]));
+    assert!(plain.contains("drops the reservation"), "{plain}");
+    assert!(plain.starts_with("endorsement on"), "{plain}");
+    // DE objects: an objection, in every human output.
+    let objected = text(&de.run(&["object", &late, "--reason", "too vague"]));
+    assert!(objected.starts_with("objection on"), "{objected}");
+    let shown = text(&cz.run(&["proposal", "show", &late]));
+    assert!(shown.contains("DE objection: too vague"), "{shown}");
+    assert!(!shown.contains("endorse_with_reservation"));
+    assert_eq!(awaiting(&de), ["Soon"]);
+
+    // DE's endorsement completes "Soon": the statement says it adopted it.
+    let adopted = de.json(&["endorse", &soon]);
+    assert_eq!(
+        adopted["outcome"]["adopted"]["declaration"],
+        soon.as_str(),
+        "{adopted}"
+    );
+    assert!(awaiting(&de).is_empty());
+    assert!(awaiting(&us).contains(&"Late".to_owned()));
+
+    // Threads: DE writes in the thread of CZ's proposal; CZ, who wrote the
+    // proposal, has a reply waiting, until it answers; then DE has one.
+    de.json(&["message", "send", &late, "Could we tighten clause 2?"]);
+    assert_eq!(replies(&cz), [(late.clone(), 1)]);
+    assert!(replies(&de).is_empty(), "its own message is no reply");
+    cz.json(&["message", "send", &late, "Yes: see the next revision."]);
+    assert!(replies(&cz).is_empty());
+    assert_eq!(replies(&de), [(late.clone(), 1)]);
+    assert!(replies(&us).is_empty(), "US never took part");
+
+    // Witness duty: once US has cosigned, a newer checkpoint awaits it.
+    us.json(&["witness"]);
+    assert!(us.json(&["inbox"]).get("witness").is_none());
+    de.json(&["message", "send", &late, "Thanks."]);
+    let due = us.json(&["inbox"]);
+    assert_eq!(
+        due["witness"]["latest_size"].as_u64(),
+        Some(server.log_size()),
+        "{due}"
+    );
+    us.json(&["witness"]);
+    assert!(us.json(&["inbox"]).get("witness").is_none());
+}
+
+#[test]
+fn watch_names_positions_and_notifies_a_command_per_entry() {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = cz.seat("US", "member");
+    let work = tempfile::tempdir().unwrap();
+    let doc = write_file(work.path(), "p.md", "A text\n");
+    let id = cz.json(&[
+        "propose",
+        &doc,
+        "--title",
+        "P",
+        "--participants",
+        "US",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events = work.path().join("events");
+    let notify = format!(
+        "echo \"$ENTENTE_EVENT_INDEX $ENTENTE_EVENT_WHAT $(head -c 1)\" >> {}",
+        events.display()
+    );
+    let mut watching = cz.spawn(&["watch", "--count", "1", "--notify", &notify]);
+    std::thread::sleep(Duration::from_millis(500));
+    us.json(&["object", &id, "--reason", "no"]);
+    // Checkpoint lines come and go; the entry line is the one to read.
+    let line = std::iter::from_fn(|| watching.line(Duration::from_secs(20)))
+        .find(|l| l.starts_with("entry"))
+        .unwrap_or_else(|| panic!("no entry: {}", watching.stderr()));
+    assert!(line.contains("objection"), "{line}");
+    watching.wait(Duration::from_secs(20));
+    let written = std::fs::read_to_string(&events).unwrap();
+    // The command saw the entry's index, what it is, and the JSON on stdin.
+    assert_eq!(
+        written.trim(),
+        format!("{} objection {{", server.log_size() - 1)
+    );
+}
