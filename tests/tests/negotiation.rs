@@ -139,6 +139,17 @@ fn the_inbox_follows_a_negotiation_step_by_step() {
     assert_eq!(replies(&de), [(late.clone(), 1)]);
     assert!(replies(&us).is_empty(), "US never took part");
 
+    // A revision puts "Late" back on both members' lists, and its diff
+    // marks the changed words only.
+    let tightened = write_file(work.path(), "a2.md", "Principles A for trusted suppliers\n");
+    cz.json(&["revise", &late, &tightened, "--note", "clause 2 tightened"]);
+    assert_eq!(awaiting(&de), ["Late"]);
+    let diff = text(&cz.run(&["proposal", "show", &late, "--diff", "0", "1"]));
+    assert!(
+        diff.contains("Principles A{+ for trusted suppliers+}"),
+        "{diff}"
+    );
+
     // Witness duty: once US has cosigned, a newer checkpoint awaits it.
     us.json(&["witness"]);
     assert!(us.json(&["inbox"]).get("witness").is_none());

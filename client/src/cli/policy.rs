@@ -163,7 +163,8 @@ pub enum ProposalCommand {
         /// Show this revision's text instead of the current one (number or digest).
         #[arg(long, value_name = "DIGEST_OR_NUMBER")]
         revision: Option<String>,
-        /// Also show a unified diff between two revisions (numbers or digests).
+        /// Also show what changed between two revisions (numbers or digests):
+        /// word by word, `[-removed-]{+added+}`, and as a unified diff by line.
         #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
         diff: Option<Vec<String>>,
     },

@@ -7,7 +7,7 @@ use entente_shared::ledger::{ProposalRecord, Status};
 use entente_shared::statement::Stance;
 use entente_shared::views;
 use serde_json::json;
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
 use super::Context;
 use crate::cli::ProposalCommand;
@@ -62,14 +62,16 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
             };
             let diff = match diff.as_deref() {
                 Some([from, to]) => {
-                    Some(unified_diff(revision_of(rec, from)?, revision_of(rec, to)?))
+                    let (from, to) = (revision_of(rec, from)?, revision_of(rec, to)?);
+                    Some((word_diff(from, to), unified_diff(from, to)))
                 }
                 _ => None,
             };
             let mut out = json!(view);
             out["id"] = json!(rec.meta.id);
-            if let Some(d) = &diff {
-                out["diff"] = json!(d);
+            if let Some((words, lines)) = &diff {
+                out["diff"] = json!(lines);
+                out["word_diff"] = json!(words);
             }
             emit(ctx.json, &out, || {
                 let mut s = summary(&view);
@@ -84,9 +86,11 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
                     shown.digest,
                     shown.text.trim_end()
                 ));
-                if let Some(d) = &diff {
-                    s.push('\n');
-                    s.push_str(d);
+                if let Some((words, lines)) = &diff {
+                    s.push_str("\nChanges, word by word ([-removed-]{+added+}):\n\n");
+                    s.push_str(words.trim_end());
+                    s.push_str("\n\nBy line:\n");
+                    s.push_str(lines);
                 }
                 s
             })?;
@@ -219,6 +223,28 @@ fn summary(view: &ProposalView) -> String {
     s
 }
 
+/// What changed between two revisions, word by word: unchanged words as
+/// they are, removed ones as `[-…-]`, added ones as `{+…+}` (as `wdiff`
+/// marks them), so one changed clause shows as itself, not as a replaced
+/// paragraph.
+fn word_diff(from: &RevisionRecord, to: &RevisionRecord) -> String {
+    // Runs of the same kind of change are marked once.
+    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
+    for change in TextDiff::from_words(&from.text, &to.text).iter_all_changes() {
+        match runs.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => runs.push((change.tag(), change.value().to_owned())),
+        }
+    }
+    runs.into_iter()
+        .map(|(tag, text)| match tag {
+            ChangeTag::Equal => text,
+            ChangeTag::Delete => format!("[-{text}-]"),
+            ChangeTag::Insert => format!("{{+{text}+}}"),
+        })
+        .collect()
+}
+
 /// A unified diff between two revisions' texts.
 fn unified_diff(from: &RevisionRecord, to: &RevisionRecord) -> String {
     let label = |r: &RevisionRecord| format!("revision {} ({})", r.number, short(&r.digest));
@@ -277,6 +303,13 @@ mod tests {
         assert_eq!(revision_of(&rec, &d[..8]).unwrap().number, 0);
         let e = revision_of(&rec, "7").unwrap_err().to_string();
         assert!(e.contains("0..1"), "{e}");
+    }
+
+    #[test]
+    fn word_diffs_mark_only_what_changed() {
+        let rec = record();
+        let d = word_diff(&rec.revisions[0], &rec.revisions[1]);
+        assert_eq!(d, "a\n[-b-]{+B+}\nc\n");
     }
 
     #[test]
