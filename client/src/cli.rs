@@ -53,6 +53,11 @@ pub enum Command {
     Propose(ProposeArgs),
     /// Publish a new text of your proposal.
     Revise(ReviseArgs),
+    /// As a participant: propose an amendment to a proposal's current revision.
+    Amend(AmendArgs),
+    /// Amendments: show one; as the proposer, accept (into a revision) or reject one.
+    #[command(subcommand)]
+    Amendment(AmendmentCommand),
     /// List and show proposals.
     #[command(subcommand)]
     Proposal(ProposalCommand),

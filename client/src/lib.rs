@@ -9,6 +9,7 @@ pub mod archive;
 pub mod assessment_file;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod document;
 pub mod duration;
 pub mod error;

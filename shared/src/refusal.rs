@@ -68,6 +68,8 @@ pub enum Refusal {
     BadParticipants(String),
     #[error("the revision repeats revision {0}'s text")]
     UnchangedText(u32),
+    #[error("amendment {0} was already decided: {1}")]
+    AmendmentDecided(String, String),
     #[error("the deadline must be after the proposal is issued")]
     BadDeadline,
     #[error("audience refused: {0}")]
@@ -101,6 +103,9 @@ impl Refusal {
     }
     pub fn no_thread(id: &crate::statement::StatementId) -> Refusal {
         Refusal::NoSuchStatement(format!("statement {id} to attach the message to"))
+    }
+    pub fn no_amendment(id: &crate::statement::StatementId) -> Refusal {
+        Refusal::NoSuchStatement(format!("amendment {id} of this proposal"))
     }
     pub fn no_superseded(id: &crate::statement::StatementId) -> Refusal {
         Refusal::NoSuchStatement(format!("assessment {id} to supersede"))
@@ -137,6 +142,7 @@ impl Refusal {
             Refusal::DeadlinePassed(_) => "deadline-passed",
             Refusal::BadParticipants(_) => "bad-participants",
             Refusal::UnchangedText(_) => "unchanged-text",
+            Refusal::AmendmentDecided(..) => "amendment-decided",
             Refusal::BadDeadline => "bad-deadline",
             Refusal::BadAudience(_) => "bad-audience",
             Refusal::BadSeal(_) => "bad-seal",
@@ -169,7 +175,8 @@ impl Refusal {
             Refusal::StaleRevision { .. }
             | Refusal::ProposalClosed(_)
             | Refusal::DeadlinePassed(_)
-            | Refusal::UnchangedText(_) => 409,
+            | Refusal::UnchangedText(_)
+            | Refusal::AmendmentDecided(..) => 409,
             Refusal::ClockSkew { .. } => 400,
             Refusal::TooLarge { .. } => 413,
         }

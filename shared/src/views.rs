@@ -9,7 +9,7 @@
 
 mod inbox;
 
-pub use inbox::{inbox, AwaitingPosition, Inbox, Replies};
+pub use inbox::{inbox, AwaitingPosition, Inbox, PendingAmendment, Replies};
 
 use crate::api::{ProposalView, ThreadView};
 use crate::ledger::{
@@ -46,6 +46,7 @@ pub fn proposal_record(rec: &ProposalRecord, reader: &Reader) -> Option<Proposal
     let mut rec = rec.clone();
     rec.revisions.retain(|r| visible(reader, &r.meta));
     rec.positions.retain(|p| visible(reader, &p.meta));
+    rec.amendments.retain(|a| visible(reader, &a.meta));
     Some(rec)
 }
 

@@ -494,6 +494,7 @@ fn a_hidden_target_is_refused_exactly_as_a_missing_one() {
                     proposal: p,
                     text: "new".into(),
                     note: String::new(),
+                    amendments: vec![],
                 })
             }),
         ),

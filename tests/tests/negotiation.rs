@@ -208,3 +208,137 @@ fn watch_names_positions_and_notifies_a_command_per_entry() {
         format!("{} objection {{", server.log_size() - 1)
     );
 }
+
+fn pending_amendments(cli: &Cli) -> Vec<String> {
+    let inbox = cli.json(&["inbox"]);
+    inbox["amendments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| p["amendment"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The scenario, on an AMBER text (so every amendment and decision
+/// is sealed and the host judges only their clear parts): DE amends a CZ
+/// text twice, CZ takes one amendment into a revision and rejects the other,
+/// US and DE endorse the new revision and the adoption is announced.
+#[test]
+fn amendments_become_revisions_or_are_rejected_and_the_inbox_follows() {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = cz.seat("US", "member");
+    let de = cz.seat("DE", "member");
+    let fr = cz.seat("FR", "member");
+    let work = tempfile::tempdir().unwrap();
+    let draft = write_file(
+        work.path(),
+        "d.md",
+        "Suppliers are assessed on the rule of law and on ownership.\n",
+    );
+    let id = cz.json(&[
+        "propose",
+        &draft,
+        "--title",
+        "Principles",
+        "--participants",
+        "US,DE",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+        "--tlp",
+        "AMBER",
+        "--to",
+        "US,DE",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // DE amends twice; each awaits CZ's decision, and only CZ's.
+    let a1 = write_file(
+        work.path(),
+        "a1.md",
+        "Suppliers are assessed on the rule of law, judicial review and ownership.\n",
+    );
+    let a2 = write_file(work.path(), "a2.md", "Suppliers are trusted.\n");
+    let first = de.json(&["amend", &id, &a1, "--note", "add judicial review"]);
+    let first = first["id"].as_str().unwrap().to_owned();
+    let second = de.json(&["amend", &id, &a2, "--note", "shorter"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut pending = pending_amendments(&cz);
+    pending.sort();
+    let mut want = vec![first.clone(), second.clone()];
+    want.sort();
+    assert_eq!(pending, want);
+    assert!(pending_amendments(&de).is_empty());
+    // FR is not a reader of the text: it learns nothing of the amendments.
+    let shown = fr.run(&["amendment", "show", &first]);
+    assert!(!shown.status.success());
+    // The amendment shows its change word by word.
+    let diff = text(&cz.run(&["amendment", "show", &first]));
+    assert!(
+        diff.contains("rule of [-law-]{+law, judicial review+} and[- on-] ownership."),
+        "{diff}"
+    );
+    // Only the proposer decides.
+    let (code, stderr) = de.fails(&["amendment", "reject", &second, "--reason", "no"]);
+    assert_ne!(code, 0, "{stderr}");
+
+    // CZ takes the first into revision 1 and rejects the second.
+    let taken = cz.json(&["amendment", "accept", &first]);
+    assert_eq!(taken["number"], 1, "{taken}");
+    cz.json(&["amendment", "reject", &second, "--reason", "too broad"]);
+    assert!(pending_amendments(&cz).is_empty());
+    let (code, _) = cz.fails(&["amendment", "reject", &first, "--reason", "again"]);
+    assert_ne!(code, 0, "an amendment is decided once");
+    let shown = text(&cz.run(&["proposal", "show", &id]));
+    assert!(shown.contains("taken into revision 1"), "{shown}");
+    assert!(shown.contains("rejected: too broad"), "{shown}");
+
+    // US and DE endorse revision 1; the second endorsement announces adoption.
+    assert_eq!(awaiting(&us), ["Principles"]);
+    us.json(&["endorse", &id]);
+    let adopted = de.json(&["endorse", &id]);
+    assert_eq!(
+        adopted["outcome"]["adopted"]["declaration"],
+        id.as_str(),
+        "{adopted}"
+    );
+    let declaration = us.json(&["declaration", "show", &id, "--format", "json"]);
+    assert!(
+        declaration.to_string().contains("judicial review"),
+        "{declaration}"
+    );
+    assert!(awaiting(&us).is_empty() && awaiting(&de).is_empty());
+
+    // The host could read none of it.
+    let data = server.data_dir().to_path_buf();
+    let mut stored = Vec::new();
+    for entry in walk(&data) {
+        stored.extend(std::fs::read(entry).unwrap_or_default());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    for secret in ["judicial review", "too broad", "add judicial review"] {
+        assert!(!stored.contains(secret), "the host stores {secret:?}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

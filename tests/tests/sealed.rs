@@ -214,12 +214,14 @@ fn cli_views(cli: &Cli, ids: &[&str]) -> String {
     ] {
         run(args);
     }
-    // A refusal may echo the name it was asked for; that tells nothing.
-    run(&["--json", "supplier", "show", "Meridian MARK-SUPPLIER-1"]);
+    // A refusal may echo the name it was asked for (under --json on stdout
+    // too); that tells nothing, and only that is masked.
     for id in ids {
         run(&["--json", "position", "show", id]);
         run(&["--json", "thread", "show", id]);
     }
+    let o = cli.run(&["--json", "supplier", "show", "Meridian MARK-SUPPLIER-1"]);
+    out.push(String::from_utf8_lossy(&o.stdout).replace("MARK-SUPPLIER-1", "ASKED"));
     out.join("\n")
 }
 

@@ -152,6 +152,52 @@ pub struct ReviseArgs {
     pub distribute: Distribute,
 }
 
+#[derive(Args)]
+pub struct AmendArgs {
+    /// The proposal to amend (you are a participant): its id or a unique prefix.
+    pub proposal: String,
+    /// The whole text as you would have it, Markdown (`-` for standard input).
+    pub file: PathBuf,
+    /// Why, in a line.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[command(flatten)]
+    pub distribute: Distribute,
+}
+
+#[derive(Subcommand)]
+pub enum AmendmentCommand {
+    /// An amendment: its proposal, author, status, and what it changes, word by word.
+    Show {
+        /// The amendment: its id or a unique prefix of 8 or more hex digits.
+        amendment: String,
+    },
+    /// As the proposer: publish the next revision, taking this amendment.
+    Accept {
+        /// The amendment: its id or a unique prefix.
+        amendment: String,
+        /// The revision's text, if not the amendment's as it stands (e.g.
+        /// several amendments merged), Markdown (`-` for standard input).
+        #[arg(long)]
+        text: Option<PathBuf>,
+        /// What changed and why (default: names the amendment).
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        distribute: Distribute,
+    },
+    /// As the proposer: decline this amendment, with a reason.
+    Reject {
+        /// The amendment: its id or a unique prefix.
+        amendment: String,
+        /// Why it is declined.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        distribute: Distribute,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum ProposalCommand {
     /// List proposals with their status and tally.

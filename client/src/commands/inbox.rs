@@ -1,6 +1,6 @@
 //! `entente inbox`: what awaits this delegation, from its own fold —
 //! proposals where its position on the current revision is missing (soonest
-//! deadline first), replies by others in threads it took part in since it
+//! deadline first), amendments to its proposals awaiting its decision, replies by others in threads it took part in since it
 //! last wrote there, and, for a delegation that witnesses, a latest
 //! checkpoint it has not cosigned.
 
@@ -24,6 +24,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     let mut out = json!({
         "delegation": me,
         "awaiting_position": inbox.awaiting_position,
+        "amendments": inbox.amendments,
         "replies": inbox.replies,
         "witness": witness,
     });
@@ -100,6 +101,23 @@ fn human(me: &str, inbox: &Inbox, witness: Option<&Value>) -> String {
                 timestamp(a.deadline),
                 until(a.deadline),
                 a.rule
+            ));
+        }
+    }
+    if !inbox.amendments.is_empty() {
+        s.push_str("Amendments to your proposals, awaiting your decision:\n");
+        for a in &inbox.amendments {
+            s.push_str(&format!(
+                "  {}  by {} to {:?}{}: `entente amendment show {}`\n",
+                short(&a.amendment),
+                a.author,
+                a.title,
+                if a.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", a.note)
+                },
+                short(&a.amendment)
             ));
         }
     }

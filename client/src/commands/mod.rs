@@ -1,6 +1,7 @@
 //! One file per subcommand, each with a `run`.
 
 pub mod admit;
+pub mod amend;
 pub mod archive;
 pub mod assess;
 pub mod declaration;
@@ -51,6 +52,8 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Supplier(cmd) => supplier::run(&ctx, cmd),
         Command::Propose(args) => propose::propose(&ctx, args),
         Command::Revise(args) => propose::revise(&ctx, args),
+        Command::Amend(args) => amend::amend(&ctx, args),
+        Command::Amendment(cmd) => amend::run(&ctx, cmd),
         Command::Proposal(cmd) => proposal::run(&ctx, cmd),
         Command::Endorse(args) => stance::endorse(&ctx, args),
         Command::Object(args) => stance::object(&ctx, args),

@@ -7,7 +7,7 @@ use entente_shared::ledger::{ProposalRecord, Status};
 use entente_shared::statement::Stance;
 use entente_shared::views;
 use serde_json::json;
-use similar::{ChangeTag, TextDiff};
+use similar::TextDiff;
 
 use super::Context;
 use crate::cli::ProposalCommand;
@@ -220,29 +220,32 @@ fn summary(view: &ProposalView) -> String {
         s.push_str("\nReservations (*) and objections:\n");
         s.extend(notes);
     }
+    if !rec.amendments.is_empty() {
+        s.push_str("\nAmendments (`entente amendment show ID`):\n");
+        for a in &rec.amendments {
+            let on = rec
+                .revision(&a.revision)
+                .map_or_else(|| short(&a.revision), |r| r.number.to_string());
+            s.push_str(&format!(
+                "  {}  by {} (entry {}) on revision {on}: {}{}\n",
+                short(&a.meta.id),
+                a.meta.author,
+                a.meta.index,
+                super::amend::status_text(&a.status),
+                if a.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", a.note)
+                }
+            ));
+        }
+    }
     s
 }
 
-/// What changed between two revisions, word by word: unchanged words as
-/// they are, removed ones as `[-…-]`, added ones as `{+…+}` (as `wdiff`
-/// marks them), so one changed clause shows as itself, not as a replaced
-/// paragraph.
+/// What changed between two revisions, word by word ([`crate::diff::words`]).
 fn word_diff(from: &RevisionRecord, to: &RevisionRecord) -> String {
-    // Runs of the same kind of change are marked once.
-    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
-    for change in TextDiff::from_words(&from.text, &to.text).iter_all_changes() {
-        match runs.last_mut() {
-            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
-            _ => runs.push((change.tag(), change.value().to_owned())),
-        }
-    }
-    runs.into_iter()
-        .map(|(tag, text)| match tag {
-            ChangeTag::Equal => text,
-            ChangeTag::Delete => format!("[-{text}-]"),
-            ChangeTag::Insert => format!("{{+{text}+}}"),
-        })
-        .collect()
+    crate::diff::words(&from.text, &to.text)
 }
 
 /// A unified diff between two revisions' texts.
@@ -291,6 +294,7 @@ mod tests {
             revisions,
             positions: vec![],
             status: Status::Open,
+            amendments: vec![],
         }
     }
 

@@ -62,6 +62,7 @@ pub fn revise(ctx: &Context, args: ReviseArgs) -> CliResult<()> {
         proposal,
         text,
         note: args.note,
+        amendments: vec![],
     };
     revision.validate().map_err(fail)?;
     let digest = TextDigest::of(&revision.text);

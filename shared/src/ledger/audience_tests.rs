@@ -44,7 +44,7 @@ struct Op {
 fn op() -> impl Strategy<Value = Op> {
     (
         0usize..5,
-        0u8..6,
+        0u8..8,
         any::<usize>(),
         0u8..5,
         0u8..32,
@@ -213,6 +213,7 @@ fn play(ops: &[Op]) -> Played {
                         proposal: pid,
                         text: format!("revised {marker}"),
                         note: format!("note {marker}"),
+                        amendments: vec![],
                     })
                 } else {
                     let current = oracle
@@ -260,13 +261,66 @@ fn play(ops: &[Op]) -> Played {
                 });
                 (body, Some(t))
             }
-            _ => {
+            5 => {
                 let old = pick(&|l: &Landed| l.kind == Kind::Assessment && l.author == author)
                     .filter(|_| op.stance != 0);
                 (
                     Body::Assessment(assessment_body(&marker, old.map(|o| landed[o].id))),
                     old,
                 )
+            }
+            6 => {
+                let Some(p) = pick(&is(Kind::Proposal)) else {
+                    continue;
+                };
+                let pid = landed[p].id;
+                let current = oracle
+                    .ledger()
+                    .proposals()
+                    .get(&pid)
+                    .map(|p| p.current().digest)
+                    .unwrap_or(TextDigest([0; 32]));
+                let body = Body::Amendment(Amendment {
+                    proposal: pid,
+                    revision: current,
+                    text: format!("amended {marker}"),
+                    note: format!("amendment note {marker}"),
+                });
+                (body, Some(p))
+            }
+            _ => {
+                // The proposer takes an amendment into a revision, or rejects it.
+                let Some(a) = pick(&is(Kind::Amendment)) else {
+                    continue;
+                };
+                let aid = landed[a].id;
+                let Some(pid) = oracle
+                    .ledger()
+                    .proposals()
+                    .iter()
+                    .find(|p| p.amendment(&aid).is_some())
+                    .map(|p| p.meta.id)
+                else {
+                    continue;
+                };
+                let Some(p) = landed.iter().position(|l| l.id == pid) else {
+                    continue;
+                };
+                let body = if op.stance % 2 == 0 {
+                    Body::Revision(Revision {
+                        proposal: pid,
+                        text: format!("taken {marker}"),
+                        note: format!("takes an amendment {marker}"),
+                        amendments: vec![aid],
+                    })
+                } else {
+                    Body::AmendmentRejection(AmendmentRejection {
+                        proposal: pid,
+                        amendment: aid,
+                        reason: format!("rejected {marker}"),
+                    })
+                };
+                (body, Some(p))
             }
         };
         let distribution = match parent {

@@ -40,7 +40,10 @@ use crate::visibility::{may_read, no_wider, same_audience, Reader};
 pub use assessments::{AssessmentRecord, Assessments, SupplierView};
 pub use discussion::{Discussion, PositionPaper, ThreadMessage};
 pub use meta::EntryMeta;
-pub use proposals::{Declaration, ProposalRecord, Proposals, Signatory, Status, Tally};
+pub use proposals::{
+    AmendmentRecord, AmendmentStatus, Declaration, ProposalRecord, Proposals, Signatory, Status,
+    Tally,
+};
 pub use replay::Replay;
 pub use roster::{Delegation, KeyRecord, KeyStatus, KeyUnusable, Roster};
 pub use sealed::{InvalidEntry, SealedIndex};
@@ -219,6 +222,12 @@ impl Ledger {
         self.proposals.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Proposal)
     }
 
+    /// Whether `id` is an amendment, open or sealed.
+    fn is_amendment(&self, id: &StatementId) -> bool {
+        self.sealed.kind(id) == Some(Kind::Amendment)
+            || self.proposals.iter().any(|p| p.amendment(id).is_some())
+    }
+
     /// Whether `id` is an assessment, open or sealed.
     fn is_assessment(&self, id: &StatementId) -> bool {
         self.assessments.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Assessment)
@@ -371,6 +380,14 @@ impl Ledger {
                 self.proposals
                     .check_endorsement(e, &st.author, st.issued_at, self.partial)
             }
+            Body::Amendment(a) => {
+                self.proposals
+                    .check_amendment(a, &st.author, st.issued_at, self.partial)
+            }
+            Body::AmendmentRejection(j) => {
+                self.proposals
+                    .check_rejection(j, &st.author, st.issued_at, self.partial)
+            }
             Body::Position(p) => match &p.subject {
                 Some(s)
                     if !self.partial
@@ -401,10 +418,22 @@ impl Ledger {
         let judged = |id: &StatementId| !self.partial || self.audiences.contains_key(id);
         let refs = &sealed.refs;
         match kind {
-            Kind::Revision | Kind::Endorsement => match refs.proposal {
-                Some(p) if judged(&p) && !self.is_proposal(&p) => Err(Refusal::no_proposal(&p)),
-                _ => Ok(()),
-            },
+            Kind::Revision | Kind::Endorsement | Kind::Amendment | Kind::AmendmentRejection => {
+                match refs.proposal {
+                    Some(p) if judged(&p) && !self.is_proposal(&p) => {
+                        return Err(Refusal::no_proposal(&p))
+                    }
+                    _ => {}
+                }
+                match refs
+                    .amendments
+                    .iter()
+                    .find(|a| judged(a) && !self.is_amendment(a))
+                {
+                    Some(a) => Err(Refusal::no_amendment(a)),
+                    None => Ok(()),
+                }
+            }
             Kind::Message => match refs.thread {
                 Some(t) if judged(&t) && !self.audiences.contains_key(&t) => {
                     Err(Refusal::no_thread(&t))
@@ -466,7 +495,7 @@ impl Ledger {
         // exactly the parent's, whether the parent is of the kind referred to)
         let (parent, missing, exact, kind_ok) = match (st.kind(), &refs) {
             (
-                Kind::Revision | Kind::Endorsement,
+                Kind::Revision | Kind::Endorsement | Kind::Amendment | Kind::AmendmentRejection,
                 Refs {
                     proposal: Some(p), ..
                 },
@@ -677,6 +706,8 @@ impl Ledger {
             Body::Proposal(p) => self.proposals.apply_proposal(meta, p),
             Body::Revision(r) => self.proposals.apply_revision(meta, r),
             Body::Endorsement(e) => self.proposals.apply_endorsement(meta, e),
+            Body::Amendment(a) => self.proposals.apply_amendment(meta, a),
+            Body::AmendmentRejection(j) => self.proposals.apply_rejection(meta, j),
             Body::Position(p) => self.discussion.apply_position(meta, p),
             Body::Message(m) => self.discussion.apply_message(meta, m),
             // Not reached: a sealed body is opened above or not applied.
@@ -715,6 +746,10 @@ impl Ledger {
             }),
             refs.supersedes
                 .filter(|a| known(a) && self.assessments.get(a).is_none()),
+            refs.amendments
+                .iter()
+                .copied()
+                .find(|a| known(a) && !self.proposals.iter().any(|p| p.amendment(a).is_some())),
         ];
         if let Some(parent) = unjudged.into_iter().flatten().next() {
             return Err(Refusal::NoSuchStatement(format!(
@@ -735,6 +770,8 @@ impl Ledger {
         let proposal = match &st.body {
             Body::Revision(r) => r.proposal,
             Body::Endorsement(e) => e.proposal,
+            Body::Amendment(a) => a.proposal,
+            Body::AmendmentRejection(j) => j.proposal,
             _ => return Ok(()),
         };
         let (Some(rec), Some(author)) = (

@@ -193,6 +193,7 @@ fn endorsing_an_old_revision_never_counts_for_the_new_one() {
             proposal: id,
             text: t.into(),
             note: String::new(),
+            amendments: vec![],
         })
     };
     assert!(matches!(
@@ -217,6 +218,107 @@ fn endorsing_an_old_revision_never_counts_for_the_new_one() {
     // Closed: no more positions.
     let r = stance(&mut w.us, &mut w.ledger, id, "Draft two", Stance::Abstain);
     assert!(matches!(r, Err(Refusal::ProposalClosed(_))), "{r:?}");
+}
+
+#[test]
+fn participants_amend_and_the_proposer_takes_or_rejects_each_amendment_once() {
+    let mut w = world();
+    let id = propose(
+        &mut w,
+        "unanimous",
+        &["US", "DE"],
+        OffsetDateTime::now_utc() + Duration::days(7),
+    );
+    let amend = |p: &mut Party, base: &str, text: &str| {
+        p.sign(Body::Amendment(Amendment {
+            proposal: id,
+            revision: TextDigest::of(base),
+            text: text.into(),
+            note: "why".into(),
+        }))
+    };
+    // A participant amends the current revision; the proposer and observers may not.
+    let env = amend(&mut w.de, "Draft one", "Draft one, amended");
+    let first = StatementId::of_payload(&env.payload);
+    apply(&mut w.ledger, env).unwrap();
+    let env = amend(&mut w.us, "Draft one", "Draft one, otherwise");
+    let second = StatementId::of_payload(&env.payload);
+    apply(&mut w.ledger, env).unwrap();
+    let r = apply(&mut w.ledger, amend(&mut w.cz, "Draft one", "x"));
+    assert!(matches!(r, Err(Refusal::NotAParticipant(_))), "{r:?}");
+    let r = apply(&mut w.ledger, amend(&mut w.nato, "Draft one", "x"));
+    assert!(matches!(r, Err(Refusal::RoleNotAllowed { .. })), "{r:?}");
+    let r = apply(&mut w.ledger, amend(&mut w.de, "Draft zero", "x"));
+    assert!(matches!(r, Err(Refusal::NoSuchStatement(_))), "{r:?}");
+    let r = apply(&mut w.ledger, amend(&mut w.de, "Draft one", "Draft one"));
+    assert!(matches!(r, Err(Refusal::UnchangedText(0))), "{r:?}");
+
+    // Only the proposer decides; a revision records what it took.
+    let take = |ids: Vec<StatementId>, text: &str| {
+        Body::Revision(Revision {
+            proposal: id,
+            text: text.into(),
+            note: String::new(),
+            amendments: ids,
+        })
+    };
+    let reject = |a: StatementId| {
+        Body::AmendmentRejection(AmendmentRejection {
+            proposal: id,
+            amendment: a,
+            reason: "out of scope".into(),
+        })
+    };
+    let r = apply(&mut w.ledger, w.de.sign(reject(second)));
+    assert!(matches!(r, Err(Refusal::NotYours(_))), "{r:?}");
+    let r = apply(&mut w.ledger, w.cz.sign(take(vec![id], "Draft two")));
+    assert!(matches!(r, Err(Refusal::NoSuchStatement(_))), "{r:?}");
+    apply(
+        &mut w.ledger,
+        w.cz.sign(take(vec![first], "Draft one, amended")),
+    )
+    .unwrap();
+    apply(&mut w.ledger, w.cz.sign(reject(second))).unwrap();
+    // Each once.
+    let r = apply(&mut w.ledger, w.cz.sign(reject(first)));
+    assert!(matches!(r, Err(Refusal::AmendmentDecided(..))), "{r:?}");
+    let r = apply(&mut w.ledger, w.cz.sign(take(vec![second], "Draft three")));
+    assert!(matches!(r, Err(Refusal::AmendmentDecided(..))), "{r:?}");
+    // An amendment of a revision no longer current is stale.
+    let r = apply(&mut w.ledger, amend(&mut w.us, "Draft one", "y"));
+    assert!(matches!(r, Err(Refusal::StaleRevision { .. })), "{r:?}");
+
+    let rec = w.ledger.proposals().get(&id).unwrap();
+    assert_eq!(rec.revisions.len(), 2);
+    assert_eq!(
+        rec.amendment(&first).unwrap().status,
+        AmendmentStatus::Accepted {
+            revision: 1,
+            by: rec.revisions[1].meta.id
+        }
+    );
+    assert!(matches!(
+        &rec.amendment(&second).unwrap().status,
+        AmendmentStatus::Rejected { reason, .. } if reason == "out of scope"
+    ));
+    // Positions stay pinned to revisions: both endorse the new text.
+    stance(
+        &mut w.us,
+        &mut w.ledger,
+        id,
+        "Draft one, amended",
+        Stance::Endorse,
+    )
+    .unwrap();
+    stance(
+        &mut w.de,
+        &mut w.ledger,
+        id,
+        "Draft one, amended",
+        Stance::Endorse,
+    )
+    .unwrap();
+    assert!(matches!(status(&w, &id), Status::Adopted { .. }));
 }
 
 #[test]

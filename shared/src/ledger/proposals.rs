@@ -1,4 +1,5 @@
-//! Proposals as folded: revisions, positions on each revision, and adoption.
+//! Proposals as folded: revisions, positions on each revision, amendments
+//! (pending, taken into a revision, or rejected), and adoption.
 //!
 //! Adoption is decided here, never asserted: a proposal is adopted at the log
 //! index of the statement that made its rule true — the endorsement that
@@ -16,8 +17,8 @@ use super::roster::Roster;
 use crate::keys::KeyId;
 use crate::refusal::Refusal;
 use crate::statement::{
-    AdoptionRule, DelegationCode, Endorsement, Proposal, Revision, Role, Stance, StatementId,
-    TextDigest,
+    AdoptionRule, Amendment, AmendmentRejection, DelegationCode, Endorsement, Proposal, Revision,
+    Role, Stance, StatementId, TextDigest,
 };
 
 /// One text of a proposal: number 0 is the proposal's own.
@@ -37,6 +38,34 @@ pub struct PositionRecord {
     pub revision: TextDigest,
     pub stance: Stance,
     pub meta: EntryMeta,
+}
+
+/// A participant's amendment, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentRecord {
+    pub meta: EntryMeta,
+    /// The digest of the revision it amends.
+    pub revision: TextDigest,
+    pub text: String,
+    pub note: String,
+    pub status: AmendmentStatus,
+}
+
+/// Pending until the proposer takes it into a revision or rejects it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AmendmentStatus {
+    Pending,
+    /// Taken into revision `revision` (its number), statement `by`.
+    Accepted {
+        revision: u32,
+        by: StatementId,
+    },
+    /// Declined by statement `by`, for `reason`.
+    Rejected {
+        reason: String,
+        by: StatementId,
+    },
 }
 
 /// Where a proposal stands.
@@ -80,6 +109,9 @@ pub struct ProposalRecord {
     /// delegation on the same revision replaces the earlier.
     pub positions: Vec<PositionRecord>,
     pub status: Status,
+    /// Amendments by participants, in log order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amendments: Vec<AmendmentRecord>,
 }
 
 impl ProposalRecord {
@@ -90,6 +122,27 @@ impl ProposalRecord {
 
     pub fn revision(&self, digest: &TextDigest) -> Option<&RevisionRecord> {
         self.revisions.iter().find(|r| &r.digest == digest)
+    }
+
+    pub fn amendment(&self, id: &StatementId) -> Option<&AmendmentRecord> {
+        self.amendments.iter().find(|a| &a.meta.id == id)
+    }
+
+    /// Refuses `id` unless it is a pending amendment of this proposal.
+    fn pending_amendment(&self, id: &StatementId) -> Result<&AmendmentRecord, Refusal> {
+        let a = self
+            .amendment(id)
+            .ok_or_else(|| Refusal::no_amendment(id))?;
+        match &a.status {
+            AmendmentStatus::Pending => Ok(a),
+            AmendmentStatus::Accepted { revision, .. } => Err(Refusal::AmendmentDecided(
+                id.to_string(),
+                format!("taken into revision {revision}"),
+            )),
+            AmendmentStatus::Rejected { .. } => {
+                Err(Refusal::AmendmentDecided(id.to_string(), "rejected".into()))
+            }
+        }
     }
 
     /// Each participant's latest position on `revision`.
@@ -113,6 +166,23 @@ impl ProposalRecord {
             }
         }
         t
+    }
+
+    /// Refuses `digest` unless it is this proposal's current revision.
+    fn check_current(&self, digest: &TextDigest) -> Result<(), Refusal> {
+        let current = self.current();
+        if digest == &current.digest {
+            return Ok(());
+        }
+        if self.revision(digest).is_none() {
+            return Err(Refusal::NoSuchStatement(format!(
+                "revision {digest} of this proposal"
+            )));
+        }
+        Err(Refusal::StaleRevision {
+            got: digest.to_string(),
+            current: current.digest.to_string(),
+        })
     }
 
     /// Whether the rule holds now (silence is decided only at the deadline).
@@ -257,7 +327,59 @@ impl Proposals {
         if let Some(earlier) = rec.revision(&digest) {
             return Err(Refusal::UnchangedText(earlier.number));
         }
+        for id in &r.amendments {
+            rec.pending_amendment(id)?;
+        }
         Ok(())
+    }
+
+    /// A participant amends the current revision of an open proposal.
+    pub fn check_amendment(
+        &self,
+        a: &Amendment,
+        author: &DelegationCode,
+        issued_at: OffsetDateTime,
+        partial: bool,
+    ) -> Result<(), Refusal> {
+        let Some(rec) = self.open(&a.proposal, issued_at)? else {
+            return if partial {
+                Ok(())
+            } else {
+                Err(Refusal::no_proposal(&a.proposal))
+            };
+        };
+        if !rec.participants.contains(author) {
+            return Err(Refusal::NotAParticipant(author.to_string()));
+        }
+        rec.check_current(&a.revision)?;
+        if let Some(earlier) = rec.revision(&TextDigest::of(&a.text)) {
+            return Err(Refusal::UnchangedText(earlier.number));
+        }
+        Ok(())
+    }
+
+    /// The proposer declines a pending amendment of an open proposal.
+    pub fn check_rejection(
+        &self,
+        j: &AmendmentRejection,
+        author: &DelegationCode,
+        issued_at: OffsetDateTime,
+        partial: bool,
+    ) -> Result<(), Refusal> {
+        let Some(rec) = self.open(&j.proposal, issued_at)? else {
+            return if partial {
+                Ok(())
+            } else {
+                Err(Refusal::no_proposal(&j.proposal))
+            };
+        };
+        if &rec.meta.author != author {
+            return Err(Refusal::NotYours(format!(
+                "only {}, the proposer, may decide on amendments",
+                rec.meta.author
+            )));
+        }
+        rec.pending_amendment(&j.amendment).map(|_| ())
     }
 
     pub fn check_endorsement(
@@ -277,20 +399,7 @@ impl Proposals {
         if !rec.participants.contains(author) {
             return Err(Refusal::NotAParticipant(author.to_string()));
         }
-        let current = rec.current();
-        if e.revision != current.digest {
-            if rec.revision(&e.revision).is_none() {
-                return Err(Refusal::NoSuchStatement(format!(
-                    "revision {} of this proposal",
-                    e.revision
-                )));
-            }
-            return Err(Refusal::StaleRevision {
-                got: e.revision.to_string(),
-                current: current.digest.to_string(),
-            });
-        }
-        Ok(())
+        rec.check_current(&e.revision)
     }
 
     /// Closes every open proposal whose deadline is at or before `now`, as
@@ -357,6 +466,7 @@ impl Proposals {
                 revisions: vec![revision],
                 positions: Vec::new(),
                 status: Status::Open,
+                amendments: Vec::new(),
             },
         );
     }
@@ -366,6 +476,16 @@ impl Proposals {
             return;
         };
         let number = rec.revisions.len() as u32;
+        for a in rec
+            .amendments
+            .iter_mut()
+            .filter(|a| r.amendments.contains(&a.meta.id))
+        {
+            a.status = AmendmentStatus::Accepted {
+                revision: number,
+                by: meta.id,
+            };
+        }
         rec.revisions.push(RevisionRecord {
             number,
             digest: TextDigest::of(&r.text),
@@ -373,6 +493,31 @@ impl Proposals {
             note: r.note,
             meta,
         });
+    }
+
+    pub fn apply_amendment(&mut self, meta: EntryMeta, a: Amendment) {
+        let Some(rec) = self.records.get_mut(&a.proposal) else {
+            return;
+        };
+        rec.amendments.push(AmendmentRecord {
+            meta,
+            revision: a.revision,
+            text: a.text,
+            note: a.note,
+            status: AmendmentStatus::Pending,
+        });
+    }
+
+    pub fn apply_rejection(&mut self, meta: EntryMeta, j: AmendmentRejection) {
+        let Some(rec) = self.records.get_mut(&j.proposal) else {
+            return;
+        };
+        if let Some(a) = rec.amendments.iter_mut().find(|a| a.meta.id == j.amendment) {
+            a.status = AmendmentStatus::Rejected {
+                reason: j.reason,
+                by: meta.id,
+            };
+        }
     }
 
     pub fn apply_endorsement(&mut self, meta: EntryMeta, e: Endorsement) {

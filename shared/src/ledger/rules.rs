@@ -11,7 +11,11 @@ pub fn role_allows(role: Role, kind: Kind) -> bool {
     match kind {
         Kind::Admission => role == Role::Secretariat,
         // Observers follow and comment; they never negotiate texts.
-        Kind::Proposal | Kind::Revision | Kind::Endorsement => role != Role::Observer,
+        Kind::Proposal
+        | Kind::Revision
+        | Kind::Endorsement
+        | Kind::Amendment
+        | Kind::AmendmentRejection => role != Role::Observer,
         Kind::KeyRotation
         | Kind::KeyRevocation
         | Kind::Assessment

@@ -27,7 +27,10 @@ pub use assessment::{Assessment, Rating, Risk, Segment, Supplier, Verdict};
 pub use discussion::{Message, Position};
 pub use distribution::{Distribution, Tlp};
 pub use ids::{DelegationCode, Role, StatementId};
-pub use proposal::{AdoptionRule, Endorsement, Proposal, Revision, Stance, TextDigest};
+pub use proposal::{
+    AdoptionRule, Amendment, AmendmentRejection, Endorsement, Proposal, Revision, Stance,
+    TextDigest,
+};
 pub use roster::{Admission, KeyRevocation, KeyRotation};
 pub use sealed::{Refs, Sealed, WrappedKey};
 
@@ -53,11 +56,13 @@ pub enum Kind {
     Endorsement,
     Position,
     Message,
+    Amendment,
+    AmendmentRejection,
 }
 
 impl Kind {
     /// Every kind, in the order the wire format lists them.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Admission,
         Kind::KeyRotation,
         Kind::KeyRevocation,
@@ -67,6 +72,8 @@ impl Kind {
         Kind::Endorsement,
         Kind::Position,
         Kind::Message,
+        Kind::Amendment,
+        Kind::AmendmentRejection,
     ];
 
     /// The wire name, e.g. `key_rotation`.
@@ -81,6 +88,8 @@ impl Kind {
             Kind::Endorsement => "endorsement",
             Kind::Position => "position",
             Kind::Message => "message",
+            Kind::Amendment => "amendment",
+            Kind::AmendmentRejection => "amendment_rejection",
         }
     }
 
@@ -119,6 +128,8 @@ pub enum Body {
     Endorsement(Endorsement),
     Position(Position),
     Message(Message),
+    Amendment(Amendment),
+    AmendmentRejection(AmendmentRejection),
     /// An AMBER, AMBER+STRICT or RED body of `kind`, sealed to its readers
     /// (`sealed`): the fold sees only its clear references.
     Sealed {
@@ -146,6 +157,8 @@ impl Body {
             Body::Endorsement(_) => Kind::Endorsement,
             Body::Position(_) => Kind::Position,
             Body::Message(_) => Kind::Message,
+            Body::Amendment(_) => Kind::Amendment,
+            Body::AmendmentRejection(_) => Kind::AmendmentRejection,
             Body::Sealed { kind, .. } => *kind,
         }
     }
@@ -199,6 +212,8 @@ impl Body {
             Kind::Endorsement => Body::Endorsement(parse(body)?),
             Kind::Position => Body::Position(parse(body)?),
             Kind::Message => Body::Message(parse(body)?),
+            Kind::Amendment => Body::Amendment(parse(body)?),
+            Kind::AmendmentRejection => Body::AmendmentRejection(parse(body)?),
         })
     }
 
@@ -213,6 +228,8 @@ impl Body {
             Body::Endorsement(b) => serde_json::to_value(b),
             Body::Position(b) => serde_json::to_value(b),
             Body::Message(b) => serde_json::to_value(b),
+            Body::Amendment(b) => serde_json::to_value(b),
+            Body::AmendmentRejection(b) => serde_json::to_value(b),
             Body::Sealed { sealed, .. } => {
                 #[derive(Serialize)]
                 struct SealedRef<'a> {
@@ -235,6 +252,8 @@ impl Body {
             Body::Endorsement(e) => e.validate(),
             Body::Position(p) => p.validate(),
             Body::Message(m) => m.validate(),
+            Body::Amendment(a) => a.validate(),
+            Body::AmendmentRejection(r) => r.validate(),
             Body::Sealed { kind, sealed } => sealed.validate(*kind),
         }
     }

@@ -147,12 +147,62 @@ pub struct Revision {
     pub text: String,
     #[serde(default)]
     pub note: String,
+    /// The amendments this revision takes (each pending, of this proposal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amendments: Vec<StatementId>,
 }
 
 impl Revision {
     pub fn validate(&self) -> Result<(), StatementError> {
         long_text("text", &self.text, true)?;
+        short_text("note", &self.note, false)?;
+        bounded_list("amendments", &self.amendments, false)?;
+        let mut ids = self.amendments.clone();
+        ids.sort();
+        ids.dedup();
+        if ids.len() != self.amendments.len() {
+            return Err(err("amendments lists an amendment twice"));
+        }
+        Ok(())
+    }
+}
+
+/// An `amendment` body: a participant's replacement text for one exact
+/// revision of a proposal, for the proposer to take into a revision or
+/// reject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendment {
+    pub proposal: StatementId,
+    /// The digest of the revision it amends (the current one when made).
+    pub revision: TextDigest,
+    /// The whole text as amended, Markdown.
+    pub text: String,
+    /// Why, in a line.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Amendment {
+    pub fn validate(&self) -> Result<(), StatementError> {
+        long_text("text", &self.text, true)?;
         short_text("note", &self.note, false)
+    }
+}
+
+/// An `amendment_rejection` body: the proposer declines an amendment, with
+/// a reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentRejection {
+    pub proposal: StatementId,
+    pub amendment: StatementId,
+    pub reason: String,
+}
+
+impl AmendmentRejection {
+    pub fn validate(&self) -> Result<(), StatementError> {
+        long_text("reason", &self.reason, true)
     }
 }
 

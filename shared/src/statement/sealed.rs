@@ -46,6 +46,9 @@ pub struct Refs {
     pub subject: Option<StatementId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supersedes: Option<StatementId>,
+    /// The amendments a revision takes, or the one a rejection declines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amendments: Vec<StatementId>,
 }
 
 impl Refs {
@@ -53,8 +56,16 @@ impl Refs {
     pub fn of(body: &Body) -> Refs {
         let mut refs = Refs::default();
         match body {
-            Body::Revision(r) => refs.proposal = Some(r.proposal),
+            Body::Revision(r) => {
+                refs.proposal = Some(r.proposal);
+                refs.amendments = r.amendments.clone();
+            }
             Body::Endorsement(e) => refs.proposal = Some(e.proposal),
+            Body::Amendment(a) => refs.proposal = Some(a.proposal),
+            Body::AmendmentRejection(r) => {
+                refs.proposal = Some(r.proposal);
+                refs.amendments = vec![r.amendment];
+            }
             Body::Message(m) => refs.thread = Some(m.thread),
             Body::Position(p) => refs.subject = p.subject,
             Body::Assessment(a) => refs.supersedes = a.supersedes,
@@ -71,18 +82,25 @@ impl Refs {
         self == &Refs::default()
     }
 
-    /// Whether these are references a body of `kind` can have: a revision or
-    /// endorsement names its proposal, a message its thread, a position at
-    /// most a subject, an assessment at most the one it supersedes, a
-    /// proposal nothing.
+    /// Whether these are references a body of `kind` can have: a revision,
+    /// endorsement or amendment names its proposal (a revision also the
+    /// amendments it takes), a rejection its proposal and one amendment, a
+    /// message its thread, a position at most a subject, an assessment at
+    /// most the one it supersedes, a proposal nothing.
     fn fit(&self, kind: Kind) -> Result<(), StatementError> {
         let allowed = match kind {
-            Kind::Revision | Kind::Endorsement => self.proposal.is_some(),
+            Kind::Revision | Kind::Endorsement | Kind::Amendment => self.proposal.is_some(),
+            Kind::AmendmentRejection => self.proposal.is_some() && self.amendments.len() == 1,
             Kind::Message => self.thread.is_some(),
             _ => true,
         };
         let others = match kind {
-            Kind::Revision | Kind::Endorsement => Refs {
+            Kind::Revision | Kind::AmendmentRejection => Refs {
+                proposal: None,
+                amendments: Vec::new(),
+                ..self.clone()
+            },
+            Kind::Endorsement | Kind::Amendment => Refs {
                 proposal: None,
                 ..self.clone()
             },

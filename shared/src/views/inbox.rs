@@ -1,13 +1,13 @@
 //! What awaits one delegation, from its own fold (`entente inbox`): the
 //! proposals where its position on the current revision is missing, soonest
-//! deadline first, and the replies by others in threads it took part in
+//! deadline first, the pending amendments to its own proposals, and the replies by others in threads it took part in
 //! since it last wrote there. Computed from what the delegation may read
 //! only, like every view.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ledger::{EntryMeta, Ledger, Status};
+use crate::ledger::{AmendmentStatus, EntryMeta, Ledger, Status};
 use crate::statement::{AdoptionRule, DelegationCode, StatementId, TextDigest};
 use crate::visibility::Reader;
 
@@ -26,6 +26,16 @@ pub struct AwaitingPosition {
     pub rule: AdoptionRule,
 }
 
+/// A pending amendment to one of this delegation's proposals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAmendment {
+    pub proposal: StatementId,
+    pub title: String,
+    pub amendment: StatementId,
+    pub author: DelegationCode,
+    pub note: String,
+}
+
 /// Messages by others in a thread this delegation took part in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replies {
@@ -42,12 +52,14 @@ pub struct Replies {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inbox {
     pub awaiting_position: Vec<AwaitingPosition>,
+    /// Amendments to this delegation's open proposals, awaiting its decision.
+    pub amendments: Vec<PendingAmendment>,
     pub replies: Vec<Replies>,
 }
 
 impl Inbox {
     pub fn is_empty(&self) -> bool {
-        self.awaiting_position.is_empty() && self.replies.is_empty()
+        self.awaiting_position.is_empty() && self.amendments.is_empty() && self.replies.is_empty()
     }
 }
 
@@ -71,6 +83,25 @@ pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode) -> Inbox {
         })
         .collect();
     awaiting.sort_by_key(|a| (a.deadline, a.proposal));
+
+    let amendments = proposals(ledger, reader)
+        .into_iter()
+        .map(|v| v.record)
+        .filter(|rec| rec.status == Status::Open && &rec.meta.author == me)
+        .flat_map(|rec| {
+            rec.amendments
+                .iter()
+                .filter(|a| a.status == AmendmentStatus::Pending)
+                .map(|a| PendingAmendment {
+                    proposal: rec.meta.id,
+                    title: rec.title.clone(),
+                    amendment: a.meta.id,
+                    author: a.meta.author,
+                    note: a.note.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
 
     let mut replies = Vec::new();
     for (thread, messages) in ledger.discussion().threads() {
@@ -110,6 +141,7 @@ pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode) -> Inbox {
     replies.sort_by_key(|r| std::cmp::Reverse(r.messages.last().map(|m| m.index)));
     Inbox {
         awaiting_position: awaiting,
+        amendments,
         replies,
     }
 }

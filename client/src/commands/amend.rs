@@ -1,0 +1,190 @@
+//! `entente amend` and `entente amendment show|accept|reject`: a
+//! participant's replacement text for a proposal's current revision, and the
+//! proposer's decision on it — taken into the next revision (which records
+//! it) or rejected with a reason. Every reply takes the proposal's audience
+//! unless `--tlp` says otherwise (and the log refuses any other).
+
+use entente_shared::api::ProposalView;
+use entente_shared::ledger::{AmendmentRecord, AmendmentStatus};
+use entente_shared::statement::{Amendment, AmendmentRejection, Body, Revision, TextDigest};
+use entente_shared::views;
+use serde_json::json;
+
+use super::Context;
+use crate::cli::{AmendArgs, AmendmentCommand, Distribute, Parent};
+use crate::error::{fail, CliResult};
+use crate::output::{emit, emit_published, marking, short, timestamp};
+use crate::session::{read_text, Session};
+
+pub fn amend(ctx: &Context, args: AmendArgs) -> CliResult<()> {
+    let text = read_text(&args.file)?;
+    let mut session = Session::open(ctx)?;
+    let view = session.proposal(&args.proposal)?;
+    let rec = &view.record;
+    let current = rec.current();
+    let amendment = Amendment {
+        proposal: rec.meta.id,
+        revision: current.digest,
+        text,
+        note: args.note,
+    };
+    amendment.validate().map_err(fail)?;
+    let distribution = reply_audience(&session, &args.distribute, &view)?;
+    let extra = json!({
+        "proposal": rec.meta.id,
+        "revision": current.digest,
+        "revision_number": current.number,
+    });
+    let done = format!(
+        "amendment to {:?} ({}), revision {}\n{}",
+        rec.title,
+        short(&rec.meta.id),
+        current.number,
+        crate::diff::words(&current.text, &amendment.text).trim_end()
+    );
+    let receipt = session.publish(distribution, Body::Amendment(amendment))?;
+    emit_published(ctx.json, &receipt, extra, done)?;
+    Ok(())
+}
+
+pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
+    match cmd {
+        AmendmentCommand::Show { amendment } => {
+            let session = Session::open(ctx)?;
+            let (view, a) = find(&session, &amendment)?;
+            let base = view
+                .record
+                .revision(&a.revision)
+                .map(|r| (r.number, r.text.clone()));
+            let out = json!({ "proposal": view.record.meta.id, "amendment": a });
+            emit(ctx.json, &out, || {
+                let (number, text) = base.clone().unwrap_or((0, String::new()));
+                format!(
+                    "amendment   {}\nmarking     {}\nproposal    {} {:?}\nby          {} (entry {}, {})\namends      revision {number}\nnote        {}\nstatus      {}\n\nChanges, word by word ([-removed-]{{+added+}}):\n\n{}\n",
+                    a.meta.id,
+                    marking(&a.meta.distribution),
+                    short(&view.record.meta.id),
+                    view.record.title,
+                    a.meta.author,
+                    a.meta.index,
+                    timestamp(a.meta.issued_at),
+                    a.note,
+                    status_text(&a.status),
+                    crate::diff::words(&text, &a.text).trim_end()
+                )
+            })?;
+            Ok(())
+        }
+        AmendmentCommand::Accept {
+            amendment,
+            text,
+            note,
+            distribute,
+        } => {
+            let mut session = Session::open(ctx)?;
+            let (view, a) = find(&session, &amendment)?;
+            let text = match text {
+                Some(path) => read_text(&path)?,
+                None => a.text.clone(),
+            };
+            let revision = Revision {
+                proposal: view.record.meta.id,
+                text,
+                note: note.unwrap_or_else(|| {
+                    format!("takes amendment {} by {}", short(&a.meta.id), a.meta.author)
+                }),
+                amendments: vec![a.meta.id],
+            };
+            revision.validate().map_err(fail)?;
+            let distribution = reply_audience(&session, &distribute, &view)?;
+            let digest = TextDigest::of(&revision.text);
+            let number = view.record.revisions.len();
+            let extra = json!({
+                "proposal": view.record.meta.id,
+                "amendment": a.meta.id,
+                "revision": digest,
+                "number": number,
+            });
+            let done = format!(
+                "accepted amendment {} by {}: revision {number} of {:?}, digest {digest}",
+                short(&a.meta.id),
+                a.meta.author,
+                view.record.title
+            );
+            let receipt = session.publish(distribution, Body::Revision(revision))?;
+            emit_published(ctx.json, &receipt, extra, done)?;
+            Ok(())
+        }
+        AmendmentCommand::Reject {
+            amendment,
+            reason,
+            distribute,
+        } => {
+            let mut session = Session::open(ctx)?;
+            let (view, a) = find(&session, &amendment)?;
+            let rejection = AmendmentRejection {
+                proposal: view.record.meta.id,
+                amendment: a.meta.id,
+                reason,
+            };
+            rejection.validate().map_err(fail)?;
+            let distribution = reply_audience(&session, &distribute, &view)?;
+            let extra = json!({ "proposal": view.record.meta.id, "amendment": a.meta.id });
+            let done = format!(
+                "rejected amendment {} by {} to {:?}",
+                short(&a.meta.id),
+                a.meta.author,
+                view.record.title
+            );
+            let receipt = session.publish(distribution, Body::AmendmentRejection(rejection))?;
+            emit_published(ctx.json, &receipt, extra, done)?;
+            Ok(())
+        }
+    }
+}
+
+/// `pending`, `taken into revision N`, or `rejected: reason`.
+pub fn status_text(s: &AmendmentStatus) -> String {
+    match s {
+        AmendmentStatus::Pending => "pending".into(),
+        AmendmentStatus::Accepted { revision, .. } => format!("taken into revision {revision}"),
+        AmendmentStatus::Rejected { reason, .. } => format!("rejected: {reason}"),
+    }
+}
+
+/// The proposal's audience for a reply to it, unless `--tlp` says otherwise.
+fn reply_audience(
+    session: &Session,
+    distribute: &Distribute,
+    view: &ProposalView,
+) -> CliResult<entente_shared::statement::Distribution> {
+    distribute.distribution(
+        &session.profile.data.delegation,
+        Some(Parent {
+            author: &view.record.meta.author,
+            distribution: &view.record.meta.distribution,
+        }),
+    )
+}
+
+/// An amendment this delegation's own fold holds, by id or unique prefix,
+/// with its proposal.
+fn find(session: &Session, arg: &str) -> CliResult<(ProposalView, AmendmentRecord)> {
+    let (ledger, reader) = session.own_view()?;
+    let all: Vec<(ProposalView, AmendmentRecord)> = views::proposals(ledger, &reader)
+        .into_iter()
+        .flat_map(|v| {
+            v.record
+                .amendments
+                .clone()
+                .into_iter()
+                .map(move |a| (v.clone(), a))
+        })
+        .collect();
+    let id = crate::resolve::statement_id(arg, "amendment", || {
+        Ok(all.iter().map(|(_, a)| a.meta.id).collect::<Vec<_>>())
+    })?;
+    all.into_iter()
+        .find(|(_, a)| a.meta.id == id)
+        .ok_or_else(|| crate::session::not_found(format!("amendment {id}")))
+}
