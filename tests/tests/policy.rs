@@ -107,6 +107,30 @@ fn the_prague_scenario_reaches_every_outcome() {
     assert_eq!(innovation["diverges"], true);
     assert_eq!(innovation["risks"]["US"], "high");
     assert_eq!(innovation["risks"]["CZ"], "moderate");
+    // Overall, across both frameworks: each delegation's latest verdict,
+    // with its mitigations or transition and the segments in scope.
+    let overall = meridian["overall"].as_array().unwrap();
+    assert!(overall.len() >= 2, "{meridian}");
+    for o in overall {
+        let decision = o["verdict"]["decision"].as_str().unwrap();
+        assert!(
+            ["trusted", "conditional", "untrusted"].contains(&decision),
+            "{o}"
+        );
+        assert!(!o["segments"].as_array().unwrap().is_empty(), "{o}");
+        if decision == "conditional" {
+            assert!(!o["verdict"]["mitigations"].as_array().unwrap().is_empty());
+        }
+    }
+    let decisions: std::collections::BTreeSet<&str> = overall
+        .iter()
+        .map(|o| o["verdict"]["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(meridian["overall_diverges"], decisions.len() > 1);
+    let human = d.cz.run(&["supplier", "show", "Meridian Telecom"]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("Overall"), "{human}");
+    assert!(human.contains("segments in scope"), "{human}");
 
     // Everyone can re-verify the whole log with the shared fold.
     d.ec.json(&["log", "verify"]);
