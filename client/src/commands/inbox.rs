@@ -19,7 +19,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     let session = Session::open(ctx)?;
     let (ledger, reader) = session.own_view()?;
     let me = session.profile.data.delegation;
-    let inbox = views::inbox(ledger, &reader, &me);
+    let inbox = views::inbox(ledger, &reader, &me, OffsetDateTime::now_utc());
     let witness = witness_due(&session, ledger)?;
     let mut out = json!({
         "delegation": me,

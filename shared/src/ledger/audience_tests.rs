@@ -175,7 +175,10 @@ fn play(ops: &[Op]) -> Played {
         let marker = format!("QX{n:04}QX");
         // A minute between statements: proposals' deadlines pass mid-log.
         let issued_at = now + time::Duration::minutes(n as i64);
-        let author = parties[op.author].code;
+        // Who signs: the op's delegation, except that a decision on an
+        // amendment is mostly made by the proposer (below).
+        let mut author_idx = op.author;
+        let chosen = parties[op.author].code;
         let pick = |want: &dyn Fn(&Landed) -> bool| -> Option<usize> {
             let fits: Vec<usize> = (0..landed.len()).filter(|&i| want(&landed[i])).collect();
             (!fits.is_empty()).then(|| fits[op.parent % fits.len()])
@@ -190,7 +193,7 @@ fn play(ops: &[Op]) -> Played {
                     .map(|(_, c)| c.parse().unwrap())
                     .collect();
                 let participants = if participants.is_empty() {
-                    vec![author]
+                    vec![chosen]
                 } else {
                     participants
                 };
@@ -262,7 +265,7 @@ fn play(ops: &[Op]) -> Played {
                 (body, Some(t))
             }
             5 => {
-                let old = pick(&|l: &Landed| l.kind == Kind::Assessment && l.author == author)
+                let old = pick(&|l: &Landed| l.kind == Kind::Assessment && l.author == chosen)
                     .filter(|_| op.stance != 0);
                 (
                     Body::Assessment(assessment_body(&marker, old.map(|o| landed[o].id))),
@@ -289,16 +292,22 @@ fn play(ops: &[Op]) -> Played {
                 (body, Some(p))
             }
             _ => {
-                // The proposer takes an amendment into a revision, or rejects it.
+                // The proposer takes an amendment into a revision, or rejects
+                // it; or (label 4) names any statement at all, of any
+                // proposal, hidden or not, decided or not.
                 let Some(a) = pick(&is(Kind::Amendment)) else {
                     continue;
                 };
-                let aid = landed[a].id;
+                let aid = if op.label == 4 {
+                    landed[op.parent % landed.len()].id
+                } else {
+                    landed[a].id
+                };
                 let Some(pid) = oracle
                     .ledger()
                     .proposals()
                     .iter()
-                    .find(|p| p.amendment(&aid).is_some())
+                    .find(|p| p.amendment(&landed[a].id).is_some())
                     .map(|p| p.meta.id)
                 else {
                     continue;
@@ -306,6 +315,11 @@ fn play(ops: &[Op]) -> Played {
                 let Some(p) = landed.iter().position(|l| l.id == pid) else {
                     continue;
                 };
+                if op.stance < 3 {
+                    if let Some(i) = parties.iter().position(|x| x.code == landed[p].author) {
+                        author_idx = i;
+                    }
+                }
                 let body = if op.stance % 2 == 0 {
                     Body::Revision(Revision {
                         proposal: pid,
@@ -323,6 +337,7 @@ fn play(ops: &[Op]) -> Played {
                 (body, Some(p))
             }
         };
+        let author = parties[author_idx].code;
         let distribution = match parent {
             Some(p) if op.inherit => inherit(&author, &landed[p].author, &landed[p].distribution),
             _ => {
@@ -367,7 +382,7 @@ fn play(ops: &[Op]) -> Played {
         } else {
             body
         };
-        let party = &mut parties[op.author];
+        let party = &mut parties[author_idx];
         party.seq += 1;
         let mut st = Statement::new(
             party.code,
@@ -421,6 +436,19 @@ fn every_view(ledger: &Ledger, reader: &Reader, ids: &[StatementId]) -> String {
         serde_json::to_string(&views::supplier(ledger, reader, "Acme")).unwrap(),
         serde_json::to_string(&views::positions(ledger, reader)).unwrap(),
     ];
+    // The inbox of each delegation, as this reader computes it.
+    for code in CODES {
+        let me: DelegationCode = code.parse().unwrap();
+        out.push(
+            serde_json::to_string(&views::inbox(
+                ledger,
+                reader,
+                &me,
+                time::OffsetDateTime::UNIX_EPOCH,
+            ))
+            .unwrap(),
+        );
+    }
     for id in ids {
         out.push(serde_json::to_string(&views::proposal(ledger, reader, id)).unwrap());
         out.push(serde_json::to_string(&views::declaration(ledger, reader, id)).unwrap());

@@ -222,12 +222,6 @@ impl Ledger {
         self.proposals.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Proposal)
     }
 
-    /// Whether `id` is an amendment, open or sealed.
-    fn is_amendment(&self, id: &StatementId) -> bool {
-        self.sealed.kind(id) == Some(Kind::Amendment)
-            || self.proposals.iter().any(|p| p.amendment(id).is_some())
-    }
-
     /// Whether `id` is an assessment, open or sealed.
     fn is_assessment(&self, id: &StatementId) -> bool {
         self.assessments.get(id).is_some() || self.sealed.kind(id) == Some(Kind::Assessment)
@@ -339,9 +333,11 @@ impl Ledger {
 
     fn check_body(&self, st: &Statement, role: Role) -> Result<(), Refusal> {
         self.check_audience(st, role)?;
-        if let Some(old) = Refs::of(&st.body).supersedes {
+        let refs = Refs::of(&st.body);
+        if let Some(old) = refs.supersedes {
             self.check_supersedes(st, &old)?;
         }
+        self.check_decisions(st, role, &refs)?;
         match &st.body {
             Body::Sealed { kind, sealed } => self.check_sealed(st, *kind, sealed),
             Body::Admission(a) => {
@@ -418,20 +414,12 @@ impl Ledger {
         let judged = |id: &StatementId| !self.partial || self.audiences.contains_key(id);
         let refs = &sealed.refs;
         match kind {
+            // The amendments a revision or rejection names are judged for
+            // every statement alike, in `check_decisions`.
             Kind::Revision | Kind::Endorsement | Kind::Amendment | Kind::AmendmentRejection => {
                 match refs.proposal {
-                    Some(p) if judged(&p) && !self.is_proposal(&p) => {
-                        return Err(Refusal::no_proposal(&p))
-                    }
-                    _ => {}
-                }
-                match refs
-                    .amendments
-                    .iter()
-                    .find(|a| judged(a) && !self.is_amendment(a))
-                {
-                    Some(a) => Err(Refusal::no_amendment(a)),
-                    None => Ok(()),
+                    Some(p) if judged(&p) && !self.is_proposal(&p) => Err(Refusal::no_proposal(&p)),
+                    _ => Ok(()),
                 }
             }
             Kind::Message => match refs.thread {
@@ -454,6 +442,53 @@ impl Ledger {
             },
             _ => Ok(()),
         }
+    }
+
+    /// A revision that takes amendments, or a rejection, decides each
+    /// amendment it names: judged from clear references and clear authors
+    /// only, for open and sealed statements alike, so that the host and every
+    /// reader agree whatever each could open. Only the proposal's author
+    /// decides; each named statement must be one the author may read (one it
+    /// may not is refused exactly as a missing one, before anything else is
+    /// said of it), an amendment of this proposal, and not decided yet.
+    fn check_decisions(&self, st: &Statement, role: Role, refs: &Refs) -> Result<(), Refusal> {
+        if refs.amendments.is_empty() {
+            return Ok(());
+        }
+        let Some(proposal) = refs.proposal else {
+            return Ok(());
+        };
+        if let Some(p) = self.audiences.get(&proposal) {
+            if p.author != st.author {
+                return Err(Refusal::NotYours(format!(
+                    "only {}, the proposer, may decide on amendments",
+                    p.author
+                )));
+            }
+        }
+        let author = Reader::Delegation {
+            code: st.author,
+            role,
+        };
+        for id in &refs.amendments {
+            match self.audiences.get(id) {
+                // Hidden from this reader's partial fold: the host judged it.
+                None if self.partial => continue,
+                None => return Err(Refusal::no_amendment(id)),
+                Some(a) if !a.readable_by(&author) => return Err(Refusal::no_amendment(id)),
+                Some(_) => {}
+            }
+            if self.sealed.amendment_of(id) != Some(proposal) {
+                return Err(Refusal::no_amendment(id));
+            }
+            if let Some(by) = self.sealed.decided_by(id) {
+                return Err(Refusal::AmendmentDecided(
+                    id.to_string(),
+                    format!("by statement {by}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// An assessment, open or sealed, supersedes only its author's own
@@ -658,8 +693,15 @@ impl Ledger {
         if let Body::Sealed { kind, .. } = &st.body {
             self.sealed.record(v.id, *kind);
         }
-        if let Some(old) = Refs::of(&st.body).supersedes {
+        let refs = Refs::of(&st.body);
+        if let Some(old) = refs.supersedes {
             self.sealed.record_supersession(old, v.id);
+        }
+        if let (Kind::Amendment, Some(proposal)) = (st.kind(), refs.proposal) {
+            self.sealed.record_amendment(v.id, proposal);
+        }
+        for amendment in &refs.amendments {
+            self.sealed.record_decision(*amendment, v.id);
         }
         if let Some(reason) = invalid {
             self.sealed.mark_invalid(InvalidEntry {
@@ -746,10 +788,6 @@ impl Ledger {
             }),
             refs.supersedes
                 .filter(|a| known(a) && self.assessments.get(a).is_none()),
-            refs.amendments
-                .iter()
-                .copied()
-                .find(|a| known(a) && !self.proposals.iter().any(|p| p.amendment(a).is_some())),
         ];
         if let Some(parent) = unjudged.into_iter().flatten().next() {
             return Err(Refusal::NoSuchStatement(format!(

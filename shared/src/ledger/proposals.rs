@@ -128,23 +128,6 @@ impl ProposalRecord {
         self.amendments.iter().find(|a| &a.meta.id == id)
     }
 
-    /// Refuses `id` unless it is a pending amendment of this proposal.
-    fn pending_amendment(&self, id: &StatementId) -> Result<&AmendmentRecord, Refusal> {
-        let a = self
-            .amendment(id)
-            .ok_or_else(|| Refusal::no_amendment(id))?;
-        match &a.status {
-            AmendmentStatus::Pending => Ok(a),
-            AmendmentStatus::Accepted { revision, .. } => Err(Refusal::AmendmentDecided(
-                id.to_string(),
-                format!("taken into revision {revision}"),
-            )),
-            AmendmentStatus::Rejected { .. } => {
-                Err(Refusal::AmendmentDecided(id.to_string(), "rejected".into()))
-            }
-        }
-    }
-
     /// Each participant's latest position on `revision`.
     pub fn positions_on(&self, revision: &TextDigest) -> BTreeMap<DelegationCode, &PositionRecord> {
         let mut out = BTreeMap::new();
@@ -327,9 +310,8 @@ impl Proposals {
         if let Some(earlier) = rec.revision(&digest) {
             return Err(Refusal::UnchangedText(earlier.number));
         }
-        for id in &r.amendments {
-            rec.pending_amendment(id)?;
-        }
+        // The amendments it takes are judged from clear references, in the
+        // first layer (`Ledger::check_decisions`), not from what opened here.
         Ok(())
     }
 
@@ -379,7 +361,9 @@ impl Proposals {
                 rec.meta.author
             )));
         }
-        rec.pending_amendment(&j.amendment).map(|_| ())
+        // Which amendment, and whether it is still pending, is judged from
+        // clear references (`Ledger::check_decisions`).
+        Ok(())
     }
 
     pub fn check_endorsement(

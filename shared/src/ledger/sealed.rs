@@ -30,7 +30,10 @@ pub struct InvalidEntry {
     pub reason: String,
 }
 
-/// What the fold knows of sealed statements without opening them.
+/// What the fold knows of sealed statements without opening them, and the
+/// facts every verifier takes from clear references alike (supersessions,
+/// amendments and their decisions), so that none of them depends on what a
+/// reader could open.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedIndex {
     /// The kind of every sealed statement.
@@ -39,6 +42,14 @@ pub struct SealedIndex {
     superseded: HashMap<StatementId, StatementId>,
     /// Sealed statements this fold opened and found invalid, in log order.
     invalid: Vec<InvalidEntry>,
+    /// Every amendment (sealed or not) and the proposal it amends, from its
+    /// clear reference.
+    #[serde(default)]
+    amendments: HashMap<StatementId, StatementId>,
+    /// Every decided amendment (sealed or not) and the revision or
+    /// rejection that decided it, from their clear references.
+    #[serde(default)]
+    decided: HashMap<StatementId, StatementId>,
 }
 
 impl SealedIndex {
@@ -54,6 +65,24 @@ impl SealedIndex {
 
     pub fn invalid(&self) -> &[InvalidEntry] {
         &self.invalid
+    }
+
+    /// The proposal amendment `id` amends, if it is an amendment.
+    pub fn amendment_of(&self, id: &StatementId) -> Option<StatementId> {
+        self.amendments.get(id).copied()
+    }
+
+    /// What decided amendment `id`, if anything did.
+    pub fn decided_by(&self, id: &StatementId) -> Option<StatementId> {
+        self.decided.get(id).copied()
+    }
+
+    pub(super) fn record_amendment(&mut self, id: StatementId, proposal: StatementId) {
+        self.amendments.insert(id, proposal);
+    }
+
+    pub(super) fn record_decision(&mut self, amendment: StatementId, by: StatementId) {
+        self.decided.insert(amendment, by);
     }
 
     pub(super) fn record(&mut self, id: StatementId, kind: Kind) {

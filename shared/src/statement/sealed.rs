@@ -123,6 +123,13 @@ impl Refs {
                 "the clear references of a sealed {kind} are not those a {kind} has"
             )));
         }
+        super::text::bounded_list("amendments", &self.amendments, false)?;
+        let mut ids = self.amendments.clone();
+        ids.sort();
+        ids.dedup();
+        if ids.len() != self.amendments.len() {
+            return Err(err("the clear references name an amendment twice"));
+        }
         Ok(())
     }
 }

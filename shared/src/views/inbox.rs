@@ -63,12 +63,14 @@ impl Inbox {
     }
 }
 
-/// The inbox of `me`, reading as `reader`.
-pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode) -> Inbox {
+/// The inbox of `me`, reading as `reader`, at `now` (a proposal whose
+/// deadline has passed awaits nothing more, even before the fold closes it).
+pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode, now: OffsetDateTime) -> Inbox {
     let mut awaiting: Vec<AwaitingPosition> = proposals(ledger, reader)
         .into_iter()
         .map(|v| v.record)
-        .filter(|rec| rec.status == Status::Open && rec.participants.contains(me))
+        .filter(|rec| rec.status == Status::Open && rec.deadline > now)
+        .filter(|rec| rec.participants.contains(me))
         .filter(|rec| !rec.positions_on(&rec.current().digest).contains_key(me))
         .map(|rec| {
             let current = rec.current();
@@ -87,7 +89,7 @@ pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode) -> Inbox {
     let amendments = proposals(ledger, reader)
         .into_iter()
         .map(|v| v.record)
-        .filter(|rec| rec.status == Status::Open && &rec.meta.author == me)
+        .filter(|rec| rec.status == Status::Open && rec.deadline > now && &rec.meta.author == me)
         .flat_map(|rec| {
             rec.amendments
                 .iter()
