@@ -1,15 +1,53 @@
-//! A declaration as a document: Markdown for the terminal and for
-//! minutes, or a small self-contained HTML page to circulate.
+//! A declaration as a document people sign and circulate: Markdown for the
+//! terminal and for minutes, or a self-contained, printable HTML page.
+//!
+//! The page reads as a declaration, not as a receipt: the TLP banner at the
+//! top and the foot, the title, the adopted text rendered from its Markdown,
+//! a "For the Government of …" block per signatory with the delegation's
+//! full name, when it signed and its reservation, then objections and
+//! abstentions, and the verification data (key ids, statement ids, digest,
+//! log entries) in an annex that prints on a page of its own.
 //!
 //! Everything in a declaration except its numbers was written by some
-//! delegation, so in HTML every piece of text is escaped; the adopted text
-//! itself is shown as preformatted text, exactly as signed, rather than
-//! rendered from Markdown, so what a reader sees is what was endorsed.
+//! delegation, so every piece of text is escaped. The adopted text is
+//! rendered by pulldown-cmark with raw HTML shown as text, not passed
+//! through; links keep only `http`, `https` and `mailto` targets, and images
+//! show their description: nothing in a text can run, load or hide anything.
+
+use std::collections::BTreeMap;
 
 use entente_shared::ledger::Declaration;
-use entente_shared::statement::{AdoptionRule, Tlp};
+use entente_shared::statement::{AdoptionRule, DelegationCode, StatementId, Tlp};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use time::OffsetDateTime;
 
 use crate::output::{marking, timestamp};
+
+/// What the roster and the log add to a declaration for its readers: each
+/// delegation's full name, and when each endorsement was signed.
+#[derive(Clone, Debug, Default)]
+pub struct Parties {
+    pub names: BTreeMap<DelegationCode, String>,
+    pub signed_at: BTreeMap<StatementId, OffsetDateTime>,
+}
+
+impl Parties {
+    /// "Czech Republic (CZ)", or the code alone when the name is unknown.
+    fn name(&self, code: &DelegationCode) -> String {
+        match self.names.get(code) {
+            Some(name) if !name.is_empty() && name != code.as_str() => format!("{name} ({code})"),
+            _ => code.to_string(),
+        }
+    }
+
+    fn names(&self, codes: &[DelegationCode]) -> String {
+        codes
+            .iter()
+            .map(|c| self.name(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// The TLP 2.0 banner: the marking, what it allows, and its colour (TLP
 /// 2.0 colours, on black).
@@ -24,52 +62,90 @@ fn banner(d: &Declaration) -> (String, &'static str, &'static str) {
     (marking(&d.distribution), meaning, colour)
 }
 
-/// A declaration's facts, as label–value lines both formats share.
-fn facts(d: &Declaration) -> Vec<(&'static str, String)> {
-    let list = |codes: &[_]| {
-        codes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<String>>()
-            .join(", ")
+/// A time as a signed document gives it: `6 May 2020, 12:00 UTC`.
+fn human_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{} {} {}, {:02}:{:02} UTC",
+        t.day(),
+        t.month(),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// "Adopted on … under the … rule by the participants …".
+fn adoption(d: &Declaration, p: &Parties) -> String {
+    let rule = match d.rule {
+        AdoptionRule::Unanimous => "unanimity".to_owned(),
+        AdoptionRule::Threshold(n) => format!("the endorsement of at least {n} participants"),
+        AdoptionRule::Fraction(a, b) => format!("the endorsement of {a}/{b} of the participants"),
+        AdoptionRule::Silence => "the silence procedure".to_owned(),
     };
-    vec![
-        ("Declaration", d.id.to_string()),
-        ("Proposed by", d.proposer.to_string()),
-        ("Participants", list(&d.participants)),
-        ("Adoption rule", d.rule.to_string()),
+    format!(
+        "Adopted on {} by {rule}. Proposed by {}; participants: {}.",
+        human_time(d.adopted_at),
+        p.name(&d.proposer),
+        p.names(&d.participants)
+    )
+}
+
+/// The verification data, as label–value lines both formats share.
+fn annex(d: &Declaration) -> Vec<(String, String)> {
+    let mut rows = vec![
         (
-            "Adopted",
+            "Declaration (proposal statement)".to_owned(),
+            d.id.to_string(),
+        ),
+        (
+            "Proposal log entry".to_owned(),
+            d.proposal_index.to_string(),
+        ),
+        (
+            "Adopted at log entry".to_owned(),
+            format!("{} ({})", d.adopted_index, timestamp(d.adopted_at)),
+        ),
+        (
+            "Adopted text".to_owned(),
+            format!("revision {}, SHA-256 {}", d.revision_number, d.revision),
+        ),
+    ];
+    for sig in &d.signatories {
+        rows.push((
+            format!("Endorsement by {}", sig.delegation),
             format!(
-                "{} (log entry {})",
-                timestamp(d.adopted_at),
-                d.adopted_index
+                "statement {}, log entry {}, key {}",
+                sig.statement, sig.index, sig.key_id
             ),
-        ),
-        (
-            "Text",
-            format!("revision {}, digest {}", d.revision_number, d.revision),
-        ),
-    ]
+        ));
+    }
+    rows
+}
+
+/// When a signatory signed, if known.
+fn signed(p: &Parties, statement: &StatementId) -> String {
+    p.signed_at
+        .get(statement)
+        .map(|t| format!("signed {}", human_time(*t)))
+        .unwrap_or_else(|| "signed".into())
 }
 
 /// The declaration as Markdown.
-pub fn markdown(d: &Declaration) -> String {
+pub fn markdown(d: &Declaration, p: &Parties) -> String {
     let (mark, meaning, _) = banner(d);
     let mut s = format!("**{mark}** — {meaning}\n\n# {}\n\n", d.title);
-    for (label, value) in facts(d) {
-        s.push_str(&format!("- **{label}:** {value}\n"));
-    }
-    s.push_str("\n---\n\n");
+    s.push_str(&format!("*{}*\n\n---\n\n", adoption(d, p)));
     s.push_str(d.text.trim_end());
-    s.push_str("\n\n---\n\n## Signatories\n\n");
+    s.push_str("\n\n---\n\n## Signatures\n\n");
     if d.signatories.is_empty() {
         s.push_str(&format!("{}\n", no_signatories(d)));
     }
     for sig in &d.signatories {
         s.push_str(&format!(
-            "- **{}** — key `{}`, endorsement `{}` (log entry {})\n",
-            sig.delegation, sig.key_id, sig.statement, sig.index
+            "- **For the Government of {}** — {}\n",
+            p.name(&sig.delegation),
+            signed(p, &sig.statement)
         ));
         if let Some(r) = &sig.reservation {
             s.push_str(&format!("  - Reservation: {}\n", indent(r, "    ")));
@@ -78,13 +154,24 @@ pub fn markdown(d: &Declaration) -> String {
     if !d.objections.is_empty() {
         s.push_str("\n## Objections\n\n");
         for (code, reason) in &d.objections {
-            s.push_str(&format!("- **{code}:** {}\n", indent(reason, "  ")));
+            s.push_str(&format!(
+                "- **{}:** {}\n",
+                p.name(code),
+                indent(reason, "  ")
+            ));
         }
     }
     if !d.abstentions.is_empty() {
-        let codes: Vec<String> = d.abstentions.iter().map(ToString::to_string).collect();
-        s.push_str(&format!("\n## Abstentions\n\n{}\n", codes.join(", ")));
+        s.push_str(&format!(
+            "\n## Abstentions\n\n{}\n",
+            p.names(&d.abstentions)
+        ));
     }
+    s.push_str("\n## Annex: verification data\n\n");
+    for (label, value) in annex(d) {
+        s.push_str(&format!("- {label}: `{value}`\n"));
+    }
+    s.push_str(&format!("\n**{mark}**\n"));
     s
 }
 
@@ -102,70 +189,135 @@ fn no_signatories(d: &Declaration) -> &'static str {
     }
 }
 
+/// The adopted text rendered from Markdown, safely: raw HTML as text, links
+/// to `http(s)`/`mailto` only, images as their description.
+fn render_text(markdown: &str) -> String {
+    let mut skipping_image = 0u32;
+    let events = Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    )
+    .filter_map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            let allowed = ["http://", "https://", "mailto:"]
+                .iter()
+                .any(|p| dest_url.to_ascii_lowercase().starts_with(p));
+            let dest_url = if allowed { dest_url } else { "".into() };
+            Some(Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }))
+        }
+        Event::Start(Tag::Image { .. }) => {
+            skipping_image += 1;
+            None
+        }
+        Event::End(TagEnd::Image) => {
+            skipping_image = skipping_image.saturating_sub(1);
+            None
+        }
+        other => Some(other),
+    });
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events);
+    out
+}
+
+/// The print and screen style of the page.
+const STYLE: &str = "\
+body{font-family:Georgia,'Times New Roman',serif;max-width:44em;margin:0 auto;padding:1.5em;color:#111;line-height:1.5}\
+.tlp{background:#000;padding:.35em .7em;font-family:Helvetica,Arial,sans-serif;font-size:.9em}\
+h1{font-size:1.9em;margin:.8em 0 .2em;text-align:center}\
+.adopted{text-align:center;font-style:italic;color:#333;margin-bottom:1.5em}\
+.text{border-top:1px solid #999;border-bottom:1px solid #999;padding:1em 0;font-size:1.05em}\
+.signatures{display:grid;grid-template-columns:1fr 1fr;gap:1.2em 2em;margin:1.5em 0}\
+.signature{border-top:1px solid #333;padding-top:.4em;break-inside:avoid}\
+.signature .for{font-weight:bold}.signature .when{color:#444;font-size:.9em}\
+.reservation{margin:.3em 0 0;padding:.3em .6em;background:#f4f1e8;border-left:3px solid #b59a52;font-size:.95em}\
+.annex{margin-top:3em;font-size:.8em;color:#333}\
+.annex td{padding:.15em .6em;vertical-align:top}.annex td.v{font-family:monospace;word-break:break-all}\
+@page{margin:2cm}\
+@media print{body{max-width:none;padding:0}.annex{break-before:page}.tlp{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
 /// The declaration as a self-contained HTML document.
-pub fn html(d: &Declaration) -> String {
+pub fn html(d: &Declaration, p: &Parties) -> String {
     let e = escape;
+    let (mark, meaning, colour) = banner(d);
+    let tlp = format!(
+        "<p class=\"tlp\" style=\"color:{colour}\"><strong>{}</strong> — {}</p>\n",
+        e(&mark),
+        e(meaning)
+    );
     let mut s =
         String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str(&format!("<title>{}</title>\n", e(&d.title)));
-    s.push_str(
-        "<style>body{font-family:serif;max-width:46em;margin:2em auto;padding:0 1em}\
-         pre.text{white-space:pre-wrap;font-family:serif;font-size:1.05em;border-top:1px solid #888;\
-         border-bottom:1px solid #888;padding:1em 0}dt{font-weight:bold}code{font-size:.85em}\
-         td,th{text-align:left;padding:.2em .6em;vertical-align:top}</style>\n</head>\n<body>\n",
-    );
-    let (mark, meaning, colour) = banner(d);
+    s.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n"));
+    s.push_str(&tlp);
+    s.push_str(&format!("<h1>{}</h1>\n", e(&d.title)));
     s.push_str(&format!(
-        "<p class=\"tlp\" style=\"background:#000;color:{colour};padding:.3em .6em;font-family:sans-serif\"><strong>{}</strong> — {}</p>\n",
-        e(&mark),
-        e(meaning)
+        "<p class=\"adopted\">{}</p>\n",
+        e(&adoption(d, p))
     ));
-    s.push_str(&format!("<h1>{}</h1>\n<dl>\n", e(&d.title)));
-    for (label, value) in facts(d) {
-        s.push_str(&format!("<dt>{label}</dt><dd>{}</dd>\n", e(&value)));
-    }
-    s.push_str("</dl>\n");
     s.push_str(&format!(
-        "<pre class=\"text\">{}</pre>\n",
-        e(d.text.trim_end())
+        "<article class=\"text\">\n{}</article>\n",
+        render_text(d.text.trim_end())
     ));
-    s.push_str("<h2>Signatories</h2>\n");
+    s.push_str("<h2>Signatures</h2>\n");
     if d.signatories.is_empty() {
         s.push_str(&format!("<p>{}</p>\n", e(no_signatories(d))));
     } else {
-        s.push_str("<table>\n<tr><th>Delegation</th><th>Key</th><th>Signed endorsement</th><th>Reservation</th></tr>\n");
-    }
-    for sig in &d.signatories {
-        s.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code> (entry {})</td><td>{}</td></tr>\n",
-            e(sig.delegation.as_str()),
-            e(&sig.key_id.to_string()),
-            e(&sig.statement.to_string()),
-            sig.index,
-            e(sig.reservation.as_deref().unwrap_or(""))
-        ));
-    }
-    if !d.signatories.is_empty() {
-        s.push_str("</table>\n");
+        s.push_str("<div class=\"signatures\">\n");
+        for sig in &d.signatories {
+            s.push_str(&format!(
+                "<div class=\"signature\"><div class=\"for\">For the Government of {}</div><div class=\"when\">{}</div>",
+                e(&p.name(&sig.delegation)),
+                e(&signed(p, &sig.statement))
+            ));
+            if let Some(r) = &sig.reservation {
+                s.push_str(&format!(
+                    "<p class=\"reservation\"><strong>Reservation:</strong> {}</p>",
+                    e(r)
+                ));
+            }
+            s.push_str("</div>\n");
+        }
+        s.push_str("</div>\n");
     }
     if !d.objections.is_empty() {
         s.push_str("<h2>Objections</h2>\n<ul>\n");
         for (code, reason) in &d.objections {
             s.push_str(&format!(
                 "<li><b>{}</b>: {}</li>\n",
-                e(code.as_str()),
+                e(&p.name(code)),
                 e(reason)
             ));
         }
         s.push_str("</ul>\n");
     }
     if !d.abstentions.is_empty() {
-        let codes: Vec<String> = d.abstentions.iter().map(ToString::to_string).collect();
         s.push_str(&format!(
             "<h2>Abstentions</h2>\n<p>{}</p>\n",
-            e(&codes.join(", "))
+            e(&p.names(&d.abstentions))
         ));
     }
+    s.push_str("<section class=\"annex\">\n<h2>Annex: verification data</h2>\n<p>Every item below can be checked offline from the log's public keys (<code>entente archive verify</code>).</p>\n<table>\n");
+    for (label, value) in annex(d) {
+        s.push_str(&format!(
+            "<tr><td>{}</td><td class=\"v\">{}</td></tr>\n",
+            e(&label),
+            e(&value)
+        ));
+    }
+    s.push_str("</table>\n</section>\n");
+    s.push_str(&tlp);
     s.push_str("</body>\n</html>\n");
     s
 }
@@ -235,17 +387,38 @@ mod tests {
         assert_eq!(escape("Čeština"), "Čeština");
     }
 
+    fn parties() -> Parties {
+        Parties {
+            names: BTreeMap::from([
+                ("CZ".parse().unwrap(), "Czech Republic".to_string()),
+                ("US".parse().unwrap(), "United States".to_string()),
+            ]),
+            signed_at: BTreeMap::from([(
+                StatementId::of_payload(b"e"),
+                time::macros::datetime!(2020-05-06 11:00 UTC),
+            )]),
+        }
+    }
+
     #[test]
     fn html_escapes_every_delegation_written_text() {
         let d = declaration(
             "<script>alert(1)</script>",
-            "Text with </pre><img src=x onerror=alert(2)>",
+            "Text with </pre><img src=x onerror=alert(2)> and <script>x</script>\n\n[click](javascript:alert(3)) ![pic](http://evil/x.png)",
             "R & \"D\"",
         );
-        let h = html(&d);
-        assert!(!h.contains("<script>") && !h.contains("<img"), "{h}");
+        let h = html(&d, &parties());
+        for bad in [
+            "<script>",
+            "<img",
+            "javascript:",
+            "evil/x.png",
+            "onerror=alert(2)>",
+        ] {
+            assert!(!h.contains(bad), "{bad} in {h}");
+        }
         assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(h.contains("&lt;/pre&gt;&lt;img"));
+        assert!(h.contains("&lt;img src=x onerror=alert(2)&gt;"), "{h}");
         assert!(h.contains("R &amp; &quot;D&quot;"));
         assert!(h.contains("no &lt;b&gt;"));
         assert!(h.contains(&d.signatories[0].statement.to_string()));
@@ -253,27 +426,72 @@ mod tests {
     }
 
     #[test]
-    fn markdown_names_each_signatory_with_its_endorsement() {
+    fn html_reads_as_a_declaration_with_an_annex() {
+        let d = declaration(
+            "Principles",
+            "# Preamble\n\nWe **agree** on:\n\n1. the rule of law;\n2. [transparency](https://example.org).\n",
+            "subject to national review",
+        );
+        let h = html(&d, &parties());
+        // The text is rendered, not shown raw.
+        assert!(
+            h.contains("<h1>Preamble</h1>") && h.contains("<strong>agree</strong>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<ol>") && h.contains("href=\"https://example.org\""),
+            "{h}"
+        );
+        // Full names, when each signed, reservations legible.
+        assert!(
+            h.contains("For the Government of Czech Republic (CZ)"),
+            "{h}"
+        );
+        assert!(h.contains("signed 6 May 2020, 11:00 UTC"), "{h}");
+        assert!(h.contains("<strong>Reservation:</strong> subject to national review"));
+        assert!(h.contains("United States (US)"));
+        // Hashes only in the annex, which prints on its own page.
+        let annex = h.find("Annex: verification data").unwrap();
+        assert!(h.find(&d.revision.to_string()).unwrap() > annex);
+        assert!(h.contains("@media print") && h.contains("break-before:page"));
+        // The TLP banner at the top and at the foot.
+        assert_eq!(h.matches("<strong>TLP:AMBER (CZ)</strong>").count(), 2);
+    }
+
+    #[test]
+    fn markdown_names_each_signatory_and_keeps_hashes_in_the_annex() {
         let d = declaration("Principles", "We agree.\n", "first line\nsecond line");
-        let m = markdown(&d);
+        let m = markdown(&d, &parties());
         let sig = &d.signatories[0];
-        assert!(m.contains(&format!(
-            "- **CZ** — key `{}`, endorsement `{}` (log entry 8)",
-            sig.key_id, sig.statement
-        )));
+        assert!(
+            m.contains(
+                "- **For the Government of Czech Republic (CZ)** — signed 6 May 2020, 11:00 UTC\n"
+            ),
+            "{m}"
+        );
         assert!(
             m.contains("  - Reservation: first line\n    second line\n"),
             "{m}"
         );
-        assert!(m.contains("## Objections\n\n- **US:** no <b>\n"));
-        assert!(m.contains("- **Adoption rule:** unanimous\n"));
+        assert!(
+            m.contains("## Objections\n\n- **United States (US):** no <b>\n"),
+            "{m}"
+        );
+        assert!(m.contains(&format!(
+            "- Endorsement by CZ: `statement {}, log entry 8, key {}`",
+            sig.statement, sig.key_id
+        )));
+        assert!(
+            m.contains("Adopted on 6 May 2020, 12:00 UTC by unanimity."),
+            "{m}"
+        );
     }
 
     #[test]
     fn both_formats_carry_the_tlp_banner() {
         let d = declaration("T", "x", "r");
-        assert!(markdown(&d).starts_with("**TLP:AMBER (CZ)** — Limited disclosure"));
-        let h = html(&d);
+        assert!(markdown(&d, &parties()).starts_with("**TLP:AMBER (CZ)** — Limited disclosure"));
+        let h = html(&d, &parties());
         assert!(h.contains("color:#FFC000"), "{h}");
         assert!(h.contains("<strong>TLP:AMBER (CZ)</strong>"), "{h}");
     }
@@ -283,8 +501,11 @@ mod tests {
         let mut d = declaration("Notice", "x", "r");
         d.rule = AdoptionRule::Silence;
         d.signatories.clear();
-        assert!(markdown(&d).contains("## Signatories\n\nNone needed: adopted by silence"));
-        let h = html(&d);
-        assert!(h.contains("<p>None needed: adopted by silence") && !h.contains("<table>"));
+        assert!(markdown(&d, &Parties::default())
+            .contains("## Signatures\n\nNone needed: adopted by silence"));
+        let h = html(&d, &Parties::default());
+        assert!(
+            h.contains("<p>None needed: adopted by silence") && !h.contains("class=\"signatures\"")
+        );
     }
 }

@@ -523,5 +523,5 @@ fn archive_of_the_prague_scenario_reproduces_declarations_and_supplier_views() {
         path.to_str().unwrap(),
     ]);
     assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("## Signatories"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("## Signatures"));
 }

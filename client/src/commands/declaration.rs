@@ -2,12 +2,13 @@
 //! block that ties each signatory to its signed endorsement.
 
 use entente_shared::ledger::Declaration;
+use entente_shared::statement::DelegationCode;
 use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::{DeclarationCommand, DocFormat};
-use crate::document;
+use crate::document::{self, Parties};
 use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_list, marking, short, timestamp};
 use crate::session::Session;
@@ -27,7 +28,8 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
             .into_iter()
             .find(|d| d.id == id)
             .ok_or_else(|| fail(format!("no declaration {id} in {}", path.display())))?;
-        return show(ctx, &d, *format);
+        // An archive names no one beyond codes here: the parties are shown by code.
+        return show(ctx, &d, &Parties::default(), *format);
     }
     let session = Session::open(ctx)?;
     match cmd {
@@ -72,18 +74,41 @@ pub fn run(ctx: &Context, cmd: DeclarationCommand) -> CliResult<()> {
                 |l, r| views::declarations(l, r).iter().map(|d| d.id).collect(),
                 views::declaration,
             )?;
-            show(ctx, &d, format)?;
+            let parties = parties(&session, &d)?;
+            show(ctx, &d, &parties, format)?;
         }
     }
     Ok(())
 }
 
 /// Prints one declaration in the chosen format.
-fn show(ctx: &Context, d: &Declaration, format: DocFormat) -> CliResult<()> {
+fn show(ctx: &Context, d: &Declaration, parties: &Parties, format: DocFormat) -> CliResult<()> {
     let json = ctx.json || format == DocFormat::Json;
     emit(json, &json!(d), || match format {
-        DocFormat::Html => document::html(d),
-        _ => document::markdown(d),
+        DocFormat::Html => document::html(d, parties),
+        _ => document::markdown(d, parties),
     })?;
     Ok(())
+}
+
+/// The full names of the declaration's parties (from the roster of this
+/// delegation's own fold) and when each endorsement was signed.
+fn parties(session: &Session, d: &Declaration) -> CliResult<Parties> {
+    let (ledger, reader) = session.own_view()?;
+    let mut codes: Vec<DelegationCode> = d.participants.clone();
+    codes.push(d.proposer);
+    let names = codes
+        .into_iter()
+        .filter_map(|c| Some((c, ledger.roster().delegation(&c)?.name.clone())))
+        .collect();
+    let signed_at = views::proposal(ledger, &reader, &d.id)
+        .map(|v| {
+            v.record
+                .positions
+                .iter()
+                .map(|p| (p.meta.id, p.meta.issued_at))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Parties { names, signed_at })
 }
