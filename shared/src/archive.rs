@@ -438,8 +438,29 @@ impl Verified {
         let mut seen = BTreeSet::new();
         names
             .iter()
-            .filter(|n| seen.insert(crate::statement::Supplier::key(n)))
-            .filter_map(|n| self.ledger.assessments().supplier_view(n, |_| true))
+            .filter(|n| {
+                let key = match self.ledger.registry().get(n) {
+                    Some(r) => crate::statement::Supplier::key(&r.name),
+                    None => crate::statement::Supplier::key(n),
+                };
+                seen.insert(key)
+            })
+            .filter_map(|n| {
+                // Every supplier once, under its registered name if it has one.
+                let registered =
+                    self.ledger
+                        .registry()
+                        .get(n)
+                        .map(|r| crate::statement::Supplier {
+                            name: r.name.clone(),
+                            country: r.country.clone(),
+                        });
+                self.ledger.assessments().supplier_view(
+                    &self.ledger.registry().keys_of(n),
+                    registered.as_ref(),
+                    |_| true,
+                )
+            })
             .collect()
     }
 }

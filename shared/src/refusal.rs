@@ -70,6 +70,10 @@ pub enum Refusal {
     UnchangedText(u32),
     #[error("amendment {0} was already decided: {1}")]
     AmendmentDecided(String, String),
+    #[error("{0:?} already names the registered supplier {1:?}")]
+    SupplierExists(String, String),
+    #[error("supplier registry: {0}")]
+    BadSupplier(String),
     #[error("the deadline must be after the proposal is issued")]
     BadDeadline,
     #[error("audience refused: {0}")]
@@ -143,6 +147,8 @@ impl Refusal {
             Refusal::BadParticipants(_) => "bad-participants",
             Refusal::UnchangedText(_) => "unchanged-text",
             Refusal::AmendmentDecided(..) => "amendment-decided",
+            Refusal::SupplierExists(..) => "supplier-exists",
+            Refusal::BadSupplier(_) => "bad-supplier",
             Refusal::BadDeadline => "bad-deadline",
             Refusal::BadAudience(_) => "bad-audience",
             Refusal::BadSeal(_) => "bad-seal",
@@ -170,13 +176,15 @@ impl Refusal {
             | Refusal::BadDeadline
             | Refusal::BadAudience(_)
             | Refusal::BadSeal(_)
-            | Refusal::NotSealed(_) => 422,
+            | Refusal::NotSealed(_)
+            | Refusal::BadSupplier(_) => 422,
             Refusal::NotYours(_) | Refusal::NotAParticipant(_) => 403,
             Refusal::StaleRevision { .. }
             | Refusal::ProposalClosed(_)
             | Refusal::DeadlinePassed(_)
             | Refusal::UnchangedText(_)
-            | Refusal::AmendmentDecided(..) => 409,
+            | Refusal::AmendmentDecided(..)
+            | Refusal::SupplierExists(..) => 409,
             Refusal::ClockSkew { .. } => 400,
             Refusal::TooLarge { .. } => 413,
         }

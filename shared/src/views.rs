@@ -127,9 +127,34 @@ pub fn assessments(
 
 /// The supplier comparison over the assessments `reader` may read.
 pub fn supplier(ledger: &Ledger, reader: &Reader, name: &str) -> Option<SupplierView> {
+    // The registry is public, so the names it merges are too; a reader who
+    // may not read the registry entry (anonymous, a GREEN entry) compares by
+    // the name alone.
+    let registered = ledger
+        .registry()
+        .get(name)
+        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)));
+    let keys = match registered {
+        Some(_) => ledger.registry().keys_of(name),
+        None => vec![crate::statement::Supplier::key(name)],
+    };
+    let display = registered.map(|r| crate::statement::Supplier {
+        name: r.name.clone(),
+        country: r.country.clone(),
+    });
     ledger
         .assessments()
-        .supplier_view(name, |m| visible(reader, m))
+        .supplier_view(&keys, display.as_ref(), |m| visible(reader, m))
+}
+
+/// The supplier registry entries `reader` may read.
+pub fn suppliers(ledger: &Ledger, reader: &Reader) -> Vec<crate::ledger::RegisteredSupplier> {
+    ledger
+        .registry()
+        .iter()
+        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)))
+        .cloned()
+        .collect()
 }
 
 /// The position papers `reader` may read, in log order.

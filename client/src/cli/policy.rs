@@ -112,10 +112,36 @@ pub enum AssessCommand {
 
 #[derive(Subcommand)]
 pub enum SupplierCommand {
-    /// Every delegation's latest assessment of a supplier, side by side.
+    /// Every delegation's latest assessment of a supplier, side by side
+    /// (under all the names the registry gives it).
     Show {
-        /// Supplier name (case-insensitive).
+        /// Supplier name or alias (case-insensitive).
         name: String,
+    },
+    /// The supplier registry: canonical names, home countries, aliases.
+    List,
+    /// Register a supplier's canonical name, home country and aliases (GREEN
+    /// or CLEAR: every delegation compares the same suppliers).
+    Register {
+        /// The canonical name, e.g. "Huawei Technologies Co., Ltd.".
+        name: String,
+        /// Home country.
+        #[arg(long)]
+        country: String,
+        /// Other names it goes by, comma-separated, e.g. Huawei.
+        #[arg(long, value_delimiter = ',')]
+        aliases: Vec<String>,
+        /// CLEAR makes it public beyond the delegations (default GREEN).
+        #[arg(long, value_parser = ["GREEN", "CLEAR"], default_value = "GREEN")]
+        tlp: String,
+    },
+    /// As the secretariat: two registered suppliers are one; FROM's names
+    /// become aliases of INTO.
+    Merge {
+        /// The canonical name that stays.
+        into: String,
+        /// The canonical name merged into it.
+        from: String,
     },
 }
 

@@ -8,21 +8,63 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use entente_shared::ledger::assessments::FrameworkComparison;
 use entente_shared::ledger::{Ledger, SupplierView};
-use entente_shared::statement::{DelegationCode, Segment, StatementId, Verdict};
+use entente_shared::statement::{
+    Body, DelegationCode, Distribution, Segment, StatementId, SupplierEntry, SupplierMerge, Tlp,
+    Verdict,
+};
 use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
 use crate::cli::SupplierCommand;
 use crate::error::CliResult;
-use crate::output::{emit, short, table};
+use crate::output::{emit, emit_published, short, table};
 use crate::session::Session;
 
 /// The mark of a row on which delegations differ.
 const DIVERGES: &str = "≠";
 
 pub fn run(ctx: &Context, cmd: SupplierCommand) -> CliResult<()> {
-    let SupplierCommand::Show { name } = cmd;
+    let name = match cmd {
+        SupplierCommand::Show { name } => name,
+        SupplierCommand::List => return list(ctx),
+        SupplierCommand::Register {
+            name,
+            country,
+            aliases,
+            tlp,
+        } => {
+            let entry = SupplierEntry {
+                name,
+                country,
+                aliases,
+            };
+            let done = format!(
+                "registered supplier {:?} ({}){}",
+                entry.name,
+                entry.country,
+                if entry.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!(", also known as {}", entry.aliases.join(", "))
+                }
+            );
+            let distribution = Distribution {
+                tlp: if tlp == "CLEAR" {
+                    Tlp::Clear
+                } else {
+                    Tlp::Green
+                },
+                to: Vec::new(),
+            };
+            return publish(ctx, Body::SupplierEntry(entry), distribution, done);
+        }
+        SupplierCommand::Merge { into, from } => {
+            let done = format!("merged supplier {from:?} into {into:?}");
+            let merge = SupplierMerge { into, from };
+            return publish(ctx, Body::SupplierMerge(merge), Distribution::green(), done);
+        }
+    };
     let session = Session::open(ctx)?;
     let (ledger, reader) = session.own_view()?;
     let view: SupplierView = views::supplier(ledger, &reader, &name)
@@ -65,6 +107,43 @@ pub fn run(ctx: &Context, cmd: SupplierCommand) -> CliResult<()> {
             ));
         }
         s
+    })?;
+    Ok(())
+}
+
+/// Signs and publishes a registry statement, checked for shape first.
+fn publish(ctx: &Context, body: Body, distribution: Distribution, done: String) -> CliResult<()> {
+    body.validate().map_err(crate::error::fail)?;
+    let mut session = Session::open(ctx)?;
+    let receipt = session.publish(distribution, body)?;
+    emit_published(ctx.json, &receipt, json!({}), done)?;
+    Ok(())
+}
+
+/// `entente supplier list`: the registry, as this delegation's fold holds it.
+fn list(ctx: &Context) -> CliResult<()> {
+    let session = Session::open(ctx)?;
+    let (ledger, reader) = session.own_view()?;
+    let registry = views::suppliers(ledger, &reader);
+    emit(ctx.json, &json!(registry), || {
+        if registry.is_empty() {
+            return "no registered supplier: `entente supplier register NAME --country C`\n".into();
+        }
+        let rows: Vec<Vec<String>> = registry
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.country.clone(),
+                    r.aliases.join("; "),
+                    r.meta.author.to_string(),
+                ]
+            })
+            .collect();
+        table(
+            &["supplier", "country", "also known as", "registered by"],
+            &rows,
+        )
     })?;
     Ok(())
 }

@@ -164,17 +164,28 @@ impl Assessments {
         );
     }
 
-    /// The supplier comparison over the assessments `visible` admits.
+    /// The supplier comparison over the assessments `visible` admits of
+    /// the supplier going by the names whose keys are `keys` (a registered
+    /// supplier's every name, `Registry::keys_of`), shown as `display` if
+    /// registered.
     pub fn supplier_view(
         &self,
-        name: &str,
+        keys: &[String],
+        registered: Option<&Supplier>,
         visible: impl Fn(&EntryMeta) -> bool,
     ) -> Option<SupplierView> {
         // Latest (not superseded, highest index) per framework and delegation.
         let mut latest: BTreeMap<(String, u32), BTreeMap<DelegationCode, &AssessmentRecord>> =
             BTreeMap::new();
         let mut display = None;
-        for rec in self.of_supplier(name).filter(|r| visible(&r.meta)) {
+        let mut records: Vec<&AssessmentRecord> = keys
+            .iter()
+            .flat_map(|k| self.of_supplier(k))
+            .filter(|r| visible(&r.meta))
+            .collect();
+        // In log order across the names, so the latest wins.
+        records.sort_by_key(|r| r.meta.index);
+        for rec in records {
             if rec
                 .superseded_by
                 .is_some_and(|by| self.records.get(&by).is_some_and(|n| visible(&n.meta)))
@@ -187,7 +198,8 @@ impl Assessments {
                 .or_default()
                 .insert(rec.meta.author, rec);
         }
-        let supplier = display?;
+        let supplier: Supplier = display?;
+        let supplier = registered.cloned().unwrap_or(supplier);
         let mut frameworks = Vec::new();
         for ((fw_id, version), by) in latest {
             let Some(fw) = Frameworks::builtin().get(&fw_id) else {

@@ -19,6 +19,7 @@ pub mod discussion;
 pub mod meta;
 pub mod parts;
 pub mod proposals;
+pub mod registry;
 pub mod replay;
 pub mod roster;
 pub mod rules;
@@ -44,6 +45,7 @@ pub use proposals::{
     AmendmentRecord, AmendmentStatus, Declaration, ProposalRecord, Proposals, Signatory, Status,
     Tally,
 };
+pub use registry::{RegisteredSupplier, Registry};
 pub use replay::Replay;
 pub use roster::{Delegation, KeyRecord, KeyStatus, KeyUnusable, Roster};
 pub use sealed::{InvalidEntry, SealedIndex};
@@ -185,6 +187,9 @@ pub struct Ledger {
     /// the ones this fold opened and found invalid.
     #[serde(default)]
     sealed: SealedIndex,
+    /// The supplier registry.
+    #[serde(default)]
+    registry: Registry,
 }
 
 impl Ledger {
@@ -207,6 +212,10 @@ impl Ledger {
 
     pub fn proposals(&self) -> &Proposals {
         &self.proposals
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     pub fn discussion(&self) -> &Discussion {
@@ -303,6 +312,11 @@ impl Ledger {
                 "roster statements are CLEAR or GREEN: everyone must be able to verify them".into(),
             ));
         }
+        if st.kind().is_public() && st.distribution.tlp.needs_recipients() {
+            return Err(Refusal::Malformed(
+                "supplier registry statements are CLEAR or GREEN: every delegation compares the same suppliers".into(),
+            ));
+        }
         if self.size == 0 {
             return check_bootstrap(st);
         }
@@ -384,6 +398,8 @@ impl Ledger {
                 self.proposals
                     .check_rejection(j, &st.author, st.issued_at, self.partial)
             }
+            Body::SupplierEntry(e) => self.registry.check_entry(e),
+            Body::SupplierMerge(m) => self.registry.check_merge(m),
             Body::Position(p) => match &p.subject {
                 Some(s)
                     if !self.partial
@@ -750,6 +766,8 @@ impl Ledger {
             Body::Endorsement(e) => self.proposals.apply_endorsement(meta, e),
             Body::Amendment(a) => self.proposals.apply_amendment(meta, a),
             Body::AmendmentRejection(j) => self.proposals.apply_rejection(meta, j),
+            Body::SupplierEntry(e) => self.registry.apply_entry(meta, e),
+            Body::SupplierMerge(m) => self.registry.apply_merge(meta, m),
             Body::Position(p) => self.discussion.apply_position(meta, p),
             Body::Message(m) => self.discussion.apply_message(meta, m),
             // Not reached: a sealed body is opened above or not applied.

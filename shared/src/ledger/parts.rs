@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Assessments, Audience, Discussion, Ledger, Proposals, Roster, SealedIndex};
+use super::{Assessments, Audience, Discussion, Ledger, Proposals, Registry, Roster, SealedIndex};
 use crate::keys::KeyId;
 use crate::statement::StatementId;
 
@@ -38,6 +38,8 @@ pub struct Rest {
     discussion: Discussion,
     #[serde(default)]
     sealed: SealedIndex,
+    #[serde(default)]
+    registry: Registry,
 }
 
 /// The borrowed form of [`Rest`], to serialise without a copy.
@@ -49,6 +51,7 @@ struct RestRef<'a> {
     proposals: &'a Proposals,
     discussion: &'a Discussion,
     sealed: &'a SealedIndex,
+    registry: &'a Registry,
 }
 
 /// Parses part `i` (0 to [`PART_COUNT`] − 1) of a fold.
@@ -75,6 +78,7 @@ impl Ledger {
                 proposals: &self.proposals,
                 discussion: &self.discussion,
                 sealed: &self.sealed,
+                registry: &self.registry,
             })?,
         ])
     }
@@ -109,6 +113,7 @@ impl Ledger {
             proposals: rest.proposals,
             discussion: rest.discussion,
             sealed: rest.sealed,
+            registry: rest.registry,
         })
     }
 }

@@ -7,6 +7,7 @@ use super::tests::{apply, founded, Party};
 use super::*;
 use crate::frameworks::Frameworks;
 use crate::statement::*;
+use crate::visibility::Reader;
 
 impl Party {
     fn sign_at(&mut self, body: Body, at: OffsetDateTime) -> Envelope {
@@ -130,6 +131,92 @@ fn assessments_must_rate_exactly_the_framework_criteria() {
     assert_eq!(w.ledger.assessments().iter().count(), 0);
 }
 
+/// `p` as a reader (the secretariat's role is enough to read GREEN).
+fn reader(p: &Party) -> Reader {
+    Reader::Delegation {
+        code: p.code,
+        role: Role::Member,
+    }
+}
+
+#[test]
+fn the_registry_makes_a_supplier_of_its_names_and_the_secretariat_merges() {
+    let mut w = world();
+    let entry = |name: &str, aliases: &[&str]| {
+        Body::SupplierEntry(SupplierEntry {
+            name: name.into(),
+            country: "Freedonia".into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        })
+    };
+    apply(
+        &mut w.ledger,
+        w.us.sign(entry("Huawei Technologies Co., Ltd.", &["Huawei"])),
+    )
+    .unwrap();
+    // A name, in any case, belongs to one entry only; observers register nothing.
+    let r = apply(&mut w.ledger, w.de.sign(entry("HUAWEI", &[])));
+    assert!(matches!(r, Err(Refusal::SupplierExists(..))), "{r:?}");
+    let r = apply(&mut w.ledger, w.nato.sign(entry("Other", &[])));
+    assert!(matches!(r, Err(Refusal::RoleNotAllowed { .. })), "{r:?}");
+    apply(&mut w.ledger, w.de.sign(entry("Huawei Tech", &[]))).unwrap();
+    // Assessments under three spellings.
+    for (p, name) in [
+        (&mut w.us, "huawei"),
+        (&mut w.cz, "Huawei Technologies Co., Ltd."),
+        (&mut w.de, "Huawei Tech"),
+    ] {
+        apply(
+            &mut w.ledger,
+            p.sign(Body::Assessment(assessment(name, Risk::High))),
+        )
+        .unwrap();
+    }
+    let view = crate::views::supplier(&w.ledger, &reader(&w.cz), "HUAWEI").unwrap();
+    assert_eq!(view.name, "Huawei Technologies Co., Ltd.");
+    assert_eq!(
+        view.frameworks[0].assessments.len(),
+        2,
+        "US and CZ, not DE yet"
+    );
+    // Only the secretariat merges; then DE's spelling is one of the names.
+    let merge = Body::SupplierMerge(SupplierMerge {
+        into: "Huawei Technologies Co., Ltd.".into(),
+        from: "huawei tech".into(),
+    });
+    let r = apply(&mut w.ledger, w.us.sign(merge.clone()));
+    assert!(matches!(r, Err(Refusal::RoleNotAllowed { .. })), "{r:?}");
+    let r = apply(
+        &mut w.ledger,
+        w.cz.sign(Body::SupplierMerge(SupplierMerge {
+            into: "Huawei".into(),
+            from: "Huawei Tech".into(),
+        })),
+    );
+    assert!(
+        matches!(r, Err(Refusal::BadSupplier(_))),
+        "an alias is not a canonical name: {r:?}"
+    );
+    apply(&mut w.ledger, w.cz.sign(merge)).unwrap();
+    let view = crate::views::supplier(&w.ledger, &reader(&w.us), "huawei tech").unwrap();
+    assert_eq!(view.frameworks[0].assessments.len(), 3);
+    assert_eq!(crate::views::suppliers(&w.ledger, &reader(&w.us)).len(), 1);
+    // The registry is public: a restricted entry is refused.
+    let mut st = Statement::new(
+        w.us.code,
+        &w.us.key,
+        w.us.seq + 1,
+        Distribution {
+            tlp: Tlp::Amber,
+            to: vec!["CZ".parse().unwrap()],
+        },
+        entry("Secret Supplier", &[]),
+    );
+    st.issued_at = OffsetDateTime::now_utc();
+    let r = apply(&mut w.ledger, st.sign(&w.us.key));
+    assert!(matches!(r, Err(Refusal::Malformed(_))), "{r:?}");
+}
+
 #[test]
 fn supplier_view_compares_latest_assessments_and_marks_divergence() {
     let mut w = world();
@@ -148,11 +235,7 @@ fn supplier_view_compares_latest_assessments_and_marks_divergence() {
     let r = apply(&mut w.ledger, w.de.sign(Body::Assessment(again.clone())));
     assert!(matches!(r, Err(Refusal::NotYours(_))), "{r:?}");
     apply(&mut w.ledger, w.us.sign(Body::Assessment(again))).unwrap();
-    let view = w
-        .ledger
-        .assessments()
-        .supplier_view("acme networks", |_| true)
-        .unwrap();
+    let view = crate::views::supplier(&w.ledger, &reader(&w.cz), "acme networks").unwrap();
     let fw = &view.frameworks[0];
     assert_eq!(fw.assessments.len(), 2);
     assert!(
@@ -163,11 +246,7 @@ fn supplier_view_compares_latest_assessments_and_marks_divergence() {
     let mut de = assessment("Acme Networks", Risk::High);
     de.ratings[1].risk = Risk::Moderate;
     apply(&mut w.ledger, w.de.sign(Body::Assessment(de))).unwrap();
-    let view = w
-        .ledger
-        .assessments()
-        .supplier_view("Acme Networks", |_| true)
-        .unwrap();
+    let view = crate::views::supplier(&w.ledger, &reader(&w.cz), "Acme Networks").unwrap();
     let diverging: Vec<_> = view.frameworks[0]
         .criteria
         .iter()

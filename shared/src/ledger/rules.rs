@@ -9,13 +9,15 @@ use crate::statement::{Kind, Role};
 /// (whose key may be revoked, who may admit) are checked by the fold.
 pub fn role_allows(role: Role, kind: Kind) -> bool {
     match kind {
-        Kind::Admission => role == Role::Secretariat,
+        // The secretariat admits, and says when two registered suppliers are one.
+        Kind::Admission | Kind::SupplierMerge => role == Role::Secretariat,
         // Observers follow and comment; they never negotiate texts.
         Kind::Proposal
         | Kind::Revision
         | Kind::Endorsement
         | Kind::Amendment
-        | Kind::AmendmentRejection => role != Role::Observer,
+        | Kind::AmendmentRejection
+        | Kind::SupplierEntry => role != Role::Observer,
         Kind::KeyRotation
         | Kind::KeyRevocation
         | Kind::Assessment

@@ -14,6 +14,7 @@ mod discussion;
 mod distribution;
 mod ids;
 mod proposal;
+mod registry;
 mod roster;
 pub mod sealed;
 pub mod text;
@@ -31,6 +32,7 @@ pub use proposal::{
     AdoptionRule, Amendment, AmendmentRejection, Endorsement, Proposal, Revision, Stance,
     TextDigest,
 };
+pub use registry::{SupplierEntry, SupplierMerge};
 pub use roster::{Admission, KeyRevocation, KeyRotation};
 pub use sealed::{Refs, Sealed, WrappedKey};
 
@@ -58,11 +60,13 @@ pub enum Kind {
     Message,
     Amendment,
     AmendmentRejection,
+    SupplierEntry,
+    SupplierMerge,
 }
 
 impl Kind {
     /// Every kind, in the order the wire format lists them.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Admission,
         Kind::KeyRotation,
         Kind::KeyRevocation,
@@ -74,6 +78,8 @@ impl Kind {
         Kind::Message,
         Kind::Amendment,
         Kind::AmendmentRejection,
+        Kind::SupplierEntry,
+        Kind::SupplierMerge,
     ];
 
     /// The wire name, e.g. `key_rotation`.
@@ -90,6 +96,8 @@ impl Kind {
             Kind::Message => "message",
             Kind::Amendment => "amendment",
             Kind::AmendmentRejection => "amendment_rejection",
+            Kind::SupplierEntry => "supplier_entry",
+            Kind::SupplierMerge => "supplier_merge",
         }
     }
 
@@ -99,6 +107,12 @@ impl Kind {
             self,
             Kind::Admission | Kind::KeyRotation | Kind::KeyRevocation
         )
+    }
+
+    /// Whether every delegation must be able to read it: the roster, and the
+    /// supplier registry every comparison goes by.
+    pub fn is_public(self) -> bool {
+        self.is_roster() || matches!(self, Kind::SupplierEntry | Kind::SupplierMerge)
     }
 }
 
@@ -130,6 +144,8 @@ pub enum Body {
     Message(Message),
     Amendment(Amendment),
     AmendmentRejection(AmendmentRejection),
+    SupplierEntry(SupplierEntry),
+    SupplierMerge(SupplierMerge),
     /// An AMBER, AMBER+STRICT or RED body of `kind`, sealed to its readers
     /// (`sealed`): the fold sees only its clear references.
     Sealed {
@@ -159,6 +175,8 @@ impl Body {
             Body::Message(_) => Kind::Message,
             Body::Amendment(_) => Kind::Amendment,
             Body::AmendmentRejection(_) => Kind::AmendmentRejection,
+            Body::SupplierEntry(_) => Kind::SupplierEntry,
+            Body::SupplierMerge(_) => Kind::SupplierMerge,
             Body::Sealed { kind, .. } => *kind,
         }
     }
@@ -214,6 +232,8 @@ impl Body {
             Kind::Message => Body::Message(parse(body)?),
             Kind::Amendment => Body::Amendment(parse(body)?),
             Kind::AmendmentRejection => Body::AmendmentRejection(parse(body)?),
+            Kind::SupplierEntry => Body::SupplierEntry(parse(body)?),
+            Kind::SupplierMerge => Body::SupplierMerge(parse(body)?),
         })
     }
 
@@ -230,6 +250,8 @@ impl Body {
             Body::Message(b) => serde_json::to_value(b),
             Body::Amendment(b) => serde_json::to_value(b),
             Body::AmendmentRejection(b) => serde_json::to_value(b),
+            Body::SupplierEntry(b) => serde_json::to_value(b),
+            Body::SupplierMerge(b) => serde_json::to_value(b),
             Body::Sealed { sealed, .. } => {
                 #[derive(Serialize)]
                 struct SealedRef<'a> {
@@ -241,7 +263,7 @@ impl Body {
         v.unwrap_or(serde_json::Value::Null)
     }
 
-    fn validate(&self) -> Result<(), StatementError> {
+    pub fn validate(&self) -> Result<(), StatementError> {
         match self {
             Body::Admission(a) => text::short_text("name", &a.name, true),
             Body::KeyRotation(_) => Ok(()),
@@ -254,6 +276,8 @@ impl Body {
             Body::Message(m) => m.validate(),
             Body::Amendment(a) => a.validate(),
             Body::AmendmentRejection(r) => r.validate(),
+            Body::SupplierEntry(e) => e.validate(),
+            Body::SupplierMerge(m) => m.validate(),
             Body::Sealed { kind, sealed } => sealed.validate(*kind),
         }
     }

@@ -70,6 +70,7 @@ impl Refs {
             Body::Position(p) => refs.subject = p.subject,
             Body::Assessment(a) => refs.supersedes = a.supersedes,
             Body::Sealed { sealed, .. } => refs = sealed.refs.clone(),
+            Body::SupplierEntry(_) | Body::SupplierMerge(_) => {}
             Body::Admission(_)
             | Body::KeyRotation(_)
             | Body::KeyRevocation(_)

@@ -1,0 +1,101 @@
+//! The supplier registry through the real binaries: "Huawei",
+//! "Huawei Technologies Co., Ltd." and their case variants are one supplier
+//! in every view; a name belongs to one registered supplier; the secretariat
+//! merges two registered suppliers found to be one.
+//!
+//! Build the binaries first: `cargo build --workspace`.
+
+use entente_tests::{write_file, Cli, Server};
+
+/// A joint-declaration-2020 assessment of `supplier`, every criterion `risk`.
+fn assessment(supplier: &str, risk: &str) -> String {
+    let mut s = format!(
+        "framework = \"joint-declaration-2020\"\nframework_version = 1\nsegments = [\"core\"]\n\n[supplier]\nname = \"{supplier}\"\ncountry = \"China\"\n\n[verdict]\ndecision = \"untrusted\"\ntransition = \"replace at life-cycle replacement\"\n"
+    );
+    for c in [
+        "foreign-influence",
+        "ownership-transparency",
+        "innovation-ip",
+        "ethical-conduct",
+    ] {
+        s.push_str(&format!(
+            "\n[[ratings]]\ncriterion = \"{c}\"\nrisk = \"{risk}\"\nrationale = \"r\"\n"
+        ));
+    }
+    s
+}
+
+fn assessed_by(cli: &Cli, name: &str) -> Vec<String> {
+    let view = cli.json(&["supplier", "show", name]);
+    let mut codes: Vec<String> = view["frameworks"][0]["assessments"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn a_supplier_and_its_variants_are_one_in_every_view() {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = cz.seat("US", "member");
+    let de = cz.seat("DE", "member");
+    let work = tempfile::tempdir().unwrap();
+
+    us.json(&[
+        "supplier",
+        "register",
+        "Huawei Technologies Co., Ltd.",
+        "--country",
+        "China",
+        "--aliases",
+        "Huawei",
+    ]);
+    // A name belongs to one supplier, whatever its case.
+    let (code, stderr) = de.fails(&["supplier", "register", "HUAWEI", "--country", "China"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("supplier-exists"), "{stderr}");
+    de.json(&["supplier", "register", "Huawei Tech", "--country", "China"]);
+
+    for (cli, name, file) in [
+        (&us, "huawei", "us.toml"),
+        (&cz, "Huawei Technologies Co., Ltd.", "cz.toml"),
+        (&de, "Huawei Tech", "de.toml"),
+    ] {
+        let path = write_file(work.path(), file, &assessment(name, "high"));
+        cli.json(&["assess", "submit", &path]);
+    }
+    // Two spellings of one registered supplier: one comparison.
+    assert_eq!(assessed_by(&cz, "HUAWEI"), ["CZ", "US"]);
+    let shown = cz.json(&["supplier", "show", "huawei"]);
+    assert_eq!(shown["name"], "Huawei Technologies Co., Ltd.", "{shown}");
+
+    // Only the secretariat merges; then DE's entry is one of the names.
+    let (code, stderr) = us.fails(&[
+        "supplier",
+        "merge",
+        "Huawei Technologies Co., Ltd.",
+        "Huawei Tech",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    cz.json(&[
+        "supplier",
+        "merge",
+        "Huawei Technologies Co., Ltd.",
+        "Huawei Tech",
+    ]);
+    for name in ["huawei tech", "Huawei", "HUAWEI TECHNOLOGIES CO., LTD."] {
+        assert_eq!(assessed_by(&de, name), ["CZ", "DE", "US"], "{name}");
+    }
+    let registry = de.json(&["supplier", "list"]);
+    let entries = registry.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{registry}");
+    assert_eq!(
+        entries[0]["aliases"],
+        serde_json::json!(["Huawei", "Huawei Tech"])
+    );
+}
