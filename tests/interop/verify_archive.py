@@ -8,9 +8,10 @@ Python's standard library and pyca/cryptography (Ed25519) only.
 
 It checks the header, the log's signature on the checkpoint, every entry's
 leaf hash and inclusion proof, the tree's root recomputed from every leaf,
-the canonical form of every envelope, every statement's shape, every DSSE
-signature against the roster folded so far, every roster and policy rule of
-the fold, and the witnesses' cosignatures against the final roster. Sealed
+the canonical form of every envelope, every statement's shape and its one
+JSON form, every DSSE signature against the roster folded so far, every
+roster and policy rule of the fold (amendments and their decisions
+included), and the witnesses' cosignatures against the final roster. Sealed
 bodies are not opened (no keys): their clear parts are folded, as a host
 folds them, and they are counted. On success it prints the declarations (the
 adopted proposals) as a JSON array on stdout, in the shape `entente
@@ -62,7 +63,7 @@ RESTRICTED = {"AMBER", "AMBER+STRICT", "RED"}
 ROLES = {"secretariat", "member", "observer"}
 KINDS = [
     "admission", "key_rotation", "key_revocation", "assessment", "proposal",
-    "revision", "endorsement", "position", "message",
+    "revision", "endorsement", "position", "message", "amendment", "amendment_rejection",
 ]
 ROSTER_KINDS = {"admission", "key_rotation", "key_revocation"}
 
@@ -173,6 +174,16 @@ def b64_lenient(s):
 
 def b64(raw):
     return base64.b64encode(raw).decode()
+
+
+def same_json(a, b):
+    """Equal as JSON values: objects as sets of members, arrays in order, and
+    a number never equal to a boolean (Python's `True == 1`)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
 
 
 def sha256(*parts):
@@ -491,13 +502,16 @@ def body_assessment(v):
     decision = string(verdict["decision"], "decision")
     if decision == "trusted":
         obj(b["verdict"], "verdict", ["decision"])
+        written_verdict = {"decision": decision}
     elif decision == "conditional":
         vv = obj(b["verdict"], "verdict", ["decision", "mitigations"])
-        for m in bounded(vv["mitigations"], "verdict.mitigations", True):
-            short_text(m, "verdict.mitigations", True)
+        mitigations = [short_text(m, "verdict.mitigations", True)
+                       for m in bounded(vv["mitigations"], "verdict.mitigations", True)]
+        written_verdict = {"decision": decision, "mitigations": mitigations}
     elif decision == "untrusted":
         vv = obj(b["verdict"], "verdict", ["decision", "transition"])
-        short_text(vv["transition"], "verdict.transition", True)
+        written_verdict = {"decision": decision,
+                           "transition": short_text(vv["transition"], "verdict.transition", True)}
     else:
         raise Bad(f"decision {decision!r} is not trusted, conditional or untrusted")
     return {
@@ -507,6 +521,7 @@ def body_assessment(v):
         "segments": segments,
         "ratings": ratings,
         "decision": decision,
+        "verdict": written_verdict,
         "supersedes": statement_id(b["supersedes"], "supersedes") if "supersedes" in b else None,
     }
 
@@ -528,11 +543,35 @@ def body_proposal(v):
     }
 
 
+def id_list(v, what):
+    """A list (at most 64) of statement ids, none twice."""
+    ids = [statement_id(x, what) for x in bounded(v, what, False)]
+    if len(set(ids)) != len(ids):
+        raise Bad(f"{what} lists an amendment twice")
+    return ids
+
+
 def body_revision(v):
-    b = obj(v, "revision", ["proposal", "text"], defaulted=["note"])
+    b = obj(v, "revision", ["proposal", "text"], defaulted=["note", "amendments"])
     return {"proposal": statement_id(b["proposal"], "proposal"),
             "text": long_text(b["text"], "text", True),
+            "note": short_text(b.get("note", ""), "note", False),
+            "amendments": id_list(b.get("amendments", []), "amendments")}
+
+
+def body_amendment(v):
+    b = obj(v, "amendment", ["proposal", "revision", "text"], defaulted=["note"])
+    return {"proposal": statement_id(b["proposal"], "proposal"),
+            "revision": hex_id(b["revision"], "revision digest", 64),
+            "text": long_text(b["text"], "text", True),
             "note": short_text(b.get("note", ""), "note", False)}
+
+
+def body_amendment_rejection(v):
+    b = obj(v, "amendment_rejection", ["proposal", "amendment", "reason"])
+    return {"proposal": statement_id(b["proposal"], "proposal"),
+            "amendment": statement_id(b["amendment"], "amendment"),
+            "reason": long_text(b["reason"], "reason", True)}
 
 
 def body_endorsement(v):
@@ -572,23 +611,34 @@ BODIES = {
     "key_revocation": body_key_revocation, "assessment": body_assessment,
     "proposal": body_proposal, "revision": body_revision, "endorsement": body_endorsement,
     "position": body_position, "message": body_message,
+    "amendment": body_amendment, "amendment_rejection": body_amendment_rejection,
 }
 
-# The clear reference each kind may carry in a sealed body.
-REF_OF_KIND = {"revision": "proposal", "endorsement": "proposal", "message": "thread",
-               "position": "subject", "assessment": "supersedes"}
-REQUIRED_REF = {"revision", "endorsement", "message"}
+# The clear references each kind may carry in a sealed body, and those it must.
+REFS_OF_KIND = {"revision": {"proposal", "amendments"}, "endorsement": {"proposal"},
+                "amendment": {"proposal"}, "amendment_rejection": {"proposal", "amendments"},
+                "message": {"thread"}, "position": {"subject"}, "assessment": {"supersedes"}}
+REQUIRED_REFS = {"revision": {"proposal"}, "endorsement": {"proposal"}, "amendment": {"proposal"},
+                 "amendment_rejection": {"proposal", "amendments"}, "message": {"thread"}}
 
 
 def body_sealed(kind, v):
     s = obj(obj(v, "sealed body", ["sealed"])["sealed"], "sealed",
             ["commitment", "ciphertext", "keys"], defaulted=["refs"])
-    refs = obj(s.get("refs", {}), "refs", [], ["proposal", "thread", "subject", "supersedes"])
-    refs = {k: statement_id(x, f"refs.{k}") for k, x in refs.items()}
+    raw_refs = obj(s.get("refs", {}), "refs", [], ["proposal", "thread", "subject", "supersedes"],
+                   ["amendments"])
+    refs = {k: statement_id(x, f"refs.{k}") for k, x in raw_refs.items() if k != "amendments"}
+    amendments = [statement_id(x, "refs.amendments")
+                  for x in bounded(raw_refs.get("amendments", []), "refs.amendments", False)]
+    if len(set(amendments)) != len(amendments):
+        raise Bad("the clear references name an amendment twice")
+    if amendments:
+        refs["amendments"] = amendments
     if kind in ROSTER_KINDS:
         raise Bad("roster statements are never sealed")
-    allowed = REF_OF_KIND.get(kind)
-    if (kind in REQUIRED_REF and allowed not in refs) or any(k != allowed for k in refs):
+    if (not REQUIRED_REFS.get(kind, set()) <= set(refs)
+            or not set(refs) <= REFS_OF_KIND.get(kind, set())
+            or (kind == "amendment_rejection" and len(amendments) != 1)):
         raise Bad(f"the clear references of a sealed {kind} are not those a {kind} has")
     commitment = b64_lenient(string(s["commitment"], "commitment"))
     if len(commitment) != 32:
@@ -612,14 +662,67 @@ def body_sealed(kind, v):
     text = len(ciphertext) - TAG_LEN
     if text <= 0 or text % PAD_TO:
         raise Bad("a sealed body's ciphertext is a multiple of 256 bytes and a 16-byte tag")
-    return {"refs": refs, "keys": wraps}
+    return {"refs": refs, "keys": wraps, "commitment": commitment, "ciphertext": ciphertext}
+
+
+def written_body(kind, b):
+    """An open body as the reference writes it back: every field, except
+    that an absent optional field and an empty `amendments` are left out
+    (`docs/protocol.md`, section 3, "How the CLI writes a payload")."""
+    def some(out, **fields):
+        out.update({k: v for k, v in fields.items() if v is not None and v != []})
+        return out
+    if kind == "admission":
+        return some({"delegation": b["delegation"], "name": b["name"], "role": b["role"],
+                     "public_key": b64(b["public_key"])},
+                    encryption_key=b64(b["encryption_key"]) if b["encryption_key"] else None)
+    if kind == "key_rotation":
+        return some({"new_key": b64(b["new_key"])},
+                    new_encryption_key=b64(b["new_encryption_key"]) if b["new_encryption_key"] else None)
+    if kind == "key_revocation":
+        return {"key": b["key"], "reason": b["reason"]}
+    if kind == "assessment":
+        return some({"supplier": b["supplier"], "framework": b["framework"],
+                     "framework_version": b["framework_version"], "segments": b["segments"],
+                     "ratings": b["ratings"], "verdict": b["verdict"]},
+                    supersedes=b["supersedes"])
+    if kind == "proposal":
+        return {"title": b["title"], "text": b["text"], "participants": b["participants"],
+                "rule": rule_text(b["rule"]), "deadline": str(b["deadline"])}
+    if kind == "revision":
+        return some({"proposal": b["proposal"], "text": b["text"], "note": b["note"]},
+                    amendments=b["amendments"])
+    if kind == "endorsement":
+        return {"proposal": b["proposal"], "revision": b["revision"], "position": b["position"]}
+    if kind == "position":
+        return some({"title": b["title"], "text": b["text"]}, subject=b["subject"])
+    if kind == "message":
+        return {"thread": b["thread"], "text": b["text"]}
+    if kind == "amendment":
+        return {"proposal": b["proposal"], "revision": b["revision"], "text": b["text"],
+                "note": b["note"]}
+    if kind == "amendment_rejection":
+        return {"proposal": b["proposal"], "amendment": b["amendment"], "reason": b["reason"]}
+    raise Bad(f"unknown kind {kind!r}")
+
+
+def written_sealed(s):
+    """A sealed body as the reference writes it back: `refs` only when it
+    names something, every byte string in strict base64."""
+    w = {"commitment": b64(s["commitment"]), "ciphertext": b64(s["ciphertext"]),
+         "keys": [{"to": k["to"], "key": k["key"], "enc": b64(k["enc"]), "wrapped": b64(k["wrapped"])}
+                  for k in s["keys"]]}
+    if s["refs"]:
+        w["refs"] = dict(s["refs"])
+    return {"sealed": w}
 
 
 class Statement:
     """A decoded payload (`docs/protocol.md`, "Statements")."""
 
     def __init__(self, payload):
-        p = obj(strict_json(payload), "statement",
+        read = strict_json(payload)
+        p = obj(read, "statement",
                 ["kind", "author", "key", "seq", "issued_at", "distribution", "body"])
         kind = string(p["kind"], "kind")
         if kind not in KINDS:
@@ -639,6 +742,13 @@ class Statement:
         self.dist = distribution(p["distribution"])
         if self.sealed and self.dist["tlp"] not in RESTRICTED:
             raise Bad("only AMBER, AMBER+STRICT and RED bodies are sealed")
+        # One form (section 1): exactly what writing these fields back gives.
+        written = {"kind": kind, "author": self.author, "key": self.key, "seq": self.seq,
+                   "issued_at": str(self.issued_at), "distribution": dist_json(self.dist),
+                   "body": written_sealed(self.sealed) if self.sealed else written_body(kind, self.body)}
+        if not same_json(read, written):
+            raise Bad("not in the one JSON form of its fields (an unknown or null field, a default "
+                      "left out or an empty list written, or another spelling of a value)")
         self.id = sha256(payload).hex()
 
     def refs(self):
@@ -646,8 +756,12 @@ class Statement:
         if self.sealed is not None:
             return dict(self.sealed["refs"])
         b, k = self.body, self.kind
-        if k in ("revision", "endorsement"):
+        if k == "revision" and b["amendments"]:
+            return {"proposal": b["proposal"], "amendments": list(b["amendments"])}
+        if k in ("revision", "endorsement", "amendment"):
             return {"proposal": b["proposal"]}
+        if k == "amendment_rejection":
+            return {"proposal": b["proposal"], "amendments": [b["amendment"]]}
         if k == "message":
             return {"thread": b["thread"]}
         if k == "position" and b["subject"]:
@@ -891,7 +1005,7 @@ def reaches_every_reader_of(author, dist, other_author, other):
 def role_allows(role, kind):
     if kind == "admission":
         return role == "secretariat"
-    if kind in ("proposal", "revision", "endorsement"):
+    if kind in ("proposal", "revision", "endorsement", "amendment", "amendment_rejection"):
         return role != "observer"
     return True
 
@@ -916,6 +1030,8 @@ class Fold:
         self.assessments = {}  # id -> {"author", "supplier_key"}
         self.proposals = {}  # id -> record
         self.proposal_order = []
+        self.amendment_of = {}  # amendment id (open or sealed) -> its proposal's id
+        self.decided = {}  # decided amendment id -> the revision or rejection that decided it
         self.sealed_count = 0
         self.hidden = 0
 
@@ -981,6 +1097,7 @@ class Fold:
         refs = st.refs()
         if "supersedes" in refs:
             self.check_supersedes(st, refs["supersedes"])
+        self.check_decisions(st, role, refs)
         if st.sealed is not None:
             self.check_sealed(st, refs)
         else:
@@ -989,7 +1106,7 @@ class Fold:
     def check_audience(self, st, role):
         refs = st.refs()
         k = st.kind
-        if k in ("revision", "endorsement") and "proposal" in refs:
+        if k in ("revision", "endorsement", "amendment", "amendment_rejection") and "proposal" in refs:
             parent, exact, kind_ok = refs["proposal"], True, self.is_proposal(refs["proposal"])
             missing = f"proposal {parent}"
         elif k == "message" and "thread" in refs:
@@ -1020,6 +1137,27 @@ class Fold:
         fits = (same_audience if exact else no_wider)(st.author, st.dist, p_author, p_dist)
         if not fits:
             raise Refused("bad-audience", f"a {k} reaches {'exactly its proposal' if exact else 'no one its parent does not'}")
+
+    def check_decisions(self, st, role, refs):
+        """A revision taking amendments, or a rejection, decides each one it
+        names: judged from clear references and authors, sealed or not."""
+        amendments, proposal = refs.get("amendments", []), refs.get("proposal")
+        if not amendments or proposal is None:
+            return
+        if proposal in self.audiences and self.audiences[proposal][0] != st.author:
+            raise Refused("not-yours",
+                          f"only {self.audiences[proposal][0]}, the proposer, may decide on amendments")
+        for aid in amendments:
+            if aid not in self.audiences:
+                if self.partial:
+                    continue
+                raise Refused("no-such-statement", f"no amendment {aid} of this proposal in the log")
+            a_author, a_dist = self.audiences[aid]
+            if not may_read(st.author, role, a_author, a_dist) or self.amendment_of.get(aid) != proposal:
+                raise Refused("no-such-statement", f"no amendment {aid} of this proposal in the log")
+            if aid in self.decided:
+                raise Refused("amendment-decided",
+                              f"amendment {aid} was already decided by statement {self.decided[aid]}")
 
     def check_supersedes(self, st, old):
         if old not in self.audiences:
@@ -1052,7 +1190,7 @@ class Fold:
         def judged(sid):
             return not self.partial or sid in self.audiences
         k = st.kind
-        if k in ("revision", "endorsement"):
+        if k in ("revision", "endorsement", "amendment", "amendment_rejection"):
             p = refs.get("proposal")
             if p and judged(p) and not self.is_proposal(p):
                 raise Refused("no-such-statement", f"no proposal {p} in the log")
@@ -1146,10 +1284,40 @@ class Fold:
             return
         if rec["proposer"] != st.author:
             raise Refused("not-yours", f"only {rec['proposer']}, the proposer, may revise this proposal")
-        digest = text_digest(st.body["text"])
+        self.check_new_text(rec, st.body["text"])
+
+    @staticmethod
+    def check_new_text(rec, text):
+        digest = text_digest(text)
         for r in rec["revisions"]:
             if r["digest"] == digest:
-                raise Refused("unchanged-text", f"the revision repeats revision {r['number']}'s text")
+                raise Refused("unchanged-text", f"the text repeats revision {r['number']}'s text")
+
+    def check_amendment(self, st, role):
+        a = st.body
+        rec = self.open_proposal(a["proposal"], st)
+        if rec is None:
+            return
+        if st.author not in rec["participants"]:
+            raise Refused("not-a-participant", f"{st.author} is not a participant of this proposal")
+        self.check_current(rec, a["revision"])
+        self.check_new_text(rec, a["text"])
+
+    def check_amendment_rejection(self, st, role):
+        j = st.body
+        rec = self.open_proposal(j["proposal"], st)
+        if rec is None:
+            return
+        if rec["proposer"] != st.author:
+            raise Refused("not-yours", f"only {rec['proposer']}, the proposer, may decide on amendments")
+
+    @staticmethod
+    def check_current(rec, digest):
+        current = rec["revisions"][-1]["digest"]
+        if digest != current:
+            if any(r["digest"] == digest for r in rec["revisions"]):
+                raise Refused("stale-revision", f"revision {digest} is not the current text ({current})")
+            raise Refused("no-such-statement", f"no revision {digest} of this proposal in the log")
 
     def check_endorsement(self, st, role):
         e = st.body
@@ -1158,11 +1326,7 @@ class Fold:
             return
         if st.author not in rec["participants"]:
             raise Refused("not-a-participant", f"{st.author} is not a participant of this proposal")
-        current = rec["revisions"][-1]["digest"]
-        if e["revision"] != current:
-            if any(r["digest"] == e["revision"] for r in rec["revisions"]):
-                raise Refused("stale-revision", f"revision {e['revision']} is not the current text ({current})")
-            raise Refused("no-such-statement", f"no revision {e['revision']} of this proposal in the log")
+        self.check_current(rec, e["revision"])
 
     def check_position(self, st, role):
         s = st.body["subject"]
@@ -1187,6 +1351,11 @@ class Fold:
             self.sealed_count += 1
         if "supersedes" in refs:
             self.superseded[refs["supersedes"]] = st.id
+        # Amendments and decisions are facts of the clear references, sealed or not.
+        if st.kind == "amendment" and "proposal" in refs:
+            self.amendment_of[st.id] = refs["proposal"]
+        for aid in refs.get("amendments", []):
+            self.decided[aid] = st.id
         if st.sealed is None:
             getattr(self, "apply_" + st.kind)(st, at)
         self.size += 1
@@ -1236,14 +1405,32 @@ class Fold:
             "participants": p["participants"], "rule": p["rule"], "deadline": p["deadline"],
             "revisions": [{"number": 0, "digest": text_digest(p["text"]), "text": p["text"]}],
             "positions": [], "status": {"state": "open"},
+            "amendments": {},  # id -> {"author", "revision", "status"}, in log order
         }
         self.proposal_order.append(st.id)
 
     def apply_revision(self, st, at):
         rec = self.proposals.get(st.body["proposal"])
         if rec is not None:
-            rec["revisions"].append({"number": len(rec["revisions"]),
+            number = len(rec["revisions"])
+            for aid in st.body["amendments"]:
+                if aid in rec["amendments"]:
+                    rec["amendments"][aid]["status"] = {"state": "accepted", "revision": number, "by": st.id}
+            rec["revisions"].append({"number": number,
                                      "digest": text_digest(st.body["text"]), "text": st.body["text"]})
+
+    def apply_amendment(self, st, at):
+        a = st.body
+        rec = self.proposals.get(a["proposal"])
+        if rec is not None:
+            rec["amendments"][st.id] = {"author": st.author, "revision": a["revision"],
+                                        "status": {"state": "pending"}}
+
+    def apply_amendment_rejection(self, st, at):
+        j = st.body
+        rec = self.proposals.get(j["proposal"])
+        if rec is not None and j["amendment"] in rec["amendments"]:
+            rec["amendments"][j["amendment"]]["status"] = {"state": "rejected", "by": st.id}
 
     def apply_endorsement(self, st, at):
         e = st.body
@@ -1469,7 +1656,12 @@ def verify(path, pinned, reference_dir):
 
     decls = [declaration(fold.proposals[pid]) for pid in fold.proposal_order
              if fold.proposals[pid]["status"]["state"] == "adopted"]
+    amendments = {"pending": 0, "accepted": 0, "rejected": 0}
+    for rec in fold.proposals.values():
+        for a in rec["amendments"].values():
+            amendments[a["status"]["state"]] += 1
     return decls, {
+        "amendments": amendments,
         "size": size,
         "root": b64(root),
         "hidden": fold.hidden,
@@ -1500,6 +1692,8 @@ def main():
         f"verified {info['size']} entries ({info['hidden']} hidden), root {info['root']}; "
         f"{info['sealed_not_opened']} sealed entries folded by their clear parts, not opened; "
         f"{'partial view' if info['partial'] else 'every entry visible'}; "
+        f"amendments in clear: {info['amendments']['accepted']} taken into a revision, "
+        f"{info['amendments']['rejected']} rejected, {info['amendments']['pending']} pending; "
         f"cosigned by {', '.join(sorted(info['cosigners'])) or 'no witness'}; "
         f"log key {'pinned' if info['log_key_pinned'] else 'NOT pinned: the bundle carries its own'}; "
         f"{len(decls)} declarations",

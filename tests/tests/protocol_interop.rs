@@ -3,7 +3,9 @@
 //! and `cryptography`), sharing no code with `entente-shared`. On an archive
 //! of the Prague scenario, played through the real CLI against a real server,
 //! it must reach exactly the declarations the CLI shows; and a bundle with one
-//! byte of one entry changed must not verify.
+//! byte of one entry changed must not verify. The same on a GREEN proposal
+//! amended twice, one amendment taken into a revision and the other
+//! rejected; and its fold refuses a rejection of the amendment already taken.
 //!
 //! Needs `python3` with `cryptography` (`.ci/run` installs it). Build the
 //! binaries first: `cargo build -p entente-server -p entente-client`.
@@ -11,10 +13,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use base64::Engine as _;
 use entente_tests::scenario::played_and_witnessed;
-use entente_tests::{Cli, Server};
+use entente_tests::{write_file, Cli, Server};
 use serde_json::Value;
 
+const INTEROP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop");
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/verify_archive.py");
 const FRAMEWORKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/frameworks");
 
@@ -176,4 +180,194 @@ fn python_verifier_reaches_the_clis_declarations_and_refuses_a_changed_byte() {
         "{}",
         show(&out)
     );
+}
+
+/// The statement payload of an archive's entry line, as JSON.
+fn entry_payload(line: &str) -> Value {
+    let entry: Value = serde_json::from_str(line).unwrap();
+    let envelope: Value =
+        serde_json::from_str(entry["envelope"].as_str().expect("a visible entry")).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// Folds the entries of `archive` before `index` with the Python verifier's
+/// own `Fold` (signatures were checked by a full run), then asks it whether
+/// the statement at `index`, with its body's `field` set to each of
+/// `values`, could come next: one line per value, `accepted` or the refusal
+/// (`SLUG: reason`). Signatures are not checked here (a full run did, and
+/// a rewritten statement has none), so only the fold's rules speak.
+fn python_fold_check(archive: &Path, index: usize, field: &str, values: &[&str]) -> Vec<String> {
+    const CHECK: &str = r#"
+import json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import verify_archive as v
+path, index, field = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+lines = open(path, "rb").read().split(b"\n")
+fold = v.Fold({})
+for line in lines[1:1 + index]:
+    fold.apply(v.Statement(v.parse_envelope(json.loads(line)["envelope"])[1]))
+statement = json.loads(v.parse_envelope(json.loads(lines[1 + index])["envelope"])[1])
+for value in sys.argv[5:]:
+    statement["body"][field] = value
+    try:
+        fold.check(v.Statement(json.dumps(statement).encode()))
+        print("accepted")
+    except v.Refused as refused:
+        print(refused)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", CHECK, INTEROP])
+        .arg(archive)
+        .arg(index.to_string())
+        .arg(field)
+        .args(values)
+        .output()
+        .expect("python3 must be installed, with cryptography (see .ci/run)");
+    assert!(out.status.success(), "{}", show(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn python_verifier_folds_amendments_and_their_decisions_to_the_clis_declarations() {
+    let server = Server::start();
+    let cz = Cli::new(server.url());
+    cz.init("CZ", "Czech Republic", true);
+    let us = cz.seat("US", "member");
+    let de = cz.seat("DE", "member");
+    let work = tempfile::tempdir().unwrap();
+    let draft = write_file(
+        work.path(),
+        "draft.md",
+        "Suppliers are assessed on the rule of law and on ownership.\n",
+    );
+    // GREEN (the default), so that a verifier without keys reads every text.
+    let id = cz.json(&[
+        "propose",
+        &draft,
+        "--title",
+        "Principles",
+        "--participants",
+        "US,DE",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // DE amends revision 0 twice; CZ takes the first into revision 1 and
+    // rejects the second.
+    let amended = "Suppliers are assessed on the rule of law, judicial review and ownership.\n";
+    let a1 = write_file(work.path(), "a1.md", amended);
+    let a2 = write_file(work.path(), "a2.md", "Suppliers are trusted.\n");
+    let published = |out: Value| -> (String, usize) {
+        let id = out["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_owned();
+        (id, out["index"].as_u64().unwrap() as usize)
+    };
+    let (first, _) = published(de.json(&["amend", &id, &a1, "--note", "add judicial review"]));
+    let (second, _) = published(de.json(&["amend", &id, &a2, "--note", "shorter"]));
+    let taken = cz.json(&["amendment", "accept", &first]);
+    assert_eq!(taken["number"], 1, "{taken}");
+    let (revision, _) = published(taken);
+    let (_, rejection) =
+        published(cz.json(&["amendment", "reject", &second, "--reason", "too broad"]));
+
+    // US and DE endorse revision 1: adopted.
+    us.json(&["endorse", &id]);
+    let adopted = de.json(&["endorse", &id]);
+    assert_eq!(
+        adopted["outcome"]["adopted"]["declaration"],
+        id.as_str(),
+        "{adopted}"
+    );
+
+    let path = work.path().join("amended.jsonl");
+    let summary = cz.json(&["archive", "export", path.to_str().unwrap()]);
+    assert_eq!(summary["size"], server.log_size(), "{summary}");
+    let log_key = pinned_log_key(&cz);
+
+    // The independent verifier accepts the bundle, folds the amendments and
+    // their decisions, and prints the declaration the CLI shows.
+    let out = python_verify(&path, &log_key);
+    assert!(out.status.success(), "{}", show(&out));
+    let theirs: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", show(&out)));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("verify_archive.py: {}", stderr.trim());
+    assert!(
+        stderr.contains("amendments in clear: 1 taken into a revision, 1 rejected, 0 pending")
+            && stderr.contains("every entry visible")
+            && stderr.contains("log key pinned"),
+        "{stderr}"
+    );
+    let ours = cz.json(&["declaration", "list"]);
+    assert_eq!(theirs, ours, "the Python verifier and the CLI disagree");
+    let [decl] = theirs.as_array().expect("an array").as_slice() else {
+        panic!("one declaration: {theirs}")
+    };
+    assert_eq!(decl["id"], id.as_str());
+    assert_eq!(decl["revision_number"], 1, "{decl}");
+    assert_eq!(
+        decl["text"], amended,
+        "the amendment taken is the adopted text"
+    );
+    let signed: Vec<&str> = decl["signatories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["delegation"].as_str().unwrap())
+        .collect();
+    assert_eq!(signed, ["US", "DE"], "{decl}");
+    assert_eq!(&us.json(&["declaration", "show", &id]), decl);
+
+    // The rejection's entry is in the bundle as signed: it declines the
+    // second amendment.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let line = lines[1 + rejection];
+    let payload = entry_payload(line);
+    assert_eq!(payload["kind"], "amendment_rejection", "{payload}");
+    assert_eq!(payload["body"]["amendment"], second.as_str(), "{payload}");
+
+    // Rewritten to decline the amendment already taken into revision 1, it
+    // cannot be re-signed into the log (the checkpoint is the log's), so two
+    // checks stand in: the verifier's fold refuses that statement after the
+    // entries before it, while the rejection as signed passes...
+    let judged = python_fold_check(&path, rejection, "amendment", &[&second, &first]);
+    assert_eq!(judged.len(), 2, "{judged:?}");
+    assert_eq!(judged[0], "accepted", "{judged:?}");
+    assert!(
+        judged[1].starts_with("amendment-decided:") && judged[1].contains(&revision),
+        "{judged:?}"
+    );
+    // ...and one byte of the rejection's envelope changed does not verify,
+    // at that entry.
+    let envelope_byte = line.find("\\\"payload\\\":\\\"").unwrap() + 40;
+    let changed = one_byte_changed(line, envelope_byte);
+    let mut tampered = lines.clone();
+    tampered[1 + rejection] = &changed;
+    let bad = work.path().join("tampered.jsonl");
+    std::fs::write(&bad, tampered.join("\n") + "\n").unwrap();
+    let out = python_verify(&bad, &log_key);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ARCHIVE DOES NOT VERIFY")
+            && stderr.contains(&format!("entry {rejection}:"))
+            && stderr.contains("leaf hash"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "printed declarations");
 }
