@@ -207,6 +207,33 @@ fn watch_names_positions_and_notifies_a_command_per_entry() {
         written.trim(),
         format!("{} objection {{", server.log_size() - 1)
     );
+
+    // The endorsement that adopts a proposal: the watch says so after it.
+    let other = write_file(work.path(), "q.md", "Another text\n");
+    let adopted = cz.json(&[
+        "propose",
+        &other,
+        "--title",
+        "Q",
+        "--participants",
+        "US",
+        "--rule",
+        "unanimous",
+        "--deadline",
+        "7d",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut watching = cz.spawn(&["watch", "--count", "1"]);
+    std::thread::sleep(Duration::from_millis(500));
+    us.json(&["endorse", &adopted]);
+    let outcome = std::iter::from_fn(|| watching.line(Duration::from_secs(20)))
+        .find(|l| l.starts_with("outcome"))
+        .unwrap_or_else(|| panic!("no outcome: {}", watching.stderr()));
+    assert!(outcome.contains("adopted: declaration"), "{outcome}");
+    assert!(outcome.contains("\"Q\""), "{outcome}");
+    watching.wait(Duration::from_secs(20));
 }
 
 fn pending_amendments(cli: &Cli) -> Vec<String> {

@@ -13,7 +13,13 @@ use std::time::Duration;
 
 use entente_shared::api::StreamEvent;
 use entente_shared::b64;
+use std::collections::BTreeMap;
+
+use entente_shared::ledger::replay::Entry as ReplayEntry;
+use entente_shared::ledger::{Replay, Status};
 use entente_shared::statement::{Body, Statement, StatementId};
+use entente_shared::views;
+use entente_shared::visibility::Reader;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -21,6 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::Context;
 use crate::cli::WatchArgs;
 use crate::error::{fail, CliError, CliResult};
+use crate::output::short;
 use crate::pin::{self, Claim};
 use crate::session::Session;
 use crate::ws::{Opened, Socket, Transport};
@@ -32,6 +39,20 @@ const MAX_FAILURES: u32 = 8;
 pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
     let session = Session::open(ctx)?;
     let transport = Transport::for_profile(&session.profile)?;
+    let next = args.from.unwrap_or(session.size);
+    // Outcomes (adoptions, expiries) come from this delegation's own fold,
+    // carried forward entry by entry; only when the watch starts where that
+    // fold ends.
+    let fold = if next == session.size {
+        let ledger = session.fold()?.clone();
+        let reader = session.reader(&ledger);
+        Some(Outcomes {
+            reader,
+            replay: Replay::resume_opening(ledger, session.profile.keyring()?),
+        })
+    } else {
+        None
+    };
     let mut w = Watcher {
         ctx,
         session: &session,
@@ -39,7 +60,8 @@ pub fn run(ctx: &Context, args: WatchArgs) -> CliResult<()> {
         kind: args.kind,
         notify: args.notify,
         remaining: args.count,
-        next: args.from.unwrap_or(session.size),
+        next,
+        fold,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -109,6 +131,65 @@ struct Watcher<'a> {
     remaining: Option<u64>,
     /// The next index the stream must deliver.
     next: u64,
+    /// The delegation's own fold, carried forward, for outcomes.
+    fold: Option<Outcomes>,
+}
+
+/// This delegation's fold, advanced with each streamed entry, and what it
+/// tells of proposals' outcomes.
+struct Outcomes {
+    reader: Reader,
+    replay: Replay,
+}
+
+impl Outcomes {
+    /// Folds one entry; the proposals it adopted or let expire, as
+    /// `(JSON event, human line)`. A fold that refuses an entry stops
+    /// telling outcomes (`None`), with a word on stderr.
+    fn advance(&mut self, entry: ReplayEntry) -> Option<Vec<(Value, String)>> {
+        let before: BTreeMap<StatementId, Status> =
+            views::proposals(self.replay.ledger(), &self.reader)
+                .into_iter()
+                .map(|v| (v.record.meta.id, v.record.status))
+                .collect();
+        if let Err(e) = self.replay.next(entry) {
+            eprintln!("entente: the watch no longer tells outcomes: this delegation's fold refused an entry: {e}");
+            return None;
+        }
+        let mut out = Vec::new();
+        for v in views::proposals(self.replay.ledger(), &self.reader) {
+            let rec = &v.record;
+            if before.get(&rec.meta.id) != Some(&Status::Open) {
+                continue;
+            }
+            let (what, index) = match &rec.status {
+                Status::Open => continue,
+                Status::Adopted { index, .. } => ("adopted", *index),
+                Status::Expired { index } => ("expired", *index),
+            };
+            let line = match what {
+                "adopted" => format!(
+                    "outcome {index:>4}  adopted: declaration {} {:?}",
+                    short(&rec.meta.id),
+                    rec.title
+                ),
+                _ => format!(
+                    "outcome {index:>4}  expired: proposal {} {:?}, its deadline passed without adoption",
+                    short(&rec.meta.id),
+                    rec.title
+                ),
+            };
+            let event = json!({
+                "type": "outcome",
+                "outcome": what,
+                "proposal": rec.meta.id,
+                "title": rec.title,
+                "index": index,
+            });
+            out.push((event, line));
+        }
+        Some(out)
+    }
 }
 
 /// How one connection ended.
@@ -120,6 +201,34 @@ enum Ended {
 }
 
 impl Watcher<'_> {
+    /// Folds one entry into the carried fold, if any: its outcomes.
+    fn advance(&mut self, entry: ReplayEntry) -> Vec<(Value, String)> {
+        let Some(fold) = &mut self.fold else {
+            return Vec::new();
+        };
+        match fold.advance(entry) {
+            Some(outcomes) => outcomes,
+            None => {
+                self.fold = None;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Prints outcomes (and runs `--notify` for each).
+    fn tell(&self, outcomes: Vec<(Value, String)>) {
+        for (event, line) in outcomes {
+            if self.ctx.json {
+                println!("{event}");
+            } else {
+                println!("{line}");
+            }
+            if let Some(cmd) = &self.notify {
+                notify(cmd, &event, event["outcome"].as_str().unwrap_or("outcome"));
+            }
+        }
+    }
+
     async fn follow(&mut self) -> CliResult<()> {
         let mut failures = 0;
         let mut delay = BACKOFF_START;
@@ -209,6 +318,7 @@ impl Watcher<'_> {
                 self.next = index + 1;
                 let st = Statement::decode(&envelope.payload)
                     .map_err(|e| CliError::Inconsistent(format!("entry {index}: {e}")))?;
+                let outcomes = self.advance(ReplayEntry::Envelope(Box::new(envelope.clone())));
                 let kind = st.kind().as_str();
                 if self.kind.as_deref().is_some_and(|k| k != kind) {
                     return Ok(false);
@@ -231,6 +341,7 @@ impl Watcher<'_> {
                 if let Some(cmd) = &self.notify {
                     notify(cmd, &out, &what);
                 }
+                self.tell(outcomes);
                 if let Some(n) = &mut self.remaining {
                     *n = n.saturating_sub(1);
                     return Ok(*n == 0);
@@ -241,6 +352,10 @@ impl Watcher<'_> {
                     return Err(gap("hidden entries", from, self.next));
                 }
                 self.next = from + count;
+                for _ in 0..count {
+                    let outcomes = self.advance(ReplayEntry::Hidden);
+                    self.tell(outcomes);
+                }
                 if self.kind.is_none() {
                     if self.ctx.json {
                         println!(

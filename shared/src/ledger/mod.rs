@@ -214,6 +214,12 @@ impl Ledger {
         &self.proposals
     }
 
+    /// What decided amendment `id` (from clear references: the same in
+    /// every fold), if anything did.
+    pub fn amendment_decided(&self, id: &StatementId) -> Option<StatementId> {
+        self.sealed.decided_by(id)
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
@@ -474,6 +480,10 @@ impl Ledger {
         let Some(proposal) = refs.proposal else {
             return Ok(());
         };
+        // Not a proposal: the kind's own check refuses it as missing.
+        if !self.is_proposal(&proposal) {
+            return Ok(());
+        }
         if let Some(p) = self.audiences.get(&proposal) {
             if p.author != st.author {
                 return Err(Refusal::NotYours(format!(

@@ -93,7 +93,12 @@ pub fn inbox(ledger: &Ledger, reader: &Reader, me: &DelegationCode, now: OffsetD
         .flat_map(|rec| {
             rec.amendments
                 .iter()
-                .filter(|a| a.status == AmendmentStatus::Pending)
+                // Pending here and undecided by every fold's reckoning (a
+                // revision this fold found invalid still decided it).
+                .filter(|a| {
+                    a.status == AmendmentStatus::Pending
+                        && ledger.amendment_decided(&a.meta.id).is_none()
+                })
                 .map(|a| PendingAmendment {
                     proposal: rec.meta.id,
                     title: rec.title.clone(),
