@@ -10,14 +10,14 @@ It checks the header, the log's signature on the checkpoint, every entry's
 leaf hash and inclusion proof, the tree's root recomputed from every leaf,
 the canonical form of every envelope, every statement's shape and its one
 JSON form, every DSSE signature against the roster folded so far, every
-roster and policy rule of the fold (amendments and their decisions
-included), and the witnesses' cosignatures against the final roster. Sealed
-bodies are not opened (no keys): their clear parts are folded, as a host
-folds them, and they are counted. On success it prints the declarations (the
-adopted proposals) as a JSON array on stdout, in the shape `entente
-declaration list --json` prints, and a summary on stderr; on failure it
-prints `ARCHIVE DOES NOT VERIFY — entry N: reason` (or the bundle-level
-reason) on stderr and exits 3. Usage errors exit 2.
+roster and policy rule of the fold (amendments and their decisions, and
+the supplier registry, included), and the witnesses' cosignatures against
+the final roster. Sealed bodies are not opened (no keys): their clear parts
+are folded, as a host folds them, and they are counted. On success it
+prints the declarations (the adopted proposals) as a JSON array on stdout,
+in the shape `entente declaration list --json` prints, and a summary on
+stderr; on failure it prints `ARCHIVE DOES NOT VERIFY — entry N: reason`
+(or the bundle-level reason) on stderr and exits 3. Usage errors exit 2.
 
 --log-key: the log's verifier key pinned out of band (`name+hash+base64`);
 without it the bundle's own key is used (integrity, not authorship).
@@ -64,8 +64,10 @@ ROLES = {"secretariat", "member", "observer"}
 KINDS = [
     "admission", "key_rotation", "key_revocation", "assessment", "proposal",
     "revision", "endorsement", "position", "message", "amendment", "amendment_rejection",
+    "supplier_entry", "supplier_merge",
 ]
 ROSTER_KINDS = {"admission", "key_rotation", "key_revocation"}
+REGISTRY_KINDS = {"supplier_entry", "supplier_merge"}
 
 
 class Bad(Exception):
@@ -606,12 +608,31 @@ def body_message(v):
     return {"thread": statement_id(b["thread"], "thread"), "text": long_text(b["text"], "text", True)}
 
 
+def body_supplier_entry(v):
+    b = obj(v, "supplier_entry", ["name", "country"], defaulted=["aliases"])
+    name = short_text(b["name"], "name", True)
+    aliases = [short_text(a, "alias", True) for a in bounded(b.get("aliases", []), "aliases", False)]
+    keys = [supplier_key(n) for n in [name] + aliases]
+    if len(set(keys)) != len(keys):
+        raise Bad("a name or alias is given twice (names compare by their keys)")
+    return {"name": name, "country": short_text(b["country"], "country", True), "aliases": aliases}
+
+
+def body_supplier_merge(v):
+    b = obj(v, "supplier_merge", ["into", "from"])
+    into, from_ = short_text(b["into"], "into", True), short_text(b["from"], "from", True)
+    if supplier_key(into) == supplier_key(from_):
+        raise Bad("a supplier is not merged into itself")
+    return {"into": into, "from": from_}
+
+
 BODIES = {
     "admission": body_admission, "key_rotation": body_key_rotation,
     "key_revocation": body_key_revocation, "assessment": body_assessment,
     "proposal": body_proposal, "revision": body_revision, "endorsement": body_endorsement,
     "position": body_position, "message": body_message,
     "amendment": body_amendment, "amendment_rejection": body_amendment_rejection,
+    "supplier_entry": body_supplier_entry, "supplier_merge": body_supplier_merge,
 }
 
 # The clear references each kind may carry in a sealed body, and those it must.
@@ -703,6 +724,10 @@ def written_body(kind, b):
                 "note": b["note"]}
     if kind == "amendment_rejection":
         return {"proposal": b["proposal"], "amendment": b["amendment"], "reason": b["reason"]}
+    if kind == "supplier_entry":
+        return some({"name": b["name"], "country": b["country"]}, aliases=b["aliases"])
+    if kind == "supplier_merge":
+        return {"into": b["into"], "from": b["from"]}
     raise Bad(f"unknown kind {kind!r}")
 
 
@@ -1003,9 +1028,10 @@ def reaches_every_reader_of(author, dist, other_author, other):
 # ------------------------------------------------------------------ the fold
 
 def role_allows(role, kind):
-    if kind == "admission":
+    if kind in ("admission", "supplier_merge"):
         return role == "secretariat"
-    if kind in ("proposal", "revision", "endorsement", "amendment", "amendment_rejection"):
+    if kind in ("proposal", "revision", "endorsement", "amendment", "amendment_rejection",
+                "supplier_entry"):
         return role != "observer"
     return True
 
@@ -1032,6 +1058,11 @@ class Fold:
         self.proposal_order = []
         self.amendment_of = {}  # amendment id (open or sealed) -> its proposal's id
         self.decided = {}  # decided amendment id -> the revision or rejection that decided it
+        # The supplier registry: key of a canonical name -> {"name", "country", "aliases",
+        # "merges"}; and the key of every name it holds -> the key of its supplier's name.
+        self.suppliers = {}
+        self.supplier_names = {}
+        self.merges = 0
         self.sealed_count = 0
         self.hidden = 0
 
@@ -1072,6 +1103,8 @@ class Fold:
     def check(self, st):
         if st.kind in ROSTER_KINDS and st.dist["tlp"] in RESTRICTED:
             raise Refused("malformed", "roster statements are CLEAR or GREEN")
+        if st.kind in REGISTRY_KINDS and st.dist["tlp"] in RESTRICTED:
+            raise Refused("malformed", "supplier registry statements are CLEAR or GREEN")
         if self.size == 0:
             a = st.body if st.kind == "admission" else None
             if not (a and a["role"] == "secretariat" and a["delegation"] == st.author
@@ -1144,7 +1177,9 @@ class Fold:
         amendments, proposal = refs.get("amendments", []), refs.get("proposal")
         if not amendments or proposal is None:
             return
-        if proposal in self.audiences and self.audiences[proposal][0] != st.author:
+        if not self.is_proposal(proposal):
+            return  # the kind's rules refuse it as missing (tolerated when partial)
+        if self.audiences[proposal][0] != st.author:
             raise Refused("not-yours",
                           f"only {self.audiences[proposal][0]}, the proposer, may decide on amendments")
         for aid in amendments:
@@ -1338,6 +1373,24 @@ class Fold:
         if not self.partial and t not in self.audiences:
             raise Refused("no-such-statement", f"no statement {t} to attach the message to in the log")
 
+    def registered(self, name):
+        """The registered supplier `name` (any of its names) belongs to, or None."""
+        owner = self.supplier_names.get(supplier_key(name))
+        return self.suppliers[owner] if owner is not None else None
+
+    def check_supplier_entry(self, st, role):
+        e = st.body
+        for name in [e["name"]] + e["aliases"]:
+            owner = self.registered(name)
+            if owner is not None:
+                raise Refused("supplier-exists",
+                              f"{name!r} already names the registered supplier {owner['name']!r}")
+
+    def check_supplier_merge(self, st, role):
+        for name in (st.body["into"], st.body["from"]):
+            if supplier_key(name) not in self.suppliers:
+                raise Refused("bad-supplier", f"{name!r} is not a registered supplier's canonical name")
+
     # -- step 3: apply, as entry `self.size`
     def apply(self, st):
         self.check(st)
@@ -1446,12 +1499,37 @@ class Fold:
     def apply_position(self, st, at):
         pass
 
+    def apply_supplier_entry(self, st, at):
+        e = st.body
+        key = supplier_key(e["name"])
+        for name in [e["name"]] + e["aliases"]:
+            self.supplier_names[supplier_key(name)] = key
+        self.suppliers[key] = {"name": e["name"], "country": e["country"],
+                               "aliases": list(e["aliases"]), "entry": st.id, "merges": []}
+
+    def apply_supplier_merge(self, st, at):
+        into, from_ = supplier_key(st.body["into"]), supplier_key(st.body["from"])
+        gone = self.suppliers.pop(from_)
+        kept = self.suppliers[into]
+        for name in [gone["name"]] + gone["aliases"]:
+            self.supplier_names[supplier_key(name)] = into
+            kept["aliases"].append(name)
+        kept["merges"].append(st.id)
+        self.merges += 1
+
     def apply_message(self, st, at):
         pass
 
 
+# Unicode White_Space (what a key trims; the controls among them cannot occur
+# in a short text).
+WHITE_SPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
 def supplier_key(name):
-    return name.strip().lower()
+    """A supplier name's key: trimmed of white space, lowercased (section 3.5)."""
+    return name.strip(WHITE_SPACE).lower()
 
 
 def positions_on(rec, digest):
@@ -1660,8 +1738,14 @@ def verify(path, pinned, reference_dir):
     for rec in fold.proposals.values():
         for a in rec["amendments"].values():
             amendments[a["status"]["state"]] += 1
+    registry = {
+        "suppliers": len(fold.suppliers),
+        "names": len(fold.supplier_names),
+        "merges": fold.merges,
+    }
     return decls, {
         "amendments": amendments,
+        "registry": registry,
         "size": size,
         "root": b64(root),
         "hidden": fold.hidden,
@@ -1694,6 +1778,8 @@ def main():
         f"{'partial view' if info['partial'] else 'every entry visible'}; "
         f"amendments in clear: {info['amendments']['accepted']} taken into a revision, "
         f"{info['amendments']['rejected']} rejected, {info['amendments']['pending']} pending; "
+        f"supplier registry: {info['registry']['suppliers']} suppliers, "
+        f"{info['registry']['names']} names, {info['registry']['merges']} merges; "
         f"cosigned by {', '.join(sorted(info['cosigners'])) or 'no witness'}; "
         f"log key {'pinned' if info['log_key_pinned'] else 'NOT pinned: the bundle carries its own'}; "
         f"{len(decls)} declarations",

@@ -5,7 +5,10 @@
 //! it must reach exactly the declarations the CLI shows; and a bundle with one
 //! byte of one entry changed must not verify. The same on a GREEN proposal
 //! amended twice, one amendment taken into a revision and the other
-//! rejected; and its fold refuses a rejection of the amendment already taken.
+//! rejected, in a log that also holds the supplier registry (two entries, one
+//! of them CLEAR, and the secretariat's merge of them); and its fold refuses
+//! a rejection of the amendment already taken, a name registered twice and a
+//! merge of what is not a registered supplier's canonical name.
 //!
 //! Needs `python3` with `cryptography` (`.ci/run` installs it). Build the
 //! binaries first: `cargo build -p entente-server -p entente-client`.
@@ -235,7 +238,7 @@ for value in sys.argv[5:]:
 }
 
 #[test]
-fn python_verifier_folds_amendments_and_their_decisions_to_the_clis_declarations() {
+fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() {
     let server = Server::start();
     let cz = Cli::new(server.url());
     cz.init("CZ", "Czech Republic", true);
@@ -293,6 +296,45 @@ fn python_verifier_folds_amendments_and_their_decisions_to_the_clis_declarations
         "{adopted}"
     );
 
+    // The supplier registry: US registers a supplier with two aliases, DE
+    // another spelling of it in CLEAR, and the secretariat merges the two.
+    let (_, us_entry) = published(us.json(&[
+        "supplier",
+        "register",
+        "Huawei Technologies Co., Ltd.",
+        "--country",
+        "China",
+        "--aliases",
+        "Huawei,HW",
+    ]));
+    let (_, de_entry) = published(de.json(&[
+        "supplier",
+        "register",
+        "Huawei Tech",
+        "--country",
+        "China",
+        "--tlp",
+        "CLEAR",
+    ]));
+    let (_, merge) = published(cz.json(&[
+        "supplier",
+        "merge",
+        "Huawei Technologies Co., Ltd.",
+        "Huawei Tech",
+    ]));
+    // One supplier, as the CLI's own fold holds it.
+    let registry = de.json(&["supplier", "list"]);
+    let [supplier] = registry.as_array().expect("an array").as_slice() else {
+        panic!("one registered supplier: {registry}")
+    };
+    assert_eq!(supplier["name"], "Huawei Technologies Co., Ltd.");
+    assert_eq!(
+        supplier["aliases"],
+        serde_json::json!(["Huawei", "HW", "Huawei Tech"])
+    );
+    assert_eq!(supplier["meta"]["index"], us_entry as u64, "{supplier}");
+    assert_eq!(supplier["merges"][0]["index"], merge as u64, "{supplier}");
+
     let path = work.path().join("amended.jsonl");
     let summary = cz.json(&["archive", "export", path.to_str().unwrap()]);
     assert_eq!(summary["size"], server.log_size(), "{summary}");
@@ -308,6 +350,7 @@ fn python_verifier_folds_amendments_and_their_decisions_to_the_clis_declarations
     eprintln!("verify_archive.py: {}", stderr.trim());
     assert!(
         stderr.contains("amendments in clear: 1 taken into a revision, 1 rejected, 0 pending")
+            && stderr.contains("supplier registry: 1 suppliers, 4 names, 1 merges")
             && stderr.contains("every entry visible")
             && stderr.contains("log key pinned"),
         "{stderr}"
@@ -370,4 +413,53 @@ fn python_verifier_folds_amendments_and_their_decisions_to_the_clis_declarations
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "printed declarations");
+
+    // The registry's entries are in the bundle as the CLI wrote them: an
+    // entry's aliases (left out when empty), its label, the merge's names.
+    let payload = entry_payload(lines[1 + us_entry]);
+    assert_eq!(payload["kind"], "supplier_entry", "{payload}");
+    assert_eq!(payload["distribution"], serde_json::json!({"tlp": "GREEN"}));
+    assert_eq!(
+        payload["body"],
+        serde_json::json!({"aliases": ["Huawei", "HW"], "country": "China", "name": "Huawei Technologies Co., Ltd."})
+    );
+    let payload = entry_payload(lines[1 + de_entry]);
+    assert_eq!(payload["distribution"], serde_json::json!({"tlp": "CLEAR"}));
+    assert_eq!(
+        payload["body"],
+        serde_json::json!({"country": "China", "name": "Huawei Tech"})
+    );
+    let payload = entry_payload(lines[1 + merge]);
+    assert_eq!(payload["kind"], "supplier_merge", "{payload}");
+    assert_eq!(payload["author"], "CZ", "{payload}");
+    assert_eq!(
+        payload["body"],
+        serde_json::json!({"from": "Huawei Tech", "into": "Huawei Technologies Co., Ltd."})
+    );
+
+    // The verifier's fold judges the registry as the reference does: DE's
+    // entry as signed passes, but not under a name US's entry holds, in any
+    // case and spacing; the merge as signed passes, but not of an alias or
+    // of a name nobody registered.
+    let judged = python_fold_check(
+        &path,
+        de_entry,
+        "name",
+        &[
+            "Huawei Tech",
+            "HUAWEI",
+            " hw ",
+            "huawei technologies co., ltd.",
+        ],
+    );
+    assert_eq!(judged.len(), 4, "{judged:?}");
+    assert_eq!(judged[0], "accepted", "{judged:?}");
+    for refused in &judged[1..] {
+        assert!(refused.starts_with("supplier-exists:"), "{judged:?}");
+    }
+    let judged = python_fold_check(&path, merge, "from", &["Huawei Tech", "huawei", "Nokia"]);
+    assert_eq!(judged.len(), 3, "{judged:?}");
+    assert_eq!(judged[0], "accepted", "{judged:?}");
+    assert!(judged[1].starts_with("bad-supplier:"), "{judged:?}");
+    assert!(judged[2].starts_with("bad-supplier:"), "{judged:?}");
 }

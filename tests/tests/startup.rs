@@ -16,9 +16,17 @@ use entente_tests::{http, Server};
 
 /// The roster as the founding secretariat reads it.
 fn roster(server: &Server, reader: &Actor) -> serde_json::Value {
-    let r = http::signed_get(server.url(), "/v1/roster", &reader.key);
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+    // A busy machine may still be restoring the fold (503 starting): wait.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = http::signed_get(server.url(), "/v1/roster", &reader.key);
+        if r.status == 503 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        assert_eq!(r.status, 200, "{}", r.text());
+        return r.json();
+    }
 }
 
 /// The `replayed=N` the "fold restored" log line reports, once it is there.
