@@ -236,7 +236,9 @@ pub fn export(
                     }
                     fetched += bytes.len() as u64;
                     let roster = Statement::decode(&env.payload)
-                        .map(|s| s.kind().is_roster())
+                        // The roster and the supplier registry: what a fold
+                        // of the later entries needs to judge them.
+                        .map(|s| s.kind().is_public())
                         .unwrap_or(false);
                     if entry.index >= since || roster {
                         // Canonical JSON is ASCII (serde_json escapes nothing else here).

@@ -118,11 +118,44 @@ pub fn assessments(
     supplier: Option<&str>,
 ) -> Vec<AssessmentRecord> {
     let book = ledger.assessments();
-    let all: Box<dyn Iterator<Item = &AssessmentRecord>> = match supplier {
-        Some(name) => Box::new(book.of_supplier(name)),
-        None => Box::new(book.iter()),
+    let all: Vec<&AssessmentRecord> = match supplier {
+        // Under every name the registry gives the supplier, as `supplier`
+        // compares them, in log order.
+        Some(name) => {
+            let mut found: Vec<&AssessmentRecord> = registered_keys(ledger, reader, name)
+                .iter()
+                .flat_map(|k| book.of_supplier(k))
+                .collect();
+            found.sort_by_key(|r| r.meta.index);
+            found
+        }
+        None => book.iter().collect(),
     };
-    all.filter_map(|r| assessment(ledger, r, reader)).collect()
+    all.into_iter()
+        .filter_map(|r| assessment(ledger, r, reader))
+        .collect()
+}
+
+/// The names' keys a supplier goes by for `reader`: all of its registry
+/// entry's if the reader may read that entry and every merge into it, else
+/// the name's own.
+fn registered_keys(ledger: &Ledger, reader: &Reader, name: &str) -> Vec<String> {
+    match registered(ledger, reader, name) {
+        Some(_) => ledger.registry().keys_of(name),
+        None => vec![crate::statement::Supplier::key(name)],
+    }
+}
+
+/// The registry entry `name` belongs to, if `reader` may read all of it.
+fn registered<'a>(
+    ledger: &'a Ledger,
+    reader: &Reader,
+    name: &str,
+) -> Option<&'a crate::ledger::RegisteredSupplier> {
+    ledger
+        .registry()
+        .get(name)
+        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)))
 }
 
 /// The supplier comparison over the assessments `reader` may read.
@@ -130,15 +163,8 @@ pub fn supplier(ledger: &Ledger, reader: &Reader, name: &str) -> Option<Supplier
     // The registry is public, so the names it merges are too; a reader who
     // may not read the registry entry (anonymous, a GREEN entry) compares by
     // the name alone.
-    let registered = ledger
-        .registry()
-        .get(name)
-        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)));
-    let keys = match registered {
-        Some(_) => ledger.registry().keys_of(name),
-        None => vec![crate::statement::Supplier::key(name)],
-    };
-    let display = registered.map(|r| crate::statement::Supplier {
+    let keys = registered_keys(ledger, reader, name);
+    let display = registered(ledger, reader, name).map(|r| crate::statement::Supplier {
         name: r.name.clone(),
         country: r.country.clone(),
     });

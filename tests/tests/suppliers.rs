@@ -91,6 +91,27 @@ fn a_supplier_and_its_variants_are_one_in_every_view() {
     for name in ["huawei tech", "Huawei", "HUAWEI TECHNOLOGIES CO., LTD."] {
         assert_eq!(assessed_by(&de, name), ["CZ", "DE", "US"], "{name}");
     }
+    // Listing assessments by a name goes by the registry too.
+    let listed = de.json(&["assess", "list", "--supplier", "HW-unknown-name"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(0));
+    let listed = de.json(&["assess", "list", "--supplier", "huawei"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+    // An archive of only the latest entries keeps the registry it needs.
+    let size = server.log_size();
+    let bundle = work.path().join("tail.jsonl");
+    cz.json(&[
+        "archive",
+        "export",
+        bundle.to_str().unwrap(),
+        "--since",
+        &(size - 1).to_string(),
+    ]);
+    let verified = cz.run(&["archive", "verify", bundle.to_str().unwrap()]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
     let registry = de.json(&["supplier", "list"]);
     let entries = registry.as_array().unwrap();
     assert_eq!(entries.len(), 1, "{registry}");

@@ -19,7 +19,9 @@ pub struct RegisteredSupplier {
     pub aliases: Vec<String>,
     /// The entry that registered it.
     pub meta: EntryMeta,
-    /// The merges that added aliases to it, in log order.
+    /// The merges that added aliases to it, and the entries (and their
+    /// merges) they folded in: every statement its names come from, so a
+    /// view shows it only to a reader who may read them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merges: Vec<EntryMeta>,
 }
@@ -108,6 +110,8 @@ impl Registry {
             self.names.insert(Supplier::key(name), into.clone());
             kept.aliases.push(name.clone());
         }
+        kept.merges.push(gone.meta);
+        kept.merges.extend(gone.merges);
         kept.merges.push(meta);
     }
 }

@@ -60,7 +60,7 @@ pub fn check_clock(
 /// log written before bodies were sealed still replays, its restricted
 /// statements as they were signed.
 pub fn check_sealed(st: &crate::statement::Statement) -> Result<(), Refusal> {
-    if st.distribution.tlp.needs_recipients() && !st.kind().is_roster() && !st.body.is_sealed() {
+    if st.distribution.tlp.needs_recipients() && !st.kind().is_public() && !st.body.is_sealed() {
         let label = serde_json::to_value(st.distribution.tlp)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

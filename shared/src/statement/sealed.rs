@@ -172,8 +172,10 @@ impl Sealed {
 
     /// Checks the shape: references fit the kind, one key per reader, sizes.
     pub(super) fn validate(&self, kind: Kind) -> Result<(), StatementError> {
-        if kind.is_roster() {
-            return Err(err("roster statements are never sealed"));
+        if kind.is_public() {
+            return Err(err(
+                "roster and supplier registry statements are never sealed",
+            ));
         }
         self.refs.fit(kind)?;
         if self.keys.is_empty() || self.keys.len() > MAX_WRAPS {
