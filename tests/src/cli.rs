@@ -104,6 +104,35 @@ impl Cli {
         ])
     }
 
+    /// `entente propose FILE --title TITLE --participants CODES --rule
+    /// unanimous --deadline DEADLINE EXTRA...`: the proposal's id.
+    pub fn propose(
+        &self,
+        file: &str,
+        title: &str,
+        participants: &str,
+        deadline: &str,
+        extra: &[&str],
+    ) -> String {
+        let mut args = vec![
+            "propose",
+            file,
+            "--title",
+            title,
+            "--participants",
+            participants,
+            "--rule",
+            "unanimous",
+            "--deadline",
+            deadline,
+        ];
+        args.extend_from_slice(extra);
+        self.json(&args)["id"]
+            .as_str()
+            .expect("propose prints the id")
+            .to_owned()
+    }
+
     /// As secretariat, seats a new delegation `code` (named `code`) as
     /// `role`: its own profile made with `entente init`, then admitted with
     /// both its keys. Returns its CLI.

@@ -77,21 +77,13 @@ fn the_html_declaration_renders_in_chromium_as_a_signed_document() {
          2. transparency of ownership;\n\
          3. respect for intellectual property.\n\n<script>alert('not run')</script>\n",
     );
-    let id = cz.json(&[
-        "propose",
+    let id = cz.propose(
         &text,
-        "--title",
         "Joint Declaration on 5G Security",
-        "--participants",
         "US,DE",
-        "--rule",
-        "unanimous",
-        "--deadline",
         "7d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &[],
+    );
     us.json(&[
         "endorse",
         &id,

@@ -66,36 +66,8 @@ fn the_inbox_follows_a_negotiation_step_by_step() {
     // Two proposals to US and DE; the later deadline is published first.
     let text_a = write_file(work.path(), "a.md", "Principles A\n");
     let text_b = write_file(work.path(), "b.md", "Principles B\n");
-    let late = cz.json(&[
-        "propose",
-        &text_a,
-        "--title",
-        "Late",
-        "--participants",
-        "US,DE",
-        "--rule",
-        "unanimous",
-        "--deadline",
-        "7d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let soon = cz.json(&[
-        "propose",
-        &text_b,
-        "--title",
-        "Soon",
-        "--participants",
-        "US,DE",
-        "--rule",
-        "unanimous",
-        "--deadline",
-        "2d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let late = cz.propose(&text_a, "Late", "US,DE", "7d", &[]);
+    let soon = cz.propose(&text_b, "Soon", "US,DE", "2d", &[]);
     assert_eq!(awaiting(&us), ["Soon", "Late"], "soonest deadline first");
     assert_eq!(awaiting(&de), ["Soon", "Late"]);
     assert!(awaiting(&cz).is_empty(), "CZ is not a participant");
@@ -172,21 +144,7 @@ fn watch_names_positions_and_notifies_a_command_per_entry() {
     let us = cz.seat("US", "member");
     let work = tempfile::tempdir().unwrap();
     let doc = write_file(work.path(), "p.md", "A text\n");
-    let id = cz.json(&[
-        "propose",
-        &doc,
-        "--title",
-        "P",
-        "--participants",
-        "US",
-        "--rule",
-        "unanimous",
-        "--deadline",
-        "7d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = cz.propose(&doc, "P", "US", "7d", &[]);
     let events = work.path().join("events");
     let notify = format!(
         "echo \"$ENTENTE_EVENT_INDEX $ENTENTE_EVENT_WHAT $(head -c 1)\" >> {}",
@@ -210,21 +168,7 @@ fn watch_names_positions_and_notifies_a_command_per_entry() {
 
     // The endorsement that adopts a proposal: the watch says so after it.
     let other = write_file(work.path(), "q.md", "Another text\n");
-    let adopted = cz.json(&[
-        "propose",
-        &other,
-        "--title",
-        "Q",
-        "--participants",
-        "US",
-        "--rule",
-        "unanimous",
-        "--deadline",
-        "7d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let adopted = cz.propose(&other, "Q", "US", "7d", &[]);
     let mut watching = cz.spawn(&["watch", "--count", "1"]);
     std::thread::sleep(Duration::from_millis(500));
     us.json(&["endorse", &adopted]);
@@ -266,25 +210,13 @@ fn amendments_become_revisions_or_are_rejected_and_the_inbox_follows() {
         "d.md",
         "Suppliers are assessed on the rule of law and on ownership.\n",
     );
-    let id = cz.json(&[
-        "propose",
+    let id = cz.propose(
         &draft,
-        "--title",
         "Principles",
-        "--participants",
         "US,DE",
-        "--rule",
-        "unanimous",
-        "--deadline",
         "7d",
-        "--tlp",
-        "AMBER",
-        "--to",
-        "US,DE",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        &["--tlp", "AMBER", "--to", "US,DE"],
+    );
 
     // DE amends twice; each awaits CZ's decision, and only CZ's.
     let a1 = write_file(

@@ -251,21 +251,7 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
         "Suppliers are assessed on the rule of law and on ownership.\n",
     );
     // GREEN (the default), so that a verifier without keys reads every text.
-    let id = cz.json(&[
-        "propose",
-        &draft,
-        "--title",
-        "Principles",
-        "--participants",
-        "US,DE",
-        "--rule",
-        "unanimous",
-        "--deadline",
-        "7d",
-    ])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = cz.propose(&draft, "Principles", "US,DE", "7d", &[]);
 
     // DE amends revision 0 twice; CZ takes the first into revision 1 and
     // rejects the second.
