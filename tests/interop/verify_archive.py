@@ -1028,10 +1028,9 @@ def reaches_every_reader_of(author, dist, other_author, other):
 # ------------------------------------------------------------------ the fold
 
 def role_allows(role, kind):
-    if kind in ("admission", "supplier_merge"):
+    if kind in ("admission", "supplier_entry", "supplier_merge"):
         return role == "secretariat"
-    if kind in ("proposal", "revision", "endorsement", "amendment", "amendment_rejection",
-                "supplier_entry"):
+    if kind in ("proposal", "revision", "endorsement", "amendment", "amendment_rejection"):
         return role != "observer"
     return True
 

@@ -282,9 +282,9 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
         "{adopted}"
     );
 
-    // The supplier registry: US registers a supplier with two aliases, DE
-    // another spelling of it in CLEAR, and the secretariat merges the two.
-    let (_, us_entry) = published(us.json(&[
+    // The supplier registry, kept by the secretariat: a supplier with two
+    // aliases, another spelling of it in CLEAR, then the merge of the two.
+    let (_, us_entry) = published(cz.json(&[
         "supplier",
         "register",
         "Huawei Technologies Co., Ltd.",
@@ -293,7 +293,7 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
         "--aliases",
         "Huawei,HW",
     ]));
-    let (_, de_entry) = published(de.json(&[
+    let (_, de_entry) = published(cz.json(&[
         "supplier",
         "register",
         "Huawei Tech",
@@ -322,7 +322,7 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
     // The statements its names come from: DE's entry, then CZ's merge.
     let merges = supplier["merges"].as_array().expect("merges");
     assert_eq!(merges.last().unwrap()["index"], merge as u64, "{supplier}");
-    assert_eq!(merges[0]["author"], "DE", "{supplier}");
+    assert_eq!(merges[0]["index"], de_entry as u64, "{supplier}");
 
     let path = work.path().join("amended.jsonl");
     let summary = cz.json(&["archive", "export", path.to_str().unwrap()]);
@@ -426,8 +426,8 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
         serde_json::json!({"from": "Huawei Tech", "into": "Huawei Technologies Co., Ltd."})
     );
 
-    // The verifier's fold judges the registry as the reference does: DE's
-    // entry as signed passes, but not under a name US's entry holds, in any
+    // The verifier's fold judges the registry as the reference does: the
+    // second entry as signed passes, but not under a name the first holds, in any
     // case and spacing; the merge as signed passes, but not of an alias or
     // of a name nobody registered.
     let judged = python_fold_check(

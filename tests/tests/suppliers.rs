@@ -1,7 +1,7 @@
 //! The supplier registry through the real binaries: "Huawei",
 //! "Huawei Technologies Co., Ltd." and their case variants are one supplier
 //! in every view; a name belongs to one registered supplier; the secretariat
-//! merges two registered suppliers found to be one.
+//! keeps the registry and merges two registered suppliers found to be one.
 //!
 //! Build the binaries first: `cargo build --workspace`.
 
@@ -46,7 +46,7 @@ fn a_supplier_and_its_variants_are_one_in_every_view() {
     let de = cz.seat("DE", "member");
     let work = tempfile::tempdir().unwrap();
 
-    us.json(&[
+    cz.json(&[
         "supplier",
         "register",
         "Huawei Technologies Co., Ltd.",
@@ -55,11 +55,15 @@ fn a_supplier_and_its_variants_are_one_in_every_view() {
         "--aliases",
         "Huawei",
     ]);
+    // The secretariat keeps the registry: a member may not take a name.
+    let (code, stderr) = us.fails(&["supplier", "register", "ZTE", "--country", "China"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("role-not-allowed"), "{stderr}");
     // A name belongs to one supplier, whatever its case.
-    let (code, stderr) = de.fails(&["supplier", "register", "HUAWEI", "--country", "China"]);
+    let (code, stderr) = cz.fails(&["supplier", "register", "HUAWEI", "--country", "China"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("supplier-exists"), "{stderr}");
-    de.json(&["supplier", "register", "Huawei Tech", "--country", "China"]);
+    cz.json(&["supplier", "register", "Huawei Tech", "--country", "China"]);
 
     for (cli, name, file) in [
         (&us, "huawei", "us.toml"),

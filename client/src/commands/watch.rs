@@ -91,19 +91,22 @@ fn describe(st: &Statement) -> String {
 /// does not stop the watch.
 fn notify(cmd: &str, event: &Value, what: &str) {
     use std::io::Write as _;
-    let field = |k: &str| {
-        event[k]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| event[k].to_string())
+    // An entry's fields; an outcome's kind is `outcome`, its id the
+    // proposal's, and it has no author.
+    let field = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| &event[*k])
+            .find(|v| !v.is_null())
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_default()
     };
     let child = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
-        .env("ENTENTE_EVENT_INDEX", field("index"))
-        .env("ENTENTE_EVENT_KIND", field("kind"))
-        .env("ENTENTE_EVENT_ID", field("id"))
-        .env("ENTENTE_EVENT_AUTHOR", field("author"))
+        .env("ENTENTE_EVENT_INDEX", field(&["index"]))
+        .env("ENTENTE_EVENT_KIND", field(&["kind", "type"]))
+        .env("ENTENTE_EVENT_ID", field(&["id", "proposal"]))
+        .env("ENTENTE_EVENT_AUTHOR", field(&["author"]))
         .env("ENTENTE_EVENT_WHAT", what)
         .stdin(std::process::Stdio::piped())
         .spawn();
@@ -144,18 +147,19 @@ struct Outcomes {
 
 impl Outcomes {
     /// Folds one entry; the proposals it adopted or let expire, as
-    /// `(JSON event, human line)`. A fold that refuses an entry stops
-    /// telling outcomes (`None`), with a word on stderr.
-    fn advance(&mut self, entry: ReplayEntry) -> Option<Vec<(Value, String)>> {
+    /// `(JSON event, human line)`.
+    fn advance(&mut self, entry: ReplayEntry) -> CliResult<Vec<(Value, String)>> {
         let before: BTreeMap<StatementId, Status> =
             views::proposals(self.replay.ledger(), &self.reader)
                 .into_iter()
                 .map(|v| (v.record.meta.id, v.record.status))
                 .collect();
-        if let Err(e) = self.replay.next(entry) {
-            eprintln!("entente: the watch no longer tells outcomes: this delegation's fold refused an entry: {e}");
-            return None;
-        }
+        let index = self.replay.ledger().size();
+        self.replay.next(entry).map_err(|e| {
+            CliError::Inconsistent(format!(
+                "entry {index}: this delegation's own fold refuses it: {e}"
+            ))
+        })?;
         let mut out = Vec::new();
         for v in views::proposals(self.replay.ledger(), &self.reader) {
             let rec = &v.record;
@@ -188,7 +192,7 @@ impl Outcomes {
             });
             out.push((event, line));
         }
-        Some(out)
+        Ok(out)
     }
 }
 
@@ -201,17 +205,13 @@ enum Ended {
 }
 
 impl Watcher<'_> {
-    /// Folds one entry into the carried fold, if any: its outcomes.
-    fn advance(&mut self, entry: ReplayEntry) -> Vec<(Value, String)> {
-        let Some(fold) = &mut self.fold else {
-            return Vec::new();
-        };
-        match fold.advance(entry) {
-            Some(outcomes) => outcomes,
-            None => {
-                self.fold = None;
-                Vec::new()
-            }
+    /// Folds one entry into the carried fold, if any: its outcomes. An
+    /// entry this delegation's own fold refuses is a log that does not
+    /// verify: the watch stops, as `log verify` would.
+    fn advance(&mut self, entry: ReplayEntry) -> CliResult<Vec<(Value, String)>> {
+        match &mut self.fold {
+            None => Ok(Vec::new()),
+            Some(fold) => fold.advance(entry),
         }
     }
 
@@ -321,6 +321,8 @@ impl Watcher<'_> {
                 let outcomes = self.advance(ReplayEntry::Envelope(Box::new(envelope.clone())));
                 let kind = st.kind().as_str();
                 if self.kind.as_deref().is_some_and(|k| k != kind) {
+                    // Not printed, but what it caused is.
+                    self.tell(outcomes?);
                     return Ok(false);
                 }
                 let what = describe(&st);
@@ -341,7 +343,7 @@ impl Watcher<'_> {
                 if let Some(cmd) = &self.notify {
                     notify(cmd, &out, &what);
                 }
-                self.tell(outcomes);
+                self.tell(outcomes?);
                 if let Some(n) = &mut self.remaining {
                     *n = n.saturating_sub(1);
                     return Ok(*n == 0);
@@ -351,10 +353,13 @@ impl Watcher<'_> {
                 if from != self.next || count == 0 {
                     return Err(gap("hidden entries", from, self.next));
                 }
-                self.next = from + count;
-                for _ in 0..count {
-                    let outcomes = self.advance(ReplayEntry::Hidden);
-                    self.tell(outcomes);
+                self.next = from
+                    .checked_add(count)
+                    .ok_or_else(|| gap("hidden entries", from, self.next))?;
+                // Hidden entries close nothing (only an entry a reader folds
+                // does): the carried fold just skips them, at once.
+                if let Some(fold) = &mut self.fold {
+                    fold.replay.skip_hidden(count);
                 }
                 if self.kind.is_none() {
                     if self.ctx.json {

@@ -859,7 +859,12 @@ impl Ledger {
     /// Counts an entry the reader may not see (only its leaf hash), so that
     /// indexes stay aligned with the log.
     pub fn skip_hidden(&mut self) {
-        self.size += 1;
+        self.skip_hidden_n(1);
+    }
+
+    /// Counts `n` entries the reader may not see.
+    pub fn skip_hidden_n(&mut self, n: u64) {
+        self.size += n;
         self.partial = true;
     }
 }

@@ -106,6 +106,12 @@ impl Replay {
     /// `None` for a hidden entry, which is counted (indexes stay aligned).
     /// Call [`Replay::apply`] with what it returns, after any check of the
     /// caller's own; or use [`Replay::next`] for both.
+    /// Skips `n` hidden entries at once (what `n` times [`Entry::Hidden`] does).
+    pub fn skip_hidden(&mut self, n: u64) {
+        self.ledger.skip_hidden_n(n);
+        self.hidden += n;
+    }
+
     pub fn verify(&mut self, entry: Entry) -> Result<Option<VerifiedStatement>, Refusal> {
         match entry {
             Entry::Hidden => {

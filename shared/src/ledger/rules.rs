@@ -9,15 +9,16 @@ use crate::statement::{Kind, Role};
 /// (whose key may be revoked, who may admit) are checked by the fold.
 pub fn role_allows(role: Role, kind: Kind) -> bool {
     match kind {
-        // The secretariat admits, and says when two registered suppliers are one.
-        Kind::Admission | Kind::SupplierMerge => role == Role::Secretariat,
+        // The secretariat admits, keeps the supplier registry (a name
+        // registered is every delegation's: a member could otherwise take a
+        // competitor's names for good), and says when two suppliers are one.
+        Kind::Admission | Kind::SupplierEntry | Kind::SupplierMerge => role == Role::Secretariat,
         // Observers follow and comment; they never negotiate texts.
         Kind::Proposal
         | Kind::Revision
         | Kind::Endorsement
         | Kind::Amendment
-        | Kind::AmendmentRejection
-        | Kind::SupplierEntry => role != Role::Observer,
+        | Kind::AmendmentRejection => role != Role::Observer,
         Kind::KeyRotation
         | Kind::KeyRevocation
         | Kind::Assessment

@@ -2,7 +2,8 @@
 //! canonical name per supplier with its aliases and home country, so that
 //! "Huawei", "Huawei Technologies Co., Ltd." and their case variants are one
 //! supplier in every view. Registry statements are CLEAR or GREEN: every
-//! delegation compares the same suppliers.
+//! delegation compares the same suppliers. The secretariat keeps the
+//! registry (`ledger::rules`): a name registered is every delegation's.
 
 use serde::{Deserialize, Serialize};
 
