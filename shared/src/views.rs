@@ -155,7 +155,7 @@ fn registered<'a>(
     ledger
         .registry()
         .get(name)
-        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)))
+        .filter(|r| wholly_visible(reader, r))
 }
 
 /// The supplier comparison over the assessments `reader` may read.
@@ -178,9 +178,14 @@ pub fn suppliers(ledger: &Ledger, reader: &Reader) -> Vec<crate::ledger::Registe
     ledger
         .registry()
         .iter()
-        .filter(|r| visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m)))
+        .filter(|r| wholly_visible(reader, r))
         .cloned()
         .collect()
+}
+
+/// Whether `reader` may read every statement a registry entry's names come from.
+fn wholly_visible(reader: &Reader, r: &crate::ledger::RegisteredSupplier) -> bool {
+    visible(reader, &r.meta) && r.merges.iter().all(|m| visible(reader, m))
 }
 
 /// The position papers `reader` may read, in log order.

@@ -104,6 +104,14 @@ impl Cli {
         ])
     }
 
+    /// A profile for CZ ("Czech Republic") that founds the log at
+    /// `server_url` as its secretariat (`entente init --bootstrap`).
+    pub fn secretariat(server_url: &str) -> Cli {
+        let cz = Cli::new(server_url);
+        cz.init("CZ", "Czech Republic", true);
+        cz
+    }
+
     /// `entente propose FILE --title TITLE --participants CODES --rule
     /// unanimous --deadline DEADLINE EXTRA...`: the proposal's id.
     pub fn propose(

@@ -58,8 +58,7 @@ fn screenshot(html: &Path, png: &Path) {
 #[test]
 fn the_html_declaration_renders_in_chromium_as_a_signed_document() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let seat = |code: &str, name: &str| {
         let cli = Cli::new(server.url());
         let shown = cli.init(code, name, false);

@@ -53,8 +53,7 @@ fn titles(listed: &Value) -> Vec<String> {
 #[test]
 fn a_mirror_serves_reads_after_the_host_stops_and_stops_following_a_fork() {
     let mut server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
     let work = tempfile::tempdir().unwrap();

@@ -52,8 +52,7 @@ fn text(out: &std::process::Output) -> String {
 #[test]
 fn the_inbox_follows_a_negotiation_step_by_step() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
     let work = tempfile::tempdir().unwrap();
@@ -139,8 +138,7 @@ fn the_inbox_follows_a_negotiation_step_by_step() {
 #[test]
 fn watch_names_positions_and_notifies_a_command_per_entry() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let work = tempfile::tempdir().unwrap();
     let doc = write_file(work.path(), "p.md", "A text\n");
@@ -199,8 +197,7 @@ fn pending_amendments(cli: &Cli) -> Vec<String> {
 #[test]
 fn amendments_become_revisions_or_are_rejected_and_the_inbox_follows() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
     let fr = cz.seat("FR", "member");

@@ -240,8 +240,7 @@ for value in sys.argv[5:]:
 #[test]
 fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
     let work = tempfile::tempdir().unwrap();

@@ -40,8 +40,7 @@ fn assessed_by(cli: &Cli, name: &str) -> Vec<String> {
 #[test]
 fn a_supplier_and_its_variants_are_one_in_every_view() {
     let server = Server::start();
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
     let work = tempfile::tempdir().unwrap();

@@ -31,8 +31,7 @@ const WITNESS: &str = concat!(
 
 /// CZ founds the log; US is admitted as a member.
 fn seated(server: &Server) -> (Cli, Cli) {
-    let cz = Cli::new(server.url());
-    cz.init("CZ", "Czech Republic", true);
+    let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     (cz, us)
 }

@@ -28,8 +28,6 @@ pub fn amend(ctx: &Context, args: AmendArgs) -> CliResult<()> {
         text,
         note: args.note,
     };
-    amendment.validate().map_err(fail)?;
-    let distribution = reply_audience(&session, &args.distribute, &view)?;
     let extra = json!({
         "proposal": rec.meta.id,
         "revision": current.digest,
@@ -42,9 +40,16 @@ pub fn amend(ctx: &Context, args: AmendArgs) -> CliResult<()> {
         current.number,
         crate::diff::words(&current.text, &amendment.text).trim_end()
     );
-    let receipt = session.publish(distribution, Body::Amendment(amendment))?;
-    emit_published(ctx.json, &receipt, extra, done)?;
-    Ok(())
+    let body = Body::Amendment(amendment);
+    publish_reply(
+        ctx,
+        &mut session,
+        &args.distribute,
+        &view,
+        body,
+        extra,
+        done,
+    )
 }
 
 pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
@@ -95,8 +100,6 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                 }),
                 amendments: vec![a.meta.id],
             };
-            revision.validate().map_err(fail)?;
-            let distribution = reply_audience(&session, &distribute, &view)?;
             let digest = TextDigest::of(&revision.text);
             let number = view.record.revisions.len();
             let extra = json!({
@@ -111,9 +114,8 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                 a.meta.author,
                 view.record.title
             );
-            let receipt = session.publish(distribution, Body::Revision(revision))?;
-            emit_published(ctx.json, &receipt, extra, done)?;
-            Ok(())
+            let body = Body::Revision(revision);
+            publish_reply(ctx, &mut session, &distribute, &view, body, extra, done)
         }
         AmendmentCommand::Reject {
             amendment,
@@ -127,8 +129,6 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                 amendment: a.meta.id,
                 reason,
             };
-            rejection.validate().map_err(fail)?;
-            let distribution = reply_audience(&session, &distribute, &view)?;
             let extra = json!({ "proposal": view.record.meta.id, "amendment": a.meta.id });
             let done = format!(
                 "rejected amendment {} by {} to {:?}",
@@ -136,9 +136,8 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                 a.meta.author,
                 view.record.title
             );
-            let receipt = session.publish(distribution, Body::AmendmentRejection(rejection))?;
-            emit_published(ctx.json, &receipt, extra, done)?;
-            Ok(())
+            let body = Body::AmendmentRejection(rejection);
+            publish_reply(ctx, &mut session, &distribute, &view, body, extra, done)
         }
     }
 }
@@ -152,19 +151,28 @@ pub fn status_text(s: &AmendmentStatus) -> String {
     }
 }
 
-/// The proposal's audience for a reply to it, unless `--tlp` says otherwise.
-fn reply_audience(
-    session: &Session,
+/// Checks `body`'s shape, then publishes it as a reply to the proposal
+/// `view` (its audience unless `--tlp` says otherwise) and prints it.
+fn publish_reply(
+    ctx: &Context,
+    session: &mut Session,
     distribute: &Distribute,
     view: &ProposalView,
-) -> CliResult<entente_shared::statement::Distribution> {
-    distribute.distribution(
+    body: Body,
+    extra: serde_json::Value,
+    done: String,
+) -> CliResult<()> {
+    body.validate().map_err(fail)?;
+    let distribution = distribute.distribution(
         &session.profile.data.delegation,
         Some(Parent {
             author: &view.record.meta.author,
             distribution: &view.record.meta.distribution,
         }),
-    )
+    )?;
+    let receipt = session.publish(distribution, body)?;
+    emit_published(ctx.json, &receipt, extra, done)?;
+    Ok(())
 }
 
 /// An amendment this delegation's own fold holds, by id or unique prefix,

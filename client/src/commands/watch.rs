@@ -16,7 +16,7 @@ use entente_shared::b64;
 use std::collections::BTreeMap;
 
 use entente_shared::ledger::replay::Entry as ReplayEntry;
-use entente_shared::ledger::{Replay, Status};
+use entente_shared::ledger::{ProposalRecord, Replay, Status};
 use entente_shared::statement::{Body, Statement, StatementId};
 use entente_shared::views;
 use entente_shared::visibility::Reader;
@@ -146,14 +146,23 @@ struct Outcomes {
 }
 
 impl Outcomes {
+    /// The proposals this delegation may read, as folded (statuses only are
+    /// compared: no view is built, as this runs for every streamed entry).
+    fn readable(&self) -> impl Iterator<Item = &ProposalRecord> {
+        self.replay
+            .ledger()
+            .proposals()
+            .iter()
+            .filter(|rec| views::visible(&self.reader, &rec.meta))
+    }
+
     /// Folds one entry; the proposals it adopted or let expire, as
     /// `(JSON event, human line)`.
     fn advance(&mut self, entry: ReplayEntry) -> CliResult<Vec<(Value, String)>> {
-        let before: BTreeMap<StatementId, Status> =
-            views::proposals(self.replay.ledger(), &self.reader)
-                .into_iter()
-                .map(|v| (v.record.meta.id, v.record.status))
-                .collect();
+        let before: BTreeMap<StatementId, Status> = self
+            .readable()
+            .map(|rec| (rec.meta.id, rec.status.clone()))
+            .collect();
         let index = self.replay.ledger().size();
         self.replay.next(entry).map_err(|e| {
             CliError::Inconsistent(format!(
@@ -161,8 +170,7 @@ impl Outcomes {
             ))
         })?;
         let mut out = Vec::new();
-        for v in views::proposals(self.replay.ledger(), &self.reader) {
-            let rec = &v.record;
+        for rec in self.readable() {
             if before.get(&rec.meta.id) != Some(&Status::Open) {
                 continue;
             }
