@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use entente_tests::cli::Running;
 use entente_tests::{http, write_file, Cli, Server};
 use serde_json::Value;
@@ -56,11 +57,12 @@ fn a_mirror_serves_reads_after_the_host_stops_and_stops_following_a_fork() {
     let cz = Cli::secretariat(server.url());
     let us = cz.seat("US", "member");
     let de = cz.seat("DE", "member");
+    let nato = cz.seat("NATO", "observer");
     let work = tempfile::tempdir().unwrap();
     let green = write_file(work.path(), "green.md", "A GREEN paper\n");
     cz.json(&["position", "publish", &green, "--title", "Green paper"]);
     let amber = write_file(work.path(), "amber.md", "For US only MIRROR-MARK-1\n");
-    cz.json(&[
+    let amber_id = cz.json(&[
         "position",
         "publish",
         &amber,
@@ -70,7 +72,10 @@ fn a_mirror_serves_reads_after_the_host_stops_and_stops_following_a_fork() {
         "AMBER",
         "--to",
         "US",
-    ]);
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // A profile of CZ on another machine, which will only ever see history B.
     let cz_elsewhere = cz.copy();
     let snapshot = server.stop_and_copy();
@@ -115,6 +120,60 @@ fn a_mirror_serves_reads_after_the_host_stops_and_stops_following_a_fork() {
         .collect();
     assert!(whole.len() < size_a as usize, "{anonymous}");
     assert!(!anonymous.to_string().contains("Amber paper"));
+    // Nothing of the AMBER paper (its marker raw or in a decoded payload, or
+    // even its id) reaches a non-recipient, an observer or anyone, by any
+    // mirror route or through the CLI reading from the mirror.
+    let size = status(&url)["size"].as_u64().unwrap();
+    for (who, key) in [
+        ("DE", Some(de.signing_key())),
+        ("NATO", Some(nato.signing_key())),
+        ("anyone", None),
+    ] {
+        let mut seen = String::new();
+        for path in [
+            format!("/v1/entries?start=0&end={size}"),
+            "/v1/checkpoint".into(),
+            "/v1/log".into(),
+            "/v1/mirror".into(),
+            format!("/v1/proofs/inclusion?index=0&size={size}"),
+            format!("/v1/proofs/consistency?from=1&to={size}"),
+        ] {
+            let r = match &key {
+                Some(k) => http::signed_get(&url, &path, k),
+                None => http::request(&url, "GET", &path, None),
+            };
+            let text = r.text();
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                for e in v["entries"].as_array().into_iter().flatten() {
+                    if let Some(p) = e["envelope"]["payload"].as_str() {
+                        let raw = base64::engine::general_purpose::STANDARD.decode(p).unwrap();
+                        seen.push_str(&String::from_utf8_lossy(&raw));
+                    }
+                }
+            }
+            seen.push_str(&text);
+        }
+        assert!(!seen.contains("MIRROR-MARK-1"), "{who} obtained the marker");
+        assert!(
+            !seen.contains(&amber_id),
+            "{who} obtained the AMBER paper's id"
+        );
+    }
+    for cli in [&de, &nato] {
+        for args in [
+            &["--json", "position", "list"][..],
+            &["--json", "log", "checkpoint"],
+        ] {
+            let mut all = vec!["--mirror", url.as_str()];
+            all.extend_from_slice(args);
+            let out = cli.run(&all);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                !text.contains("MIRROR-MARK-1") && !text.contains(&amber_id),
+                "{text}"
+            );
+        }
+    }
     // A mirror only reads: publishing through it is refused, with a problem.
     let (code, stderr) = us.fails(&[
         "--mirror", &url, "position", "publish", &green, "--title", "x",

@@ -237,6 +237,18 @@ fn amendments_become_revisions_or_are_rejected_and_the_inbox_follows() {
     // FR is not a reader of the text: it learns nothing of the amendments.
     let shown = fr.run(&["amendment", "show", &first]);
     assert!(!shown.status.success());
+    for args in [
+        &["--json", "proposal", "list"][..],
+        &["--json", "inbox"],
+        &["--json", "amendment", "show", &second],
+        &["--json", "declaration", "list"],
+    ] {
+        let out = fr.run(args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for secret in ["judicial review", "Suppliers are trusted", "shorter"] {
+            assert!(!text.contains(secret), "FR obtained {secret:?}: {text}");
+        }
+    }
     // The amendment shows its change word by word.
     let diff = text(&cz.run(&["amendment", "show", &first]));
     assert!(
