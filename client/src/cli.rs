@@ -89,6 +89,9 @@ pub enum Command {
     /// What awaits this delegation: positions missing on current revisions
     /// (soonest deadline first), replies in its threads, witness duty.
     Inbox,
+    /// Serve the web console on loopback: this delegation's verified view in a
+    /// browser, sealed content opened and actions signed here, with its key.
+    Console(ConsoleArgs),
     /// Print a shell completion script, e.g. `entente completions bash > /etc/bash_completion.d/entente`.
     Completions {
         /// The shell to complete for.
@@ -168,6 +171,14 @@ pub struct MirrorArgs {
     /// sign requests for it).
     #[arg(long)]
     pub public_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ConsoleArgs {
+    /// Address to listen on (loopback only; port 0 picks a free one). The
+    /// URL to open, with its one-time token, is printed.
+    #[arg(long, default_value = "127.0.0.1:8743")]
+    pub bind: String,
 }
 
 #[derive(Subcommand)]

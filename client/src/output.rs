@@ -6,7 +6,6 @@ use std::io::Write;
 use entente_shared::api::Receipt;
 use serde::Serialize;
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Hex digits of an id or digest shown in tables; enough to resolve as a prefix.
@@ -81,26 +80,38 @@ entry  {}
     })
 }
 
-/// The first [`SHORT`] characters of an id or digest.
 /// A statement's TLP 2.0 marking as people read it: `TLP:AMBER (US, DE)`,
-/// or `TLP:GREEN`.
+/// or `TLP:GREEN` (the shared [`Distribution::marking`](entente_shared::statement::Distribution::marking)).
 pub fn marking(d: &entente_shared::statement::Distribution) -> String {
-    let label = crate::cli::tlp_name(d.tlp);
-    if d.to.is_empty() {
-        format!("TLP:{label}")
-    } else {
-        let to: Vec<String> = d.to.iter().map(|c| c.to_string()).collect();
-        format!("TLP:{label} ({})", to.join(", "))
-    }
+    d.marking()
 }
 
+/// The first [`SHORT`] characters of an id or digest.
 pub fn short(id: &impl Display) -> String {
     id.to_string().chars().take(SHORT).collect()
 }
 
-/// A time as RFC 3339.
+/// "in 2d 3h", "in 40m", or "passed".
+pub fn until(deadline: OffsetDateTime) -> String {
+    let left = deadline - OffsetDateTime::now_utc();
+    if left.is_negative() {
+        return "passed".into();
+    }
+    let (d, h, m) = (
+        left.whole_days(),
+        left.whole_hours() % 24,
+        left.whole_minutes() % 60,
+    );
+    match (d, h) {
+        (0, 0) => format!("in {m}m"),
+        (0, _) => format!("in {h}h {m}m"),
+        _ => format!("in {d}d {h}h"),
+    }
+}
+
+/// A time as RFC 3339 (the shared [`entente_shared::statement::timestamp`]).
 pub fn timestamp(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+    entente_shared::statement::timestamp(t)
 }
 
 /// Formats rows as a left-aligned table under `headers`.

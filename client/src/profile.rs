@@ -349,10 +349,19 @@ impl Profile {
     /// there are [`MAX_FORK_EVIDENCE`] of them already (enough to show a
     /// log forked; more would only fill the disk).
     pub fn has_fork_evidence(&self, presented: &str) -> bool {
+        let kept = self.fork_evidence_dirs();
+        kept.len() >= MAX_FORK_EVIDENCE
+            || kept
+                .iter()
+                .any(|d| fs::read_to_string(d.join("presented")).is_ok_and(|t| t == presented))
+    }
+
+    /// The `fork-evidence-*` folders kept so far, oldest first.
+    pub fn fork_evidence_dirs(&self) -> Vec<PathBuf> {
         let Ok(dir) = fs::read_dir(self.home.join(WITNESS_DIR)) else {
-            return false;
+            return Vec::new();
         };
-        let kept: Vec<PathBuf> = dir
+        let mut kept: Vec<PathBuf> = dir
             .filter_map(Result::ok)
             .filter(|e| {
                 e.file_name()
@@ -361,10 +370,8 @@ impl Profile {
             })
             .map(|e| e.path())
             .collect();
-        kept.len() >= MAX_FORK_EVIDENCE
-            || kept
-                .iter()
-                .any(|d| fs::read_to_string(d.join("presented")).is_ok_and(|t| t == presented))
+        kept.sort();
+        kept
     }
 
     /// Keeps two conflicting signed checkpoints, and why, in a new folder.

@@ -207,3 +207,30 @@ pub fn latest(session: &Session) -> CliResult<Assessed> {
     enforce(&session.profile, &a)?;
     Ok(a)
 }
+
+/// For a delegation that has cosigned before: the latest checkpoint, if it
+/// carries no valid cosignature of this delegation's.
+pub fn witness_due(
+    session: &Session,
+    ledger: &entente_shared::ledger::Ledger,
+) -> CliResult<Option<Value>> {
+    let profile = &session.profile;
+    let Some(record) = profile.cosigned()? else {
+        return Ok(None);
+    };
+    let me = profile.data.delegation;
+    let latest = &session.checkpoint;
+    if cosignature::witnessed(&latest.note, ledger.roster())
+        .by(&me)
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let cosigned = SignedCheckpoint::parse_and_verify(&record, &profile.log_verifier()?)
+        .map(|c| c.checkpoint.size)
+        .ok();
+    Ok(Some(json!({
+        "latest_size": latest.checkpoint.size,
+        "cosigned_size": cosigned,
+    })))
+}

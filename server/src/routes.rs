@@ -1,11 +1,12 @@
-//! The one route table of API v1.
+//! The one route table: API v1, and at the root the health and metrics
+//! probes and the public register of declarations (HTML).
 
 use actix_web::{error::QueryPayloadError, web, HttpRequest};
 
 use crate::error::ApiError;
 use crate::handlers::{
     assessments, checkpoint, cosignatures, declarations, entries, health, log_info, metrics,
-    positions, proofs, proposals, roster, statement, stream, submit, threads,
+    positions, proofs, proposals, register, roster, statement, stream, submit, threads,
 };
 
 fn bad_query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -17,6 +18,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(bad_query))
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(metrics::get_metrics))
+        .route("/", web::get().to(register::index))
+        .route("/declarations/{id}", web::get().to(register::show))
         .service(
             web::scope("/v1")
                 .route("/statements", web::post().to(submit::submit))

@@ -12,15 +12,19 @@ use crate::statement::StatementId;
 
 /// Whether requests to `path` (query ignored) with `method` are public: the
 /// server never authenticates them, so the CLI does not sign them. Checkpoints,
-/// the log's identity, proofs, health and metrics are for anyone; a statement
+/// the log's identity, proofs, health, metrics and the public register of
+/// CLEAR declarations (`/`, `/declarations/ID`) are for anyone; a statement
 /// and a cosignature carry their own signatures. A server test keeps this in
 /// step with the route table.
 pub fn is_public_route(method: &str, path: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     (method == "POST" && matches!(path, "/v1/statements" | "/v1/cosignatures"))
         || (method == "GET"
-            && (matches!(path, "/v1/checkpoint" | "/v1/log" | "/healthz" | "/metrics")
-                || path.starts_with("/v1/proofs/")))
+            && (matches!(
+                path,
+                "/v1/checkpoint" | "/v1/log" | "/healthz" | "/metrics" | "/"
+            ) || path.starts_with("/v1/proofs/")
+                || path.starts_with("/declarations/")))
 }
 
 /// Longest index range one `GET /v1/entries` answers.

@@ -20,6 +20,7 @@
 //! | [`checkpoint`] | C2SP tlog checkpoints |
 //! | [`cosignature`] | C2SP tlog cosignatures (witnesses) |
 //! | [`archive`] | the offline archive bundle: format and every verification step |
+//! | [`document`] | a declaration as a document: Markdown, and a printable HTML page with its stylesheet's CSP hash |
 //! | [`api`] | HTTP wire types |
 //! | [`httpsig`] | RFC 9421 HTTP message signatures (signed reads) |
 //! | [`visibility`] | TLP 2.0: who may read a statement |
@@ -30,6 +31,7 @@ pub mod archive;
 pub mod b64;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod document;
 pub mod dsse;
 pub mod encryption;
 pub mod frameworks;

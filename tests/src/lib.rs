@@ -11,6 +11,7 @@
 //!   send (forged, replayed, malformed or oversized envelopes).
 //! - [`powercut`] is an in-memory FUSE file system whose power cut drops every
 //!   write and name change not made durable by `fsync`, as a disk cache does.
+//! - [`browser`] drives a headless Chromium (chromedriver) for the web console.
 //!
 //! The binaries are not built by `cargo test -p entente-tests` (a test crate
 //! cannot depend on another package's binaries); `cargo test --workspace`, as
@@ -33,6 +34,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 pub mod actors;
+pub mod browser;
 pub mod cli;
 pub mod crash;
 pub mod http;

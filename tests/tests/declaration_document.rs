@@ -9,16 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use entente_tests::browser::{chromium, CHROMIUM_ARGS};
 use entente_tests::{write_file, Cli, Server};
-
-/// Debian's Chromium, wherever it is installed.
-fn chromium() -> PathBuf {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("chromium must be installed (Debian's package; see .ci/run)")
-}
 
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
@@ -30,19 +22,14 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 /// Renders `html` headless as Chromium would show it: the screenshot.
 fn screenshot(html: &Path, png: &Path) {
     let profile = tempfile::tempdir().unwrap();
+    // The harness's flags, but the old headless mode's `--screenshot`,
+    // whose picture is exactly the window size.
+    let flags = CHROMIUM_ARGS
+        .iter()
+        .filter(|a| !a.starts_with("--window-size") && !a.starts_with("--headless"));
     let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1000,1400",
-        ])
+        .args(flags)
+        .args(["--headless", "--window-size=1000,1400"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", html.display()))

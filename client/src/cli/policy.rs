@@ -22,7 +22,7 @@ use entente_shared::visibility::inherit;
 /// position on a proposal, a message, a position paper about a subject, a
 /// superseding assessment) takes its parent's audience; anything else is
 /// GREEN. The log refuses a reply wider than its parent.
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Clone, Debug, Default)]
 pub struct Distribute {
     /// TLP label: CLEAR, GREEN, AMBER, AMBER+STRICT or RED (default: the
     /// parent's audience for a reply, else GREEN).
@@ -81,10 +81,7 @@ impl Distribute {
 
 /// A label's TLP 2.0 name (`Tlp` has no Display; its serde name is the label).
 pub fn tlp_name(tlp: Tlp) -> String {
-    serde_json::to_value(tlp)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    tlp.name().to_owned()
 }
 
 #[derive(Subcommand)]

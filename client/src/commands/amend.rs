@@ -5,13 +5,13 @@
 //! unless `--tlp` says otherwise (and the log refuses any other).
 
 use entente_shared::api::ProposalView;
-use entente_shared::ledger::{AmendmentRecord, AmendmentStatus};
+use entente_shared::ledger::AmendmentRecord;
 use entente_shared::statement::{Amendment, AmendmentRejection, Body, Revision, TextDigest};
 use entente_shared::views;
 use serde_json::json;
 
 use super::Context;
-use crate::cli::{AmendArgs, AmendmentCommand, Distribute, Parent};
+use crate::cli::{AmendArgs, AmendmentCommand, Distribute};
 use crate::error::{fail, CliResult};
 use crate::output::{emit, emit_published, marking, short, timestamp};
 use crate::session::{read_text, Session};
@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                     a.meta.index,
                     timestamp(a.meta.issued_at),
                     a.note,
-                    status_text(&a.status),
+                    crate::negotiation::amendment_status(&a.status),
                     crate::diff::words(&text, &a.text).trim_end()
                 )
             })?;
@@ -142,15 +142,6 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
     }
 }
 
-/// `pending`, `taken into revision N`, or `rejected: reason`.
-pub fn status_text(s: &AmendmentStatus) -> String {
-    match s {
-        AmendmentStatus::Pending => "pending".into(),
-        AmendmentStatus::Accepted { revision, .. } => format!("taken into revision {revision}"),
-        AmendmentStatus::Rejected { reason, .. } => format!("rejected: {reason}"),
-    }
-}
-
 /// Checks `body`'s shape, then publishes it as a reply to the proposal
 /// `view` (its audience unless `--tlp` says otherwise) and prints it.
 fn publish_reply(
@@ -163,13 +154,7 @@ fn publish_reply(
     done: String,
 ) -> CliResult<()> {
     body.validate().map_err(fail)?;
-    let distribution = distribute.distribution(
-        &session.profile.data.delegation,
-        Some(Parent {
-            author: &view.record.meta.author,
-            distribution: &view.record.meta.distribution,
-        }),
-    )?;
+    let distribution = crate::negotiation::reply_distribution(session, distribute, view)?;
     let receipt = session.publish(distribution, body)?;
     emit_published(ctx.json, &receipt, extra, done)?;
     Ok(())

@@ -2,7 +2,6 @@
 //! block that ties each signatory to its signed endorsement.
 
 use entente_shared::ledger::Declaration;
-use entente_shared::statement::DelegationCode;
 use entente_shared::views;
 use serde_json::json;
 
@@ -95,20 +94,5 @@ fn show(ctx: &Context, d: &Declaration, parties: &Parties, format: DocFormat) ->
 /// delegation's own fold) and when each endorsement was signed.
 fn parties(session: &Session, d: &Declaration) -> CliResult<Parties> {
     let (ledger, reader) = session.own_view()?;
-    let mut codes: Vec<DelegationCode> = d.participants.clone();
-    codes.push(d.proposer);
-    let names = codes
-        .into_iter()
-        .filter_map(|c| Some((c, ledger.roster().delegation(&c)?.name.clone())))
-        .collect();
-    let signed_at = views::proposal(ledger, &reader, &d.id)
-        .map(|v| {
-            v.record
-                .positions
-                .iter()
-                .map(|p| (p.meta.id, p.meta.issued_at))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Parties { names, signed_at })
+    Ok(Parties::of(ledger, &reader, d))
 }

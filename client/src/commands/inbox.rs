@@ -4,15 +4,13 @@
 //! last wrote there, and, for a delegation that witnesses, a latest
 //! checkpoint it has not cosigned.
 
-use entente_shared::checkpoint::SignedCheckpoint;
-use entente_shared::cosignature;
 use entente_shared::views::{self, Inbox};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::Context;
 use crate::error::CliResult;
-use crate::output::{emit, short, timestamp};
+use crate::output::{emit, short, timestamp, until};
 use crate::session::Session;
 
 pub fn run(ctx: &Context) -> CliResult<()> {
@@ -20,7 +18,7 @@ pub fn run(ctx: &Context) -> CliResult<()> {
     let (ledger, reader) = session.own_view()?;
     let me = session.profile.data.delegation;
     let inbox = views::inbox(ledger, &reader, &me, OffsetDateTime::now_utc());
-    let witness = witness_due(&session, ledger)?;
+    let witness = crate::trust::witness_due(&session, ledger)?;
     let mut out = json!({
         "delegation": me,
         "awaiting_position": inbox.awaiting_position,
@@ -35,51 +33,6 @@ pub fn run(ctx: &Context) -> CliResult<()> {
         human(&me.to_string(), &inbox, witness.as_ref())
     })?;
     Ok(())
-}
-
-/// For a delegation that has cosigned before: the latest checkpoint, if it
-/// carries no valid cosignature of this delegation's.
-fn witness_due(
-    session: &Session,
-    ledger: &entente_shared::ledger::Ledger,
-) -> CliResult<Option<Value>> {
-    let profile = &session.profile;
-    let Some(record) = profile.cosigned()? else {
-        return Ok(None);
-    };
-    let me = profile.data.delegation;
-    let latest = &session.checkpoint;
-    if cosignature::witnessed(&latest.note, ledger.roster())
-        .by(&me)
-        .is_some()
-    {
-        return Ok(None);
-    }
-    let cosigned = SignedCheckpoint::parse_and_verify(&record, &profile.log_verifier()?)
-        .map(|c| c.checkpoint.size)
-        .ok();
-    Ok(Some(json!({
-        "latest_size": latest.checkpoint.size,
-        "cosigned_size": cosigned,
-    })))
-}
-
-/// "in 2d 3h", "in 40m", or "passed".
-fn until(deadline: OffsetDateTime) -> String {
-    let left = deadline - OffsetDateTime::now_utc();
-    if left.is_negative() {
-        return "passed".into();
-    }
-    let (d, h, m) = (
-        left.whole_days(),
-        left.whole_hours() % 24,
-        left.whole_minutes() % 60,
-    );
-    match (d, h) {
-        (0, 0) => format!("in {m}m"),
-        (0, _) => format!("in {h}h {m}m"),
-        _ => format!("in {d}d {h}h"),
-    }
 }
 
 fn human(me: &str, inbox: &Inbox, witness: Option<&Value>) -> String {

@@ -1,7 +1,5 @@
 //! `entente mirror`: see [`crate::mirror`].
 
-use std::net::SocketAddr;
-
 use super::Context;
 use crate::cli::MirrorArgs;
 use crate::error::{fail, CliResult};
@@ -10,15 +8,11 @@ use crate::profile::Profile;
 
 pub fn run(ctx: &Context, args: MirrorArgs) -> CliResult<()> {
     // Plain HTTP: loopback only. Others reach it through a TLS proxy.
-    let addr: SocketAddr = args
-        .listen
-        .parse()
-        .map_err(|_| fail(format!("--listen {:?} is not host:port", args.listen)))?;
-    if !addr.ip().is_loopback() {
-        return Err(fail(format!(
-            "--listen {addr}: the mirror serves plain HTTP, so only on a loopback address; put a TLS proxy in front to serve others"
-        )));
-    }
+    crate::listener::loopback(
+        "--listen",
+        &args.listen,
+        "the mirror serves plain HTTP, so only on a loopback address; put a TLS proxy in front to serve others",
+    )?;
     if let Some(url) = &args.public_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(fail(format!(

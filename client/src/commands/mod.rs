@@ -66,6 +66,7 @@ pub fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Witness(args) => witness::run(&ctx, args),
         Command::Mirror(args) => mirror::run(&ctx, args),
         Command::Inbox => inbox::run(&ctx),
+        Command::Console(args) => crate::console::run(&ctx.home, ctx.json, args),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out } => docs::man(&ctx, &out),
         Command::Archive(cmd) => archive::run(&ctx, cmd),

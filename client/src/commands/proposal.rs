@@ -12,6 +12,7 @@ use similar::TextDiff;
 use super::Context;
 use crate::cli::ProposalCommand;
 use crate::error::{fail, CliResult};
+use crate::negotiation::proposal_status;
 use crate::output::{emit, emit_list, marking, short, table, timestamp};
 use crate::session::Session;
 
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, cmd: ProposalCommand) -> CliResult<()> {
                         r.title.clone(),
                         r.rule.to_string(),
                         timestamp(r.deadline),
-                        status_text(r),
+                        proposal_status(r),
                         r.current().number.to_string(),
                         format!(
                             "{} endorse, {} object, {} abstain, {} pending",
@@ -125,20 +126,6 @@ pub fn revision_of<'a>(rec: &'a ProposalRecord, arg: &str) -> CliResult<&'a Revi
     }
 }
 
-/// `open`, `adopted …` or `expired …`. The fold closes a proposal with the
-/// first entry issued at or after its deadline; on a quiet log, one whose
-/// deadline has passed says so until that entry comes.
-pub fn status_text(rec: &ProposalRecord) -> String {
-    match &rec.status {
-        Status::Open if rec.deadline <= time::OffsetDateTime::now_utc() => {
-            "deadline passed (closed with the log's next entry)".to_owned()
-        }
-        Status::Open => "open".to_owned(),
-        Status::Adopted { index, .. } => format!("adopted at entry {index}"),
-        Status::Expired { index } => format!("expired at entry {index}"),
-    }
-}
-
 /// A stance in one word (`*` marks a reservation, explained below tables).
 fn stance_word(s: &Stance) -> &'static str {
     match s {
@@ -165,7 +152,7 @@ fn summary(view: &ProposalView) -> String {
         participants.join(", "),
         rec.rule,
         timestamp(rec.deadline),
-        status_text(rec),
+        proposal_status(rec),
     );
     if let Status::Adopted { at, revision, .. } = &rec.status {
         s.push_str(&format!(
@@ -231,7 +218,7 @@ fn summary(view: &ProposalView) -> String {
                 short(&a.meta.id),
                 a.meta.author,
                 a.meta.index,
-                super::amend::status_text(&a.status),
+                crate::negotiation::amendment_status(&a.status),
                 if a.note.is_empty() {
                     String::new()
                 } else {

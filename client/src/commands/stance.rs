@@ -8,12 +8,12 @@
 //! refuses it (`stale-revision`) rather than moving it to the new text.
 
 use entente_shared::ledger::Status;
-use entente_shared::statement::{Body, Endorsement, Stance, StatementId};
+use entente_shared::statement::{Body, Stance, StatementId};
 use serde_json::json;
 
 use super::proposal::revision_of;
 use super::Context;
-use crate::cli::{EndorseArgs, ObjectArgs, Parent, StanceArgs};
+use crate::cli::{EndorseArgs, ObjectArgs, StanceArgs};
 use crate::error::CliResult;
 use crate::output::{emit_published, short};
 use crate::session::Session;
@@ -45,23 +45,12 @@ fn take(ctx: &Context, args: StanceArgs, stance: Stance) -> CliResult<()> {
     let mut session = Session::open(ctx)?;
     let view = session.proposal(&args.proposal)?;
     let rec = &view.record;
-    let distribution = args.distribute.distribution(
-        &session.profile.data.delegation,
-        Some(Parent {
-            author: &rec.meta.author,
-            distribution: &rec.meta.distribution,
-        }),
-    )?;
     let revision = match &args.revision {
         Some(arg) => revision_of(rec, arg)?,
         None => rec.current(),
     };
-    let endorsement = Endorsement {
-        proposal: rec.meta.id,
-        revision: revision.digest,
-        position: stance,
-    };
-    endorsement.validate().map_err(crate::error::fail)?;
+    let (endorsement, distribution) =
+        crate::negotiation::stance(&session, rec, revision, stance, &args.distribute)?;
     let mut extra = json!({
         "proposal": rec.meta.id,
         "revision": revision.digest,
@@ -105,7 +94,7 @@ fn take(ctx: &Context, args: StanceArgs, stance: Stance) -> CliResult<()> {
 
 /// The proposal's outcome once the statement landed, if it has one: the
 /// JSON and the line to print (`adopted: declaration …`).
-fn outcome_after(ctx: &Context, proposal: &StatementId) -> Option<(serde_json::Value, String)> {
+pub fn outcome_after(ctx: &Context, proposal: &StatementId) -> Option<(serde_json::Value, String)> {
     let session = Session::open(ctx).ok()?;
     let view = session.proposal(&proposal.to_string()).ok()?;
     match &view.record.status {

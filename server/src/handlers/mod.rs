@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod positions;
 pub mod proofs;
 pub mod proposals;
+pub mod register;
 pub mod roster;
 pub mod statement;
 pub mod stream;

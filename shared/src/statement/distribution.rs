@@ -26,6 +26,24 @@ impl Tlp {
     pub fn needs_recipients(self) -> bool {
         matches!(self, Tlp::Amber | Tlp::AmberStrict | Tlp::Red)
     }
+
+    /// The label's TLP 2.0 name, as the wire writes it: `CLEAR`, `GREEN`,
+    /// `AMBER`, `AMBER+STRICT`, `RED` (a test keeps it equal to the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tlp::Clear => "CLEAR",
+            Tlp::Green => "GREEN",
+            Tlp::Amber => "AMBER",
+            Tlp::AmberStrict => "AMBER+STRICT",
+            Tlp::Red => "RED",
+        }
+    }
+}
+
+impl std::fmt::Display for Tlp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl FromStr for Tlp {
@@ -63,6 +81,16 @@ impl Distribution {
         }
     }
 
+    /// The marking as people read it: `TLP:AMBER (US, DE)`, or `TLP:GREEN`.
+    pub fn marking(&self) -> String {
+        if self.to.is_empty() {
+            format!("TLP:{}", self.tlp)
+        } else {
+            let to: Vec<String> = self.to.iter().map(|c| c.to_string()).collect();
+            format!("TLP:{} ({})", self.tlp, to.join(", "))
+        }
+    }
+
     /// Checks the label against its recipients.
     pub fn validate(&self) -> Result<(), StatementError> {
         if self.tlp.needs_recipients() && self.to.is_empty() {
@@ -77,5 +105,35 @@ impl Distribution {
             return Err(err("at most 64 recipients"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_is_the_wire_name_and_parses_back() {
+        for tlp in [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ] {
+            assert_eq!(serde_json::to_value(tlp).unwrap(), tlp.name());
+            assert_eq!(tlp.name().parse::<Tlp>().unwrap(), tlp);
+            assert_eq!(tlp.to_string(), tlp.name());
+        }
+    }
+
+    #[test]
+    fn markings_name_the_recipients_in_order() {
+        let amber = Distribution {
+            tlp: Tlp::Amber,
+            to: vec!["US".parse().unwrap(), "DE".parse().unwrap()],
+        };
+        assert_eq!(amber.marking(), "TLP:AMBER (US, DE)");
+        assert_eq!(Distribution::green().marking(), "TLP:GREEN");
     }
 }

@@ -283,6 +283,13 @@ impl Body {
     }
 }
 
+/// A time as the protocol writes it (RFC 3339, as `issued_at` on the wire),
+/// for people and for JSON alike.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// A statement: the common fields and a typed body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {

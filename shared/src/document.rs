@@ -13,15 +13,22 @@
 //! rendered by pulldown-cmark with raw HTML shown as text, not passed
 //! through; links keep only `http`, `https` and `mailto` targets, and images
 //! show their description: nothing in a text can run, load or hide anything.
+//!
+//! The page carries no `style` attribute and no script: its one stylesheet is
+//! [`STYLE`], so a host serving it can forbid everything else with a
+//! Content-Security-Policy naming that stylesheet by hash
+//! ([`style_csp_hash`]). The CLI (`entente declaration show`) and the log
+//! host's public register render with this one renderer.
 
 use std::collections::BTreeMap;
 
-use entente_shared::ledger::Declaration;
-use entente_shared::statement::{AdoptionRule, DelegationCode, StatementId, Tlp};
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Alignment, Event, Options, Parser, Tag, TagEnd};
 use time::OffsetDateTime;
 
-use crate::output::{marking, timestamp};
+use crate::ledger::{Declaration, Ledger};
+use crate::statement::{timestamp, AdoptionRule, DelegationCode, StatementId, Tlp};
+use crate::views;
+use crate::visibility::Reader;
 
 /// What the roster and the log add to a declaration for its readers: each
 /// delegation's full name, and when each endorsement was signed.
@@ -32,15 +39,41 @@ pub struct Parties {
 }
 
 impl Parties {
+    /// The parties of `d` as `reader` sees them in `ledger`: the full names
+    /// of its participants and proposer from the roster, and when each
+    /// position on the proposal `reader` may read was signed (its
+    /// `issued_at`).
+    pub fn of(ledger: &Ledger, reader: &Reader, d: &Declaration) -> Parties {
+        let names = d
+            .participants
+            .iter()
+            .chain([&d.proposer])
+            .filter_map(|c| Some((*c, ledger.roster().delegation(c)?.name.clone())))
+            .collect();
+        let signed_at = ledger
+            .proposals()
+            .get(&d.id)
+            .and_then(|rec| views::proposal_record(rec, reader))
+            .map(|rec| {
+                rec.positions
+                    .iter()
+                    .map(|p| (p.meta.id, p.meta.issued_at))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Parties { names, signed_at }
+    }
+
     /// "Czech Republic (CZ)", or the code alone when the name is unknown.
-    fn name(&self, code: &DelegationCode) -> String {
+    pub fn name(&self, code: &DelegationCode) -> String {
         match self.names.get(code) {
             Some(name) if !name.is_empty() && name != code.as_str() => format!("{name} ({code})"),
             _ => code.to_string(),
         }
     }
 
-    fn names(&self, codes: &[DelegationCode]) -> String {
+    /// Several parties' names, comma-separated.
+    pub fn names(&self, codes: &[DelegationCode]) -> String {
         codes
             .iter()
             .map(|c| self.name(c))
@@ -49,21 +82,27 @@ impl Parties {
     }
 }
 
-/// The TLP 2.0 banner: the marking, what it allows, and its colour (TLP
-/// 2.0 colours, on black).
+/// The TLP 2.0 banner: the marking, what it allows, and the class giving
+/// its colour in [`STYLE`] (TLP 2.0 colours, on black).
 fn banner(d: &Declaration) -> (String, &'static str, &'static str) {
-    let (meaning, colour) = match d.distribution.tlp {
-        Tlp::Clear => ("Recipients can spread this to the world; there is no limit on disclosure.", "#FFFFFF"),
-        Tlp::Green => ("Limited disclosure: recipients can spread this within their community.", "#33FF00"),
-        Tlp::Amber => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation and its clients.", "#FFC000"),
-        Tlp::AmberStrict => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation.", "#FFC000"),
-        Tlp::Red => ("For the eyes and ears of individual recipients only; no further disclosure.", "#FF2B2B"),
-    };
-    (marking(&d.distribution), meaning, colour)
+    let (meaning, class) = tlp_meaning_and_class(d.distribution.tlp);
+    (d.distribution.marking(), meaning, class)
+}
+
+/// What a TLP 2.0 label allows, in the standard's words, and the CSS class
+/// of its colour (`tlp-clear`, `tlp-green`, `tlp-amber`, `tlp-red`).
+pub fn tlp_meaning_and_class(tlp: Tlp) -> (&'static str, &'static str) {
+    match tlp {
+        Tlp::Clear => ("Recipients can spread this to the world; there is no limit on disclosure.", "tlp-clear"),
+        Tlp::Green => ("Limited disclosure: recipients can spread this within their community.", "tlp-green"),
+        Tlp::Amber => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation and its clients.", "tlp-amber"),
+        Tlp::AmberStrict => ("Limited disclosure: recipients can only spread this on a need-to-know basis within their organisation.", "tlp-amber"),
+        Tlp::Red => ("For the eyes and ears of individual recipients only; no further disclosure.", "tlp-red"),
+    }
 }
 
 /// A time as a signed document gives it: `6 May 2020, 12:00 UTC`.
-fn human_time(t: OffsetDateTime) -> String {
+pub fn human_time(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{} {} {}, {:02}:{:02} UTC",
@@ -77,18 +116,24 @@ fn human_time(t: OffsetDateTime) -> String {
 
 /// "Adopted on … under the … rule by the participants …".
 fn adoption(d: &Declaration, p: &Parties) -> String {
-    let rule = match d.rule {
+    format!(
+        "Adopted on {} by {}. Proposed by {}; participants: {}.",
+        human_time(d.adopted_at),
+        rule(d.rule),
+        p.name(&d.proposer),
+        p.names(&d.participants)
+    )
+}
+
+/// An adoption rule in words: "unanimity", "the endorsement of at least 2
+/// participants", "the silence procedure".
+pub fn rule(rule: AdoptionRule) -> String {
+    match rule {
         AdoptionRule::Unanimous => "unanimity".to_owned(),
         AdoptionRule::Threshold(n) => format!("the endorsement of at least {n} participants"),
         AdoptionRule::Fraction(a, b) => format!("the endorsement of {a}/{b} of the participants"),
         AdoptionRule::Silence => "the silence procedure".to_owned(),
-    };
-    format!(
-        "Adopted on {} by {rule}. Proposed by {}; participants: {}.",
-        human_time(d.adopted_at),
-        p.name(&d.proposer),
-        p.names(&d.participants)
-    )
+    }
 }
 
 /// The verification data, as label–value lines both formats share.
@@ -181,7 +226,7 @@ fn indent(text: &str, pad: &str) -> String {
 }
 
 /// What stands in the signatory block when nobody endorsed.
-fn no_signatories(d: &Declaration) -> &'static str {
+pub fn no_signatories(d: &Declaration) -> &'static str {
     if d.rule == AdoptionRule::Silence {
         "None needed: adopted by silence procedure, no participant having objected before the deadline."
     } else {
@@ -190,7 +235,8 @@ fn no_signatories(d: &Declaration) -> &'static str {
 }
 
 /// The adopted text rendered from Markdown, safely: raw HTML as text, links
-/// to `http(s)`/`mailto` only, images as their description.
+/// to `http(s)`/`mailto` only, images as their description, tables without
+/// column alignment (which pulldown-cmark writes as `style` attributes).
 fn render_text(markdown: &str) -> String {
     let mut skipping_image = 0u32;
     let events = Parser::new_ext(
@@ -199,6 +245,11 @@ fn render_text(markdown: &str) -> String {
     )
     .filter_map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
+        Event::Start(Tag::Table(alignments)) => Some(Event::Start(Tag::Table(vec![
+            Alignment::None;
+            alignments
+                .len()
+        ]))),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -231,10 +282,14 @@ fn render_text(markdown: &str) -> String {
     out
 }
 
-/// The print and screen style of the page.
-const STYLE: &str = "\
+/// The print and screen style of the page: the only style it has (no
+/// `style` attributes), so a Content-Security-Policy can allow exactly this
+/// text by its hash ([`style_csp_hash`]). The TLP banner's colour is its
+/// label's class (`tlp-clear`, `tlp-green`, `tlp-amber`, `tlp-red`).
+pub const STYLE: &str = "\
 body{font-family:Georgia,'Times New Roman',serif;max-width:44em;margin:0 auto;padding:1.5em;color:#111;line-height:1.5}\
 .tlp{background:#000;padding:.35em .7em;font-family:Helvetica,Arial,sans-serif;font-size:.9em}\
+.tlp-clear{color:#FFFFFF}.tlp-green{color:#33FF00}.tlp-amber{color:#FFC000}.tlp-red{color:#FF2B2B}\
 h1{font-size:1.9em;margin:.8em 0 .2em;text-align:center}\
 .adopted{text-align:center;font-style:italic;color:#333;margin-bottom:1.5em}\
 .text{border-top:1px solid #999;border-bottom:1px solid #999;padding:1em 0;font-size:1.05em}\
@@ -247,12 +302,26 @@ h1{font-size:1.9em;margin:.8em 0 .2em;text-align:center}\
 @page{margin:2cm}\
 @media print{body{max-width:none;padding:0}.annex{break-before:page}.tlp{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
+/// A CSP source allowing the stylesheet `css` (the exact text between
+/// `<style>` and `</style>`): `'sha256-<base64 of its SHA-256>'`.
+pub fn csp_style_source(css: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, css.as_bytes());
+    format!("'sha256-{}'", crate::b64::encode(digest.as_ref()))
+}
+
+/// The CSP source allowing [`STYLE`], for `style-src`: a host serving
+/// [`html`] can send `Content-Security-Policy: default-src 'none';
+/// style-src <this>; …` and the page still looks as it should.
+pub fn style_csp_hash() -> String {
+    csp_style_source(STYLE)
+}
+
 /// The declaration as a self-contained HTML document.
 pub fn html(d: &Declaration, p: &Parties) -> String {
     let e = escape;
-    let (mark, meaning, colour) = banner(d);
+    let (mark, meaning, class) = banner(d);
     let tlp = format!(
-        "<p class=\"tlp\" style=\"color:{colour}\"><strong>{}</strong> — {}</p>\n",
+        "<p class=\"tlp {class}\"><strong>{}</strong> — {}</p>\n",
         e(&mark),
         e(meaning)
     );
@@ -342,9 +411,9 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use std::collections::BTreeMap;
 
-    use entente_shared::keys::SigningKey;
-    use entente_shared::ledger::Signatory;
-    use entente_shared::statement::{StatementId, TextDigest};
+    use crate::keys::SigningKey;
+    use crate::ledger::Signatory;
+    use crate::statement::{StatementId, TextDigest};
 
     use super::*;
 
@@ -355,7 +424,7 @@ mod tests {
             proposal_index: 3,
             title: title.into(),
             proposer: "US".parse().unwrap(),
-            distribution: entente_shared::statement::Distribution {
+            distribution: crate::statement::Distribution {
                 tlp: Tlp::Amber,
                 to: vec!["CZ".parse().unwrap()],
             },
@@ -493,6 +562,7 @@ mod tests {
         assert!(markdown(&d, &parties()).starts_with("**TLP:AMBER (CZ)** — Limited disclosure"));
         let h = html(&d, &parties());
         assert!(h.contains("color:#FFC000"), "{h}");
+        assert!(h.contains("<p class=\"tlp tlp-amber\">"), "{h}");
         assert!(h.contains("<strong>TLP:AMBER (CZ)</strong>"), "{h}");
     }
 
@@ -506,6 +576,42 @@ mod tests {
         let h = html(&d, &Parties::default());
         assert!(
             h.contains("<p>None needed: adopted by silence") && !h.contains("class=\"signatures\"")
+        );
+    }
+
+    #[test]
+    fn html_has_no_style_attribute_and_the_hashed_stylesheet() {
+        let d = declaration(
+            "Principles",
+            "| left | centre | right |\n|:---|:---:|---:|\n| a | b | c |\n\n<p style=\"color:red\">x</p>\n",
+            "r",
+        );
+        let h = html(&d, &parties());
+        assert!(h.contains("<table>") && h.contains("<td>a</td>"), "{h}");
+        // Every `<` left in the page opens a tag (text has them escaped):
+        // none carries a style attribute; the one in the text is text.
+        let tags: Vec<&str> = h
+            .split('<')
+            .skip(1)
+            .map(|t| t.split('>').next().unwrap_or(t))
+            .collect();
+        assert!(tags.iter().all(|t| !t.contains(" style=")), "{tags:?}");
+        assert!(
+            h.contains("&lt;p style=\"color:red\"&gt;x&lt;/p&gt;"),
+            "{h}"
+        );
+        assert!(h.contains(&format!("<style>{STYLE}</style>")), "{h}");
+        assert!(!h.contains("<script"), "{h}");
+        let hash = style_csp_hash();
+        assert!(
+            hash.starts_with("'sha256-") && hash.ends_with("='"),
+            "{hash}"
+        );
+        assert_eq!(hash.len(), "'sha256-'".len() + 44);
+        // Known answer: the SHA-256 of the empty string.
+        assert_eq!(
+            csp_style_source(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
         );
     }
 }
