@@ -504,3 +504,68 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
         assert!(status.success(), "Ctrl-C: {status:?}\n{}", console.stderr());
     }
 }
+
+/// Logs in to a console over plain HTTP: the session cookie.
+fn login(login: &str) -> String {
+    let url = base(login);
+    let r = http::request(&url, "GET", &login[url.len()..], None);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cookie = r.header("set-cookie").expect("a session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// GET `path` from a console as a browser asks for it.
+fn page(url: &str, cookie: &str, path: &str) -> http::Response {
+    http::request_with_headers(
+        url,
+        "GET",
+        path,
+        &[
+            ("cookie".to_owned(), cookie.to_owned()),
+            ("accept".to_owned(), "text/html".to_owned()),
+        ],
+        None,
+    )
+}
+
+#[test]
+fn the_console_raises_the_alarm_when_the_host_rolls_the_log_back() {
+    let mut server = Server::start();
+    let cz = Cli::secretariat(server.url());
+    let de = seat(&cz, "DE", "Federal Republic of Germany");
+    let snapshot = server.stop_and_copy();
+    let mut later = server.restart();
+    let work = tempfile::tempdir().unwrap();
+    let paper = write_file(work.path(), "p.md", "A later position.\n");
+    cz.json(&["position", "publish", &paper, "--title", "Later"]);
+    // DE's console sees (and its profile pins) the later log.
+    let (mut console, open) = console(&de);
+    let url = base(&open);
+    let cookie = login(&open);
+    let health = page(&url, &cookie, "/health");
+    assert_eq!(health.status, 200);
+    assert!(!health.text().contains("id=\"alarm\""), "{}", health.text());
+    assert_eq!(page(&url, &cookie, "/discussion").status, 200);
+
+    // The host comes back with the earlier, shorter log.
+    later.stop();
+    let _rolled_back = server.restart_from(&snapshot);
+    let health = page(&url, &cookie, "/health");
+    assert_eq!(health.status, 200, "the health page still answers");
+    let text = health.text();
+    assert!(text.contains("id=\"alarm\""), "{text}");
+    assert!(
+        text.contains("FORK OR ROLLBACK") && text.contains("ROLLBACK"),
+        "{text}"
+    );
+    // Every other page refuses to show the host's view.
+    let inbox = page(&url, &cookie, "/");
+    assert_eq!(inbox.status, 502, "{}", inbox.text());
+    assert!(
+        inbox.text().contains("LOG INCONSISTENT"),
+        "{}",
+        inbox.text()
+    );
+    let status = console.interrupt(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
