@@ -26,9 +26,9 @@ use pulldown_cmark::{Alignment, Event, Options, Parser, Tag, TagEnd};
 use time::OffsetDateTime;
 
 use crate::ledger::{Declaration, Ledger};
-use crate::statement::{timestamp, AdoptionRule, DelegationCode, StatementId, Tlp};
+use crate::statement::{timestamp, AdoptionRule, DelegationCode, Distribution, StatementId, Tlp};
 use crate::views;
-use crate::visibility::Reader;
+use crate::visibility::{may_read, Reader};
 
 /// What the roster and the log add to a declaration for its readers: each
 /// delegation's full name, and when each endorsement was signed.
@@ -43,11 +43,17 @@ impl Parties {
     /// of its participants and proposer from the roster, and when each
     /// position on the proposal `reader` may read was signed (its
     /// `issued_at`).
+    ///
+    /// The names come from admissions, which are GREEN like the roster: a
+    /// reader who may not read GREEN (an anonymous reader of the public
+    /// register) gets the codes alone.
     pub fn of(ledger: &Ledger, reader: &Reader, d: &Declaration) -> Parties {
+        let roster_readable = may_read(reader, &d.proposer, &Distribution::green());
         let names = d
             .participants
             .iter()
             .chain([&d.proposer])
+            .filter(|_| roster_readable)
             .filter_map(|c| Some((*c, ledger.roster().delegation(c)?.name.clone())))
             .collect();
         let signed_at = ledger
@@ -256,9 +262,12 @@ fn render_text(markdown: &str) -> String {
             title,
             id,
         }) => {
-            let allowed = ["http://", "https://", "mailto:"]
-                .iter()
-                .any(|p| dest_url.to_ascii_lowercase().starts_with(p));
+            // An e-mail autolink (`<a@b.example>`) carries the bare address;
+            // the renderer adds `mailto:` to it.
+            let allowed = link_type == pulldown_cmark::LinkType::Email
+                || ["http://", "https://", "mailto:"]
+                    .iter()
+                    .any(|p| dest_url.to_ascii_lowercase().starts_with(p));
             let dest_url = if allowed { dest_url } else { "".into() };
             Some(Event::Start(Tag::Link {
                 link_type,
@@ -492,6 +501,13 @@ mod tests {
         assert!(h.contains("no &lt;b&gt;"));
         assert!(h.contains(&d.signatories[0].statement.to_string()));
         assert!(h.starts_with("<!DOCTYPE html>") && h.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn email_autolinks_keep_their_address() {
+        let d = declaration("t", "Write to <secretariat@gov.example>.", "");
+        let h = html(&d, &parties());
+        assert!(h.contains("href=\"mailto:secretariat@gov.example\""), "{h}");
     }
 
     #[test]

@@ -226,6 +226,15 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
         "nothing signed before confirming"
     );
     de_browser.screenshot("console-confirm").await;
+    let confirmation = de_browser.source().await;
+    let hidden = |name: &str| {
+        let at = confirmation
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap_or_else(|| panic!("no {name} in {confirmation}"));
+        let rest = &confirmation[at + name.len() + 15..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    };
+    let (csrf, nonce) = (hidden("csrf"), hidden("nonce"));
     de_browser.click("#confirm").await;
     assert!(de_browser
         .text("#signed")
@@ -440,10 +449,9 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
     // A forged cross-site POST: a page elsewhere posting to DE's console.
     let size = server.log_size();
     let forged = format!(
-        "data:text/html,<form method=post action='{de_url}/proposals/{proposal}/stance'>\
-         <input name=csrf value=x><input name=revision value={digest}>\
-         <input name=stance value=object><input name=text value=forged>\
-         <input name=confirm value=yes><button id=go>go</button></form>"
+        "data:text/html,<form method=post action='{de_url}/proposals/{proposal}/confirm'>\
+         <input name=csrf value={csrf}><input name=nonce value={nonce}>\
+         <button id=go>go</button></form>"
     );
     de_browser.goto(&forged).await;
     de_browser.click("#go").await;
@@ -462,15 +470,11 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
         .await
         .expect("the session cookie");
     let cookie = format!("{name}={}", cookie.value());
-    let body = format!(
-        "csrf={}&revision={digest}&stance=object&text=forged&confirm=yes",
-        "ab".repeat(32)
-    );
-    for origin in ["https://evil.example", de_url.as_str()] {
-        let r = http::request_with_headers(
+    let post = |origin: &str, body: &str| {
+        http::request_with_headers(
             &de_url,
             "POST",
-            &format!("/proposals/{proposal}/stance"),
+            &format!("/proposals/{proposal}/confirm"),
             &[
                 ("cookie".to_owned(), cookie.clone()),
                 ("origin".to_owned(), origin.to_owned()),
@@ -480,7 +484,14 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
                 ),
             ],
             Some(body.as_bytes()),
-        );
+        )
+    };
+    let forged = format!("csrf={}&nonce={nonce}", "ab".repeat(32));
+    for (origin, body) in [
+        ("https://evil.example", format!("csrf={csrf}&nonce={nonce}")),
+        (de_url.as_str(), forged),
+    ] {
+        let r = post(origin, &body);
         assert_eq!(r.status, 403, "{}", r.text());
         let problem: Value = r.json();
         assert!(
@@ -491,11 +502,21 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
             "{problem}"
         );
     }
+    // A confirmation is good once: replayed, even from the console's own
+    // origin with its token, it signs nothing.
+    let replayed = post(&de_url, &format!("csrf={csrf}&nonce={nonce}"));
+    assert_eq!(replayed.status, 409, "{}", replayed.text());
+    assert!(replayed.text().contains("console-confirmation-spent"));
     assert_eq!(server.log_size(), size, "nothing was signed");
     assert_eq!(
         de.json(&["proposal", "show", &proposal])["status"]["state"],
         "adopted"
     );
+    // A link cannot make a page claim a signature DE did not make.
+    de_browser
+        .goto(&format!("{de_url}/proposals/{draft}?signed=1"))
+        .await;
+    assert!(!de_browser.exists("#signed").await);
 
     de_browser.close().await;
     cz_browser.close().await;

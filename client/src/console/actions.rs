@@ -1,28 +1,36 @@
 //! What the console signs: a stance on a proposal's current revision
 //! (endorse, endorse with a reservation, object, abstain) and an amendment.
 //!
-//! Every action takes two POSTs. The first, from the proposal page, only
-//! shows what would be signed: the kind, the proposal, the revision's
-//! number and digest (for an amendment, the new text's digest and its
-//! changes), the TLP label it goes out under, and the words of a
-//! reservation or reason. The second, from that confirmation, signs it with
-//! the profile's key and publishes it, exactly as `entente endorse|object|
-//! abstain|amend` would (the same [`crate::commands::stance::prepare`] and
-//! [`crate::commands::amend::reply_distribution`]). The confirmation carries
-//! the digest of what it showed, and nothing else is signed: if the
-//! proposal was revised in between, or the text differs, it is refused.
+//! Every action takes two POSTs. The first, from the proposal page, signs
+//! nothing: it builds the very statement body and distribution that would
+//! be signed — as `entente endorse|object|abstain|amend` would, through
+//! [`crate::negotiation`] — keeps them in the console under a random
+//! one-time nonce ([`Pending`]), and shows them: the kind, the proposal, the
+//! revision's number and digest (for an amendment, the new text's digest
+//! and its changes), the TLP label, and the words of a reservation or
+//! reason. The second, from that confirmation, carries only the nonce: the
+//! kept statement is signed and published exactly as shown, once. A
+//! confirmation used already, expired, or for a proposal revised in between
+//! signs nothing.
 //!
-//! Both POSTs need the session's CSRF token ([`super::guard`]).
+//! Only a participant of an open proposal is offered the forms, and only
+//! one is shown a confirmation. Both POSTs need the session's CSRF token
+//! ([`super::guard`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use entente_shared::api::{Problem, ProposalView};
-use entente_shared::statement::{Amendment, Body, Stance, StatementId, TextDigest};
+use entente_shared::ledger::Status;
+use entente_shared::statement::{Amendment, Body, Distribution, Stance, StatementId, TextDigest};
 use entente_shared::views;
 use serde::Deserialize;
 
-use super::page::{self, banner, not_found_problem, problem, Banner, Frame};
+use super::page::{self, banner, not_found_problem, problem, visible, Banner, Frame};
 use super::pages::id_of;
 use super::pages::proposal::{pieces, Piece};
 use super::state::Console;
@@ -30,7 +38,61 @@ use crate::cli::Distribute;
 use crate::error::{CliError, CliResult};
 use crate::session::Session;
 
-/// The form of a stance, from the proposal page or its confirmation.
+/// How long a confirmation page may be acted on.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(15 * 60);
+/// How many confirmations may wait at once (the oldest goes first).
+const MAX_PENDING: usize = 32;
+
+/// A statement shown on a confirmation page and not signed yet.
+struct Action {
+    proposal: StatementId,
+    /// The revision it was made for: it must still be the current one.
+    revision: TextDigest,
+    distribution: Distribution,
+    body: Body,
+    made: Instant,
+}
+
+/// The statements waiting for their confirmation, by nonce.
+#[derive(Default)]
+pub struct Pending(Mutex<HashMap<String, Action>>);
+
+impl Pending {
+    /// Keeps `action`; its nonce.
+    fn keep(&self, action: Action) -> CliResult<String> {
+        use ring::rand::SecureRandom as _;
+        let mut bytes = [0u8; 16];
+        ring::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| crate::error::fail("the operating system's random source failed"))?;
+        let nonce = hex::encode(bytes);
+        let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, a| a.made.elapsed() < CONFIRM_WITHIN);
+        while pending.len() >= MAX_PENDING {
+            let Some(oldest) = pending
+                .iter()
+                .min_by_key(|(_, a)| a.made)
+                .map(|(n, _)| n.clone())
+            else {
+                break;
+            };
+            pending.remove(&oldest);
+        }
+        pending.insert(nonce.clone(), action);
+        Ok(nonce)
+    }
+
+    /// Takes the action kept under `nonce`, if it is there and not expired:
+    /// a nonce is good once.
+    fn take(&self, nonce: &str) -> Option<Action> {
+        let mut pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pending
+            .remove(nonce.trim())
+            .filter(|a| a.made.elapsed() < CONFIRM_WITHIN)
+    }
+}
+
+/// The form of a stance, from the proposal page.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StanceForm {
@@ -42,12 +104,9 @@ pub struct StanceForm {
     /// The reservation or the reason.
     #[serde(default)]
     text: String,
-    /// `yes` on the confirmation's form only.
-    #[serde(default)]
-    confirm: Option<String>,
 }
 
-/// The form of an amendment, from the proposal page or its confirmation.
+/// The form of an amendment, from the proposal page.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AmendForm {
@@ -56,35 +115,30 @@ pub struct AmendForm {
     text: String,
     #[serde(default)]
     note: String,
-    /// The digest of the text the confirmation showed.
-    #[serde(default)]
-    digest: Option<String>,
-    #[serde(default)]
-    confirm: Option<String>,
 }
 
-/// What a POST led to.
-enum Outcome {
-    /// Nothing signed yet: the confirmation page.
-    Confirm(Box<ConfirmPage>),
-    /// Signed and in the log at this entry.
-    Signed(u64),
+/// The form of a confirmation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmForm {
+    csrf: String,
+    nonce: String,
 }
 
 #[derive(Template)]
 #[template(path = "console/confirm.html")]
 struct ConfirmPage {
     frame: Frame,
-    action: String,
+    nonce: String,
     kind: &'static str,
     proposal: String,
     title: String,
     revision_number: u32,
     revision_digest: String,
     banner: Banner,
-    /// `stance` for a stance, empty for an amendment.
-    stance: String,
-    /// The reservation, reason or replacement text.
+    /// `object` for an objection (its words are a reason).
+    stance: &'static str,
+    /// The reservation or reason, or the amendment's new text, as shown.
     text: String,
     /// For an amendment: the note, the new text's digest and its changes.
     note: String,
@@ -105,7 +159,17 @@ fn admit(console: &Console, csrf: &str, id: &str) -> Result<StatementId, Problem
     id_of(id, "proposal")
 }
 
-/// `POST /proposals/{id}/stance`.
+/// A shape the shared checks refuse, as the page shows it.
+fn invalid(e: impl std::fmt::Display) -> CliError {
+    CliError::Problem(problem(
+        400,
+        "invalid",
+        "not a valid statement",
+        &e.to_string(),
+    ))
+}
+
+/// `POST /proposals/{id}/stance`: the confirmation of a stance.
 pub async fn stance(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -117,8 +181,8 @@ pub async fn stance(
         Ok(id) => id,
         Err(p) => return page::problem_response(&req, &p),
     };
-    let outcome = Console::with_session(&console, move |console, session| {
-        let view = current_view(session, &proposal, &form.revision)?;
+    let page = Console::with_session(&console, move |console, session| {
+        let view = actionable(console, session, &proposal, &form.revision)?;
         let text = typed(&form.text);
         let stance = match form.stance.as_str() {
             "endorse" => Stance::Endorse,
@@ -138,36 +202,42 @@ pub async fn stance(
         let revision = rec.current();
         let (endorsement, distribution) =
             crate::negotiation::stance(session, rec, revision, stance, &Distribute::default())?;
-        if form.confirm.as_deref() != Some("yes") {
-            let words = match &endorsement.position {
-                Stance::EndorseWithReservation { reservation: t }
-                | Stance::Object { reason: t } => t.clone(),
-                _ => String::new(),
-            };
-            return Ok(Outcome::Confirm(Box::new(ConfirmPage {
-                frame: Frame::new(console, "proposals"),
-                action: format!("/proposals/{}/stance", rec.meta.id),
-                kind: endorsement.position.label(),
-                proposal: rec.meta.id.to_string(),
-                title: rec.title.clone(),
-                revision_number: revision.number,
-                revision_digest: revision.digest.to_string(),
-                banner: banner(&distribution),
-                stance: form.stance.clone(),
-                text: words,
-                note: String::new(),
-                new_digest: String::new(),
-                changes: Vec::new(),
-            })));
-        }
-        let receipt = session.publish(distribution, Body::Endorsement(endorsement))?;
-        Ok(Outcome::Signed(receipt.index))
+        let words = match &endorsement.position {
+            Stance::EndorseWithReservation { reservation: t } | Stance::Object { reason: t } => {
+                t.clone()
+            }
+            _ => String::new(),
+        };
+        let kind = endorsement.position.label();
+        let objection = matches!(endorsement.position, Stance::Object { .. });
+        let nonce = console.pending.keep(Action {
+            proposal: rec.meta.id,
+            revision: revision.digest,
+            distribution: distribution.clone(),
+            body: Body::Endorsement(endorsement),
+            made: Instant::now(),
+        })?;
+        Ok(ConfirmPage {
+            frame: Frame::new(console, "proposals"),
+            nonce,
+            kind,
+            proposal: rec.meta.id.to_string(),
+            title: visible(&rec.title),
+            revision_number: revision.number,
+            revision_digest: revision.digest.to_string(),
+            banner: banner(&distribution),
+            stance: if objection { "object" } else { "" },
+            text: visible(&words),
+            note: String::new(),
+            new_digest: String::new(),
+            changes: Vec::new(),
+        })
     })
     .await;
-    respond(&req, &id, outcome)
+    page::answer(&req, page)
 }
 
-/// `POST /proposals/{id}/amend`.
+/// `POST /proposals/{id}/amend`: the confirmation of an amendment.
 pub async fn amend(
     req: HttpRequest,
     console: web::Data<Console>,
@@ -179,8 +249,8 @@ pub async fn amend(
         Ok(id) => id,
         Err(p) => return page::problem_response(&req, &p),
     };
-    let outcome = Console::with_session(&console, move |console, session| {
-        let view = current_view(session, &proposal, &form.revision)?;
+    let page = Console::with_session(&console, move |console, session| {
+        let view = actionable(console, session, &proposal, &form.revision)?;
         let rec = &view.record;
         let current = rec.current();
         let amendment = Amendment {
@@ -190,80 +260,131 @@ pub async fn amend(
             note: typed(&form.note),
         };
         let body = Body::Amendment(amendment.clone());
-        body.validate().map_err(crate::error::fail)?;
+        body.validate().map_err(invalid)?;
         let distribution =
             crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
-        let digest = TextDigest::of(&amendment.text).to_string();
-        if form.confirm.as_deref() != Some("yes") {
-            return Ok(Outcome::Confirm(Box::new(ConfirmPage {
-                frame: Frame::new(console, "proposals"),
-                action: format!("/proposals/{}/amend", rec.meta.id),
-                kind: "amendment",
-                proposal: rec.meta.id.to_string(),
-                title: rec.title.clone(),
-                revision_number: current.number,
-                revision_digest: current.digest.to_string(),
-                banner: banner(&distribution),
-                stance: String::new(),
-                changes: pieces(&current.text, &amendment.text),
-                text: amendment.text,
-                note: amendment.note,
-                new_digest: digest,
-            })));
-        }
-        if form.digest.as_deref() != Some(digest.as_str()) {
-            return Err(CliError::Problem(problem(
-                409,
-                "changed",
-                "not what was confirmed",
-                "the text differs from the one the confirmation showed: nothing was signed",
-            )));
-        }
-        let receipt = session.publish(distribution, body)?;
-        Ok(Outcome::Signed(receipt.index))
+        let nonce = console.pending.keep(Action {
+            proposal: rec.meta.id,
+            revision: current.digest,
+            distribution: distribution.clone(),
+            body,
+            made: Instant::now(),
+        })?;
+        Ok(ConfirmPage {
+            frame: Frame::new(console, "proposals"),
+            nonce,
+            kind: "amendment",
+            proposal: rec.meta.id.to_string(),
+            title: visible(&rec.title),
+            revision_number: current.number,
+            revision_digest: current.digest.to_string(),
+            banner: banner(&distribution),
+            stance: "",
+            changes: pieces(&current.text, &amendment.text),
+            new_digest: TextDigest::of(&amendment.text).to_string(),
+            text: visible(&amendment.text),
+            note: visible(&amendment.note),
+        })
     })
     .await;
-    respond(&req, &id, outcome)
+    page::answer(&req, page)
+}
+
+/// `POST /proposals/{id}/confirm`: signs and publishes what the
+/// confirmation with this nonce showed, once.
+pub async fn confirm(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    id: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let proposal = match admit(&console, &form.csrf, &id) {
+        Ok(id) => id,
+        Err(p) => return page::problem_response(&req, &p),
+    };
+    let spent = || {
+        problem(
+            409,
+            "confirmation-spent",
+            "this confirmation was used or has expired",
+            "nothing was signed now: open the proposal again to see where it stands and what you signed",
+        )
+    };
+    let Some(action) = console.pending.take(&form.nonce) else {
+        return page::problem_response(&req, &spent());
+    };
+    if action.proposal != proposal {
+        return page::problem_response(&req, &spent());
+    }
+    let signed = Console::with_session(&console, move |console, session| {
+        actionable(
+            console,
+            session,
+            &action.proposal,
+            &action.revision.to_string(),
+        )?;
+        let receipt = session.publish(action.distribution, action.body)?;
+        Ok(receipt.index)
+    })
+    .await;
+    match signed {
+        Ok(index) => HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/proposals/{proposal}?signed={index}"),
+            ))
+            .finish(),
+        Err(p) => page::problem_response(&req, &p),
+    }
 }
 
 /// The proposal `id` as this delegation's fold holds it, refused unless
-/// `revision` (what the page showed) is still its current revision.
-fn current_view(session: &Session, id: &StatementId, revision: &str) -> CliResult<ProposalView> {
+/// this delegation takes part in it, it is open, and `revision` (what the
+/// page showed) is still its current revision.
+fn actionable(
+    console: &Console,
+    session: &Session,
+    id: &StatementId,
+    revision: &str,
+) -> CliResult<ProposalView> {
     let (ledger, reader) = session.own_view()?;
     let view = views::proposal(ledger, &reader, id)
         .ok_or_else(|| CliError::Problem(not_found_problem("proposal")))?;
-    let current = view.record.current();
+    let rec = &view.record;
+    if !rec.participants.contains(&console.me) {
+        return Err(CliError::Problem(problem(
+            403,
+            "not-a-participant",
+            "not a participant",
+            &format!(
+                "{} does not take part in this proposal: nothing was signed",
+                console.me
+            ),
+        )));
+    }
+    if !matches!(rec.status, Status::Open) {
+        return Err(CliError::Problem(problem(
+            409,
+            "closed",
+            "the proposal is closed",
+            &format!(
+                "it is {}: nothing was signed",
+                crate::negotiation::proposal_status(rec)
+            ),
+        )));
+    }
+    let current = rec.current();
     if current.digest.to_string() != revision.trim() {
         return Err(CliError::Problem(problem(
             409,
             "stale-revision",
             "the proposal was revised",
             &format!(
-                "the page showed another revision; revision {} (digest {}) is now the current one: reload the proposal and read it before taking a position",
+                "the page showed another revision; revision {} (digest {}) is now the current one: nothing was signed. Read it before taking a position",
                 current.number, current.digest
             ),
         )));
     }
     Ok(view)
-}
-
-/// The confirmation page, or back to the proposal once signed.
-fn respond(
-    req: &HttpRequest,
-    id: &str,
-    outcome: Result<Outcome, entente_shared::api::Problem>,
-) -> HttpResponse {
-    match outcome {
-        Ok(Outcome::Confirm(page)) => page::html(page.as_ref()),
-        Ok(Outcome::Signed(index)) => HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!(
-                    "/proposals/{}?signed={index}",
-                    crate::session::url_encode(id)
-                ),
-            ))
-            .finish(),
-        Err(p) => page::problem_response(req, &p),
-    }
 }

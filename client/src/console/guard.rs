@@ -93,12 +93,14 @@ impl Guard {
     pub fn new(bound: SocketAddr) -> CliResult<Guard> {
         let port = bound.port();
         let mut hosts = vec![bound.to_string(), format!("localhost:{port}")];
-        if bound.ip().is_ipv4() {
-            hosts.push(format!("127.0.0.1:{port}"));
+        let loopback = if bound.ip().is_ipv4() {
+            format!("127.0.0.1:{port}")
         } else {
-            hosts.push(format!("[::1]:{port}"));
+            format!("[::1]:{port}")
+        };
+        if !hosts.contains(&loopback) {
+            hosts.push(loopback);
         }
-        hosts.dedup();
         Ok(Guard {
             origin: format!("http://{bound}"),
             cookie: format!("{COOKIE}{port}"),
@@ -159,12 +161,16 @@ impl Guard {
         if path == "/login" || path == "/style.css" {
             return Ok(());
         }
-        let has_session = req
-            .cookie(&self.cookie)
-            .is_some_and(|c| self.session.matches(c.value()));
+        // Every cookie of that name: another site on this host could set
+        // one for a narrower path, which the browser sends first.
+        let has_session = req.cookies().is_ok_and(|cookies| {
+            cookies
+                .iter()
+                .any(|c| c.name() == self.cookie && self.session.matches(c.value()))
+        });
         if !has_session {
             return Err(page::problem(
-                401,
+                403,
                 "no-session",
                 "no console session",
                 "open the URL `entente console` printed (it works once, in one browser); restart the console for a new one",
@@ -287,7 +293,7 @@ mod tests {
             .uri("/")
             .insert_header((header::HOST, "localhost:4000"))
             .to_http_request();
-        assert_eq!(g.check(&no_cookie).unwrap_err().status, 401);
+        assert_eq!(g.check(&no_cookie).unwrap_err().status, 403);
         let wrong_cookie = TestRequest::get()
             .uri("/")
             .insert_header((header::HOST, "localhost:4000"))
@@ -296,7 +302,7 @@ mod tests {
                 "ab".repeat(32),
             ))
             .to_http_request();
-        assert_eq!(g.check(&wrong_cookie).unwrap_err().status, 401);
+        assert_eq!(g.check(&wrong_cookie).unwrap_err().status, 403);
         let cross = TestRequest::post()
             .uri("/proposals/x/stance")
             .insert_header((header::HOST, "127.0.0.1:4000"))

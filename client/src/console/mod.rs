@@ -65,7 +65,7 @@ pub fn run(home: &std::path::Path, json_out: bool, args: ConsoleArgs) -> CliResu
             .app_data(
                 web::FormConfig::default()
                     .limit(MAX_FORM_BYTES)
-                    .error_handler(page::bad_input),
+                    .error_handler(page::bad_form),
             )
             .app_data(web::QueryConfig::default().error_handler(page::bad_input))
             .app_data(web::PathConfig::default().error_handler(page::bad_input))
@@ -101,6 +101,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/proposals/{id}", web::get().to(pages::proposal::show))
         .route("/proposals/{id}/stance", web::post().to(actions::stance))
         .route("/proposals/{id}/amend", web::post().to(actions::amend))
+        .route("/proposals/{id}/confirm", web::post().to(actions::confirm))
         .route("/declarations", web::get().to(pages::declarations::list))
         .route(
             "/declarations/{id}",

@@ -14,9 +14,9 @@ use entente_shared::statement::Distribution;
 use crate::error::CliError;
 use crate::output::marking;
 
-/// No script, no frame, nothing from elsewhere: styles and images from the
-/// console itself, forms posted to it only.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// No script, no frame, no image, nothing from elsewhere: the console's own
+/// stylesheet, forms posted to the console only.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Headers on every answer.
 pub fn security_headers() -> DefaultHeaders {
@@ -123,6 +123,13 @@ pub fn problem_of(e: &CliError) -> Problem {
         ),
         CliError::Untrusted(why) => problem(502, "untrusted", "checkpoint not trusted", why),
         CliError::Archive(why) => problem(502, "archive", "archive does not verify", why),
+        // The host unreachable or failing: a gateway's error, not the user's.
+        CliError::Other(why) if why.chain().any(|c| c.is::<reqwest::Error>()) => problem(
+            502,
+            "unreachable",
+            "the log server did not answer",
+            &format!("{why:#}"),
+        ),
         CliError::Other(why) => problem(400, "failed", "could not be done", &format!("{why:#}")),
     }
 }
@@ -169,6 +176,29 @@ struct ProblemPage<'a> {
     problem_type: &'a str,
 }
 
+/// Characters that change how a text looks without showing — zero-width
+/// ones, bidirectional controls, the byte order mark, the soft hyphen —
+/// shown as `⟨U+202E⟩`, so a text reads as the bytes a digest covers.
+pub fn visible(text: &str) -> String {
+    let hidden = |c: char| {
+        matches!(c as u32,
+            0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
+            | 0x2066..=0x2069 | 0xFEFF)
+    };
+    if !text.chars().any(hidden) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("⟨U+{:04X}⟩", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A malformed path, query or form: refused before anything is read or signed.
 pub fn bad_input(
     e: impl std::fmt::Display + std::fmt::Debug + 'static,
@@ -177,6 +207,22 @@ pub fn bad_input(
     let p = problem(400, "bad-request", "malformed request", &e.to_string());
     let response = problem_response(req, &p);
     actix_web::error::InternalError::from_response(e, response).into()
+}
+
+/// A form refused before anything is read or signed: too large (413), or
+/// malformed (400).
+pub fn bad_form(e: actix_web::error::UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    if let actix_web::error::UrlencodedError::Overflow { size, limit } = &e {
+        let p = problem(
+            413,
+            "too-large",
+            "form too large",
+            &format!("the form has {size} bytes; the console takes at most {limit}"),
+        );
+        let response = problem_response(req, &p);
+        return actix_web::error::InternalError::from_response(e, response).into();
+    }
+    bad_input(e, req)
 }
 
 /// Any path the console does not serve.
@@ -246,5 +292,11 @@ mod tests {
         assert_eq!(b.class, "tlp-amber");
         assert_eq!(b.label, "TLP:AMBER (US)");
         assert_eq!(banner(&Distribution::green()).class, "tlp-green");
+    }
+
+    #[test]
+    fn invisible_and_direction_changing_characters_are_shown() {
+        assert_eq!(visible("plain text"), "plain text");
+        assert_eq!(visible("a\u{202E}b\u{200B}c"), "a⟨U+202E⟩b⟨U+200B⟩c");
     }
 }

@@ -10,6 +10,7 @@ use actix_web::web;
 use entente_shared::api::Problem;
 use entente_shared::statement::DelegationCode;
 
+use super::actions::Pending;
 use super::guard::Guard;
 use super::page;
 use crate::error::CliResult;
@@ -21,6 +22,8 @@ pub struct Console {
     home: PathBuf,
     pub me: DelegationCode,
     pub guard: Guard,
+    /// Statements shown on a confirmation page, not signed yet.
+    pub pending: Pending,
     /// Held while a request reads or writes the profile.
     work: Mutex<()>,
 }
@@ -31,6 +34,7 @@ impl Console {
             home,
             me,
             guard: Guard::new(bound)?,
+            pending: Pending::default(),
             work: Mutex::new(()),
         })
     }
@@ -61,8 +65,9 @@ impl Console {
         }
     }
 
-    /// Runs `work` off the async workers with the profile's folder only
-    /// (no server contact), one request at a time.
+    /// Runs `work` off the async workers, one request at a time, leaving it
+    /// to open the profile and reach the server as it sees fit (the health
+    /// page, which must answer when the log does not check out).
     pub async fn offline<T, F>(console: &web::Data<Console>, work: F) -> Result<T, Problem>
     where
         T: Send + 'static,

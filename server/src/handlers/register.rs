@@ -204,9 +204,12 @@ fn index_html(
          <p>Compare this key with one from elsewhere — every delegation pinned it when it \
          joined (<code>entente init</code>) — as any host could print any key here.</p>\n\
          <ol>\n\
-         <li>Obtain an archive of the log: any delegation writes one with \
-         <code>entente archive export FILE</code> (it holds every CLEAR entry, with the \
-         checkpoint and an inclusion proof for each).</li>\n\
+         <li>A delegation of the log checks a declaration with its own profile \
+         (<code>entente declaration show ID</code>, which reads its verified copy of the log), \
+         or writes an archive of everything it may read with \
+         <code>entente archive export FILE</code>: the checkpoint, every entry and an inclusion \
+         proof for each. An archive holds GREEN and restricted entries too, so it goes only to \
+         those who may read them; whoever holds one checks it as follows.</li>\n\
          <li>Verify it offline, with no server and no profile: every hash, proof, signature and \
          roster rule is checked, then every declaration printed; the declaration's id, title and \
          signatories must be among them.\
@@ -226,7 +229,7 @@ fn index_html(
 }
 
 /// One declaration of the register: title (to its document), when and at
-/// which log entry it was adopted, its signatories by full name, its rule
+/// which log entry it was adopted, its signatories by code (names come from GREEN admissions), its rule
 /// and its id. Every text a delegation wrote is escaped.
 fn entry_html(s: &mut String, d: &Declaration, p: &Parties) {
     let e = escape;

@@ -109,7 +109,14 @@ pub async fn show(req: HttpRequest, console: web::Data<Console>) -> HttpResponse
                 return Ok(page);
             }
         };
-        let roster = session.fold()?.roster();
+        let roster = match session.fold() {
+            Ok(ledger) => ledger.roster(),
+            Err(e) => {
+                page.fork = matches!(e, CliError::Inconsistent(_));
+                page.alarm = Some(format!("{e:#}"));
+                return Ok(page);
+            }
+        };
         let assessed = crate::trust::assess(&session.profile, session.checkpoint.clone(), roster);
         let cp = &assessed.checkpoint.checkpoint;
         page.size = Some(cp.size);

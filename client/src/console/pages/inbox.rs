@@ -3,6 +3,8 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use entente_shared::ledger::EntryMeta;
+use entente_shared::statement::{Distribution, Tlp};
 use entente_shared::views;
 use time::OffsetDateTime;
 
@@ -54,6 +56,23 @@ struct InboxPage {
     witness: Option<u64>,
 }
 
+/// The most restricted label among new messages (a reply may narrow its
+/// thread's audience, never widen it).
+fn strictest(messages: &[EntryMeta]) -> &Distribution {
+    let rank = |d: &Distribution| match d.tlp {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    };
+    messages
+        .iter()
+        .map(|m| &m.distribution)
+        .max_by_key(|d| (rank(d), std::cmp::Reverse(d.to.len())))
+        .expect("replies are never empty")
+}
+
 /// `GET /`.
 pub async fn show(req: HttpRequest, console: web::Data<Console>) -> HttpResponse {
     let page = Console::with_session(&console, |console, session| {
@@ -61,11 +80,15 @@ pub async fn show(req: HttpRequest, console: web::Data<Console>) -> HttpResponse
         let inbox = views::inbox(ledger, &reader, &console.me, OffsetDateTime::now_utc());
         let witness =
             crate::trust::witness_due(session, ledger)?.and_then(|w| w["latest_size"].as_u64());
-        let distribution = |id| {
-            ledger
-                .audience(id)
-                .map(|a| banner(&a.distribution))
-                .unwrap_or_else(|| banner(&entente_shared::statement::Distribution::green()))
+        // Every item comes from the fold, which knows its audience; should
+        // one not, it is labelled as the strictest, never as open.
+        let distribution = |id| match ledger.audience(id) {
+            Some(a) => banner(&a.distribution),
+            None => Banner {
+                class: "tlp-red",
+                label: "TLP: unknown".into(),
+                meaning: "The label of this item is not known: treat it as TLP:RED.",
+            },
         };
         let awaiting = inbox
             .awaiting_position
@@ -106,7 +129,7 @@ pub async fn show(req: HttpRequest, console: web::Data<Console>) -> HttpResponse
                     last_author: last.author.to_string(),
                     last_index: last.index,
                     when: timestamp(last.issued_at),
-                    banner: banner(&last.distribution),
+                    banner: banner(strictest(&r.messages)),
                 })
             })
             .collect();

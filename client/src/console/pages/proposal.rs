@@ -14,7 +14,7 @@ use entente_shared::views;
 use serde::Deserialize;
 
 use super::id_of;
-use crate::console::page::{self, banner, not_found_problem, Banner, Frame};
+use crate::console::page::{self, banner, not_found_problem, visible, Banner, Frame};
 use crate::console::state::Console;
 use crate::diff::{runs, Change, Run};
 use crate::negotiation::{amendment_status, proposal_status};
@@ -89,7 +89,7 @@ pub fn pieces(from: &str, to: &str) -> Vec<Piece> {
                 Change::Removed => "removed",
                 Change::Added => "added",
             },
-            text,
+            text: visible(&text),
         })
         .collect()
 }
@@ -145,7 +145,12 @@ struct ShowPage {
     tally: String,
     current_number: u32,
     current_digest: String,
+    /// As shown (hidden characters made visible).
+    current_shown: String,
+    /// As it is, for the amendment form to start from.
     current_text: String,
+    /// The current text holds characters that do not show.
+    hidden_characters: bool,
     revisions: Vec<Revision>,
     notes: Vec<Note>,
     amendments: Vec<Amendment>,
@@ -221,7 +226,7 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
                                 revision: r.number,
                                 delegation: p.to_string(),
                                 label: pos.stance.label(),
-                                text: why.clone(),
+                                text: visible(why),
                             });
                         }
                     }
@@ -235,7 +240,7 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
                 digest: r.digest.to_string(),
                 index: r.meta.index,
                 when: timestamp(r.meta.issued_at),
-                note: r.note.clone(),
+                note: visible(&r.note),
                 changes,
                 cells,
             }
@@ -252,7 +257,7 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
                 index: a.meta.index,
                 on: base.map_or_else(|| short(&a.revision), |r| r.number.to_string()),
                 status: amendment_status(&a.status),
-                note: a.note.clone(),
+                note: visible(&a.note),
                 changes: pieces(base.map_or("", |r| r.text.as_str()), &a.text),
                 banner: banner(&a.meta.distribution),
             }
@@ -260,10 +265,23 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
         .collect();
     let current = rec.current();
     let open = matches!(rec.status, Status::Open);
+    // A notice only for an entry that is this delegation's own statement on
+    // this proposal: a link cannot make it claim a signature.
+    let me = console.me;
+    let signed = signed.filter(|n| {
+        rec.positions
+            .iter()
+            .any(|p| p.meta.index == *n && p.meta.author == me)
+            || rec
+                .amendments
+                .iter()
+                .any(|a| a.meta.index == *n && a.meta.author == me)
+    });
+    let current_shown = visible(&current.text);
     ShowPage {
         frame: Frame::new(console, "proposals"),
         id: rec.meta.id.to_string(),
-        title: rec.title.clone(),
+        title: visible(&rec.title),
         banner: banner(&rec.meta.distribution),
         proposer: rec.meta.author.to_string(),
         participants: rec.participants.iter().map(ToString::to_string).collect(),
@@ -274,6 +292,8 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
         tally: tally(view),
         current_number: current.number,
         current_digest: current.digest.to_string(),
+        hidden_characters: current_shown != current.text,
+        current_shown,
         current_text: current.text.clone(),
         revisions,
         notes,
