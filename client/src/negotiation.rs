@@ -5,8 +5,8 @@
 
 use entente_shared::api::ProposalView;
 use entente_shared::ledger::proposals::RevisionRecord;
-use entente_shared::ledger::{AmendmentStatus, ProposalRecord, Status};
-use entente_shared::statement::{Distribution, Endorsement, Stance};
+use entente_shared::ledger::{AmendmentRecord, AmendmentStatus, ProposalRecord, Status};
+use entente_shared::statement::{Distribution, Endorsement, Revision, Stance};
 
 use crate::cli::{Distribute, Parent};
 use crate::error::CliResult;
@@ -53,6 +53,28 @@ pub fn reply_distribution(
             distribution: &view.record.meta.distribution,
         }),
     )
+}
+
+/// The revision of `view` that takes amendment `a`: its text (or `text`,
+/// a merged one), noted as taking it unless `note` says otherwise.
+pub fn taking(
+    view: &ProposalView,
+    a: &AmendmentRecord,
+    text: String,
+    note: Option<String>,
+) -> Revision {
+    Revision {
+        proposal: view.record.meta.id,
+        text,
+        note: note.unwrap_or_else(|| {
+            format!(
+                "takes amendment {} by {}",
+                crate::output::short(&a.meta.id),
+                a.meta.author
+            )
+        }),
+        amendments: vec![a.meta.id],
+    }
 }
 
 /// `open`, `adopted …` or `expired …`. The fold closes a proposal with the

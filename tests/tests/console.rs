@@ -514,9 +514,41 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
     );
     // A link cannot make a page claim a signature DE did not make.
     de_browser
-        .goto(&format!("{de_url}/proposals/{draft}?signed=1"))
+        .goto(&format!("{de_url}/proposals/{draft}?signed={draft}"))
         .await;
     assert!(!de_browser.exists("#signed").await);
+
+    // CZ, the draft's proposer, takes DE's amendment into a new revision
+    // from its console.
+    let amendment_id = cz.json(&["proposal", "show", &draft])["amendments"][0]["meta"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cz_browser
+        .goto(&format!("{cz_url}/proposals/{draft}"))
+        .await;
+    cz_browser
+        .click(&format!("#amendment-{amendment_id} button.accept"))
+        .await;
+    assert_eq!(
+        cz_browser.text("#sign-kind").await,
+        "revision taking the amendment"
+    );
+    assert_eq!(cz_browser.text("#sign-digest").await, new_digest);
+    cz_browser.screenshot("console-take-amendment").await;
+    cz_browser.click("#confirm").await;
+    assert!(cz_browser.exists("#signed").await);
+    let revised = cz.json(&["proposal", "show", &draft]);
+    assert_eq!(revised["revisions"][1]["text"], amended, "{revised}");
+    assert_eq!(
+        revised["amendments"][0]["status"]["state"], "accepted",
+        "{revised}"
+    );
+    // DE, not the proposer, is offered no decision, and is refused one.
+    de_browser
+        .goto(&format!("{de_url}/proposals/{draft}"))
+        .await;
+    assert!(!de_browser.exists("button.accept").await);
 
     de_browser.close().await;
     cz_browser.close().await;

@@ -6,7 +6,7 @@
 
 use entente_shared::api::ProposalView;
 use entente_shared::ledger::AmendmentRecord;
-use entente_shared::statement::{Amendment, AmendmentRejection, Body, Revision, TextDigest};
+use entente_shared::statement::{Amendment, AmendmentRejection, Body, TextDigest};
 use entente_shared::views;
 use serde_json::json;
 
@@ -92,14 +92,7 @@ pub fn run(ctx: &Context, cmd: AmendmentCommand) -> CliResult<()> {
                 Some(path) => read_text(&path)?,
                 None => a.text.clone(),
             };
-            let revision = Revision {
-                proposal: view.record.meta.id,
-                text,
-                note: note.unwrap_or_else(|| {
-                    format!("takes amendment {} by {}", short(&a.meta.id), a.meta.author)
-                }),
-                amendments: vec![a.meta.id],
-            };
+            let revision = crate::negotiation::taking(&view, &a, text, note);
             let digest = TextDigest::of(&revision.text);
             let number = view.record.revisions.len();
             let extra = json!({

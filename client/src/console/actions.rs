@@ -1,5 +1,7 @@
 //! What the console signs: a stance on a proposal's current revision
-//! (endorse, endorse with a reservation, object, abstain) and an amendment.
+//! (endorse, endorse with a reservation, object, abstain), an amendment,
+//! and the proposer's decision on an amendment (a revision taking it, or a
+//! rejection with a reason).
 //!
 //! Every action takes two POSTs. The first, from the proposal page, signs
 //! nothing: it builds the very statement body and distribution that would
@@ -13,8 +15,9 @@
 //! confirmation used already, expired, or for a proposal revised in between
 //! signs nothing.
 //!
-//! Only a participant of an open proposal is offered the forms, and only
-//! one is shown a confirmation. Both POSTs need the session's CSRF token
+//! Only a participant of an open proposal is offered a stance or an
+//! amendment, and only its proposer a decision; no one else is shown a
+//! confirmation. Both POSTs need the session's CSRF token
 //! ([`super::guard`]).
 
 use std::collections::HashMap;
@@ -25,8 +28,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use entente_shared::api::{Problem, ProposalView};
-use entente_shared::ledger::Status;
-use entente_shared::statement::{Amendment, Body, Distribution, Stance, StatementId, TextDigest};
+use entente_shared::ledger::{AmendmentStatus, Status};
+use entente_shared::statement::{
+    Amendment, AmendmentRejection, Body, Distribution, Stance, StatementId, TextDigest,
+};
 use entente_shared::views;
 use serde::Deserialize;
 
@@ -43,9 +48,19 @@ const CONFIRM_WITHIN: Duration = Duration::from_secs(15 * 60);
 /// How many confirmations may wait at once (the oldest goes first).
 const MAX_PENDING: usize = 32;
 
+/// Who may sign an action on a proposal.
+#[derive(Clone, Copy)]
+enum Who {
+    /// A stance or an amendment: a participant.
+    Participant,
+    /// A decision on an amendment: the proposer.
+    Proposer,
+}
+
 /// A statement shown on a confirmation page and not signed yet.
 struct Action {
     proposal: StatementId,
+    who: Who,
     /// The revision it was made for: it must still be the current one.
     revision: TextDigest,
     distribution: Distribution,
@@ -136,8 +151,8 @@ struct ConfirmPage {
     revision_number: u32,
     revision_digest: String,
     banner: Banner,
-    /// `object` for an objection (its words are a reason).
-    stance: &'static str,
+    /// What the words are: `Reservation`, `Reason`, or empty.
+    words: &'static str,
     /// The reservation or reason, or the amendment's new text, as shown.
     text: String,
     /// For an amendment: the note, the new text's digest and its changes.
@@ -182,7 +197,13 @@ pub async fn stance(
         Err(p) => return page::problem_response(&req, &p),
     };
     let page = Console::with_session(&console, move |console, session| {
-        let view = actionable(console, session, &proposal, &form.revision)?;
+        let view = actionable(
+            console,
+            session,
+            &proposal,
+            &form.revision,
+            Who::Participant,
+        )?;
         let text = typed(&form.text);
         let stance = match form.stance.as_str() {
             "endorse" => Stance::Endorse,
@@ -209,9 +230,13 @@ pub async fn stance(
             _ => String::new(),
         };
         let kind = endorsement.position.label();
-        let objection = matches!(endorsement.position, Stance::Object { .. });
+        let words_are = match endorsement.position {
+            Stance::Object { .. } => "Reason",
+            _ => "Reservation",
+        };
         let nonce = console.pending.keep(Action {
             proposal: rec.meta.id,
+            who: Who::Participant,
             revision: revision.digest,
             distribution: distribution.clone(),
             body: Body::Endorsement(endorsement),
@@ -226,7 +251,7 @@ pub async fn stance(
             revision_number: revision.number,
             revision_digest: revision.digest.to_string(),
             banner: banner(&distribution),
-            stance: if objection { "object" } else { "" },
+            words: words_are,
             text: visible(&words),
             note: String::new(),
             new_digest: String::new(),
@@ -250,7 +275,13 @@ pub async fn amend(
         Err(p) => return page::problem_response(&req, &p),
     };
     let page = Console::with_session(&console, move |console, session| {
-        let view = actionable(console, session, &proposal, &form.revision)?;
+        let view = actionable(
+            console,
+            session,
+            &proposal,
+            &form.revision,
+            Who::Participant,
+        )?;
         let rec = &view.record;
         let current = rec.current();
         let amendment = Amendment {
@@ -265,6 +296,7 @@ pub async fn amend(
             crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
         let nonce = console.pending.keep(Action {
             proposal: rec.meta.id,
+            who: Who::Participant,
             revision: current.digest,
             distribution: distribution.clone(),
             body,
@@ -279,11 +311,142 @@ pub async fn amend(
             revision_number: current.number,
             revision_digest: current.digest.to_string(),
             banner: banner(&distribution),
-            stance: "",
+            words: "",
             changes: pieces(&current.text, &amendment.text),
             new_digest: TextDigest::of(&amendment.text).to_string(),
             text: visible(&amendment.text),
             note: visible(&amendment.note),
+        })
+    })
+    .await;
+    page::answer(&req, page)
+}
+
+/// The form of a decision on an amendment, from the proposal page.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideForm {
+    csrf: String,
+    revision: String,
+    /// Why it is rejected (rejections only).
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /proposals/{id}/amendments/{amendment}/accept`: the confirmation
+/// of a new revision that takes the amendment.
+pub async fn accept(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<(String, String)>,
+    form: web::Form<DecideForm>,
+) -> HttpResponse {
+    decide(req, console, path.into_inner(), form.into_inner(), true).await
+}
+
+/// `POST /proposals/{id}/amendments/{amendment}/reject`: the confirmation
+/// of the amendment's rejection.
+pub async fn reject(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    path: web::Path<(String, String)>,
+    form: web::Form<DecideForm>,
+) -> HttpResponse {
+    decide(req, console, path.into_inner(), form.into_inner(), false).await
+}
+
+/// The proposer's decision on a pending amendment, as
+/// `entente amendment accept|reject` would sign it.
+async fn decide(
+    req: HttpRequest,
+    console: web::Data<Console>,
+    (id, amendment): (String, String),
+    form: DecideForm,
+    take: bool,
+) -> HttpResponse {
+    let proposal = match admit(&console, &form.csrf, &id) {
+        Ok(id) => id,
+        Err(p) => return page::problem_response(&req, &p),
+    };
+    let amendment = match id_of(&amendment, "amendment") {
+        Ok(id) => id,
+        Err(p) => return page::problem_response(&req, &p),
+    };
+    let page = Console::with_session(&console, move |console, session| {
+        let view = actionable(console, session, &proposal, &form.revision, Who::Proposer)?;
+        let rec = &view.record;
+        let current = rec.current();
+        let a = rec
+            .amendments
+            .iter()
+            .find(|a| a.meta.id == amendment)
+            .ok_or_else(|| CliError::Problem(not_found_problem("amendment")))?;
+        if !matches!(a.status, AmendmentStatus::Pending) {
+            return Err(CliError::Problem(problem(
+                409,
+                "decided",
+                "the amendment is decided",
+                &format!(
+                    "it is {}: nothing was signed",
+                    crate::negotiation::amendment_status(&a.status)
+                ),
+            )));
+        }
+        let (body, kind, words, text, new_digest, changes) = if take {
+            let revision = crate::negotiation::taking(&view, a, a.text.clone(), None);
+            let digest = TextDigest::of(&revision.text).to_string();
+            let changes = pieces(&current.text, &revision.text);
+            let text = visible(&revision.text);
+            (
+                Body::Revision(revision),
+                "revision taking the amendment",
+                "",
+                text,
+                digest,
+                changes,
+            )
+        } else {
+            let reason = typed(&form.reason);
+            let text = visible(&reason);
+            let rejection = AmendmentRejection {
+                proposal: rec.meta.id,
+                amendment: a.meta.id,
+                reason,
+            };
+            (
+                Body::AmendmentRejection(rejection),
+                "amendment rejection",
+                "Reason",
+                text,
+                String::new(),
+                Vec::new(),
+            )
+        };
+        body.validate().map_err(invalid)?;
+        let distribution =
+            crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
+        let nonce = console.pending.keep(Action {
+            proposal: rec.meta.id,
+            who: Who::Proposer,
+            revision: current.digest,
+            distribution: distribution.clone(),
+            body,
+            made: Instant::now(),
+        })?;
+        Ok(ConfirmPage {
+            frame: Frame::new(console, "proposals"),
+            nonce,
+            kind,
+            proposal: rec.meta.id.to_string(),
+            title: visible(&rec.title),
+            revision_number: current.number,
+            revision_digest: current.digest.to_string(),
+            banner: banner(&distribution),
+            words,
+            text,
+            note: String::new(),
+            new_digest,
+            changes,
         })
     })
     .await;
@@ -323,16 +486,17 @@ pub async fn confirm(
             session,
             &action.proposal,
             &action.revision.to_string(),
+            action.who,
         )?;
         let receipt = session.publish(action.distribution, action.body)?;
-        Ok(receipt.index)
+        Ok(receipt.id)
     })
     .await;
     match signed {
-        Ok(index) => HttpResponse::SeeOther()
+        Ok(id) => HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
-                format!("/proposals/{proposal}?signed={index}"),
+                format!("/proposals/{proposal}?signed={id}"),
             ))
             .finish(),
         Err(p) => page::problem_response(&req, &p),
@@ -340,27 +504,35 @@ pub async fn confirm(
 }
 
 /// The proposal `id` as this delegation's fold holds it, refused unless
-/// this delegation takes part in it, it is open, and `revision` (what the
-/// page showed) is still its current revision.
+/// this delegation may act on it (`who`), it is open, and `revision` (what
+/// the page showed) is still its current revision.
 fn actionable(
     console: &Console,
     session: &Session,
     id: &StatementId,
     revision: &str,
+    who: Who,
 ) -> CliResult<ProposalView> {
     let (ledger, reader) = session.own_view()?;
     let view = views::proposal(ledger, &reader, id)
         .ok_or_else(|| CliError::Problem(not_found_problem("proposal")))?;
     let rec = &view.record;
-    if !rec.participants.contains(&console.me) {
+    let (may, why) = match who {
+        Who::Participant => (
+            rec.participants.contains(&console.me),
+            "does not take part in this proposal",
+        ),
+        Who::Proposer => (
+            rec.meta.author == console.me,
+            "did not make this proposal: only its proposer decides on amendments",
+        ),
+    };
+    if !may {
         return Err(CliError::Problem(problem(
             403,
-            "not-a-participant",
-            "not a participant",
-            &format!(
-                "{} does not take part in this proposal: nothing was signed",
-                console.me
-            ),
+            "not-yours",
+            "not for this delegation to sign",
+            &format!("{} {why}: nothing was signed", console.me),
         )));
     }
     if !matches!(rec.status, Status::Open) {

@@ -101,6 +101,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/proposals/{id}", web::get().to(pages::proposal::show))
         .route("/proposals/{id}/stance", web::post().to(actions::stance))
         .route("/proposals/{id}/amend", web::post().to(actions::amend))
+        .route(
+            "/proposals/{id}/amendments/{amendment}/accept",
+            web::post().to(actions::accept),
+        )
+        .route(
+            "/proposals/{id}/amendments/{amendment}/reject",
+            web::post().to(actions::reject),
+        )
         .route("/proposals/{id}/confirm", web::post().to(actions::confirm))
         .route("/declarations", web::get().to(pages::declarations::list))
         .route(

@@ -8,8 +8,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use entente_shared::api::ProposalView;
-use entente_shared::ledger::{ProposalRecord, Status};
-use entente_shared::statement::Stance;
+use entente_shared::ledger::{AmendmentStatus, ProposalRecord, Status};
+use entente_shared::statement::{Stance, StatementId};
 use entente_shared::views;
 use serde::Deserialize;
 
@@ -120,6 +120,8 @@ struct Note {
 
 struct Amendment {
     id: String,
+    /// Not decided yet.
+    pending: bool,
     author: String,
     index: u64,
     on: String,
@@ -156,16 +158,19 @@ struct ShowPage {
     amendments: Vec<Amendment>,
     /// This delegation takes part and the proposal is open.
     can_act: bool,
+    /// This delegation made the proposal and it is open: it decides on
+    /// amendments.
+    can_decide: bool,
     /// What this delegation signed on the current revision, if anything.
     mine: Option<String>,
-    /// The entry a confirmed action just landed at, and what it caused.
-    signed: Option<u64>,
+    /// Where a confirmed action of this delegation's just landed.
+    signed: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shown {
-    signed: Option<u64>,
+    signed: Option<String>,
 }
 
 /// `GET /proposals/{id}`.
@@ -175,7 +180,7 @@ pub async fn show(
     id: web::Path<String>,
     query: web::Query<Shown>,
 ) -> HttpResponse {
-    let signed = query.signed;
+    let signed = query.into_inner().signed;
     let page = match id_of(&id, "proposal") {
         Ok(id) => {
             Console::with_session(&console, move |console, session| {
@@ -204,7 +209,7 @@ fn stance_cell(s: Option<&Stance>) -> Cell {
     Cell { stance, class }
 }
 
-fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> ShowPage {
+fn show_page(console: &Console, view: &ProposalView, signed: Option<String>) -> ShowPage {
     let rec: &ProposalRecord = &view.record;
     let mut notes = Vec::new();
     let mut previous: Option<&str> = None;
@@ -253,6 +258,7 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
             let base = rec.revision(&a.revision);
             Amendment {
                 id: a.meta.id.to_string(),
+                pending: matches!(a.status, AmendmentStatus::Pending),
                 author: a.meta.author.to_string(),
                 index: a.meta.index,
                 on: base.map_or_else(|| short(&a.revision), |r| r.number.to_string()),
@@ -268,15 +274,22 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
     // A notice only for an entry that is this delegation's own statement on
     // this proposal: a link cannot make it claim a signature.
     let me = console.me;
-    let signed = signed.filter(|n| {
-        rec.positions
-            .iter()
-            .any(|p| p.meta.index == *n && p.meta.author == me)
-            || rec
-                .amendments
-                .iter()
-                .any(|a| a.meta.index == *n && a.meta.author == me)
-    });
+    let signed = signed
+        .and_then(|arg| arg.parse::<StatementId>().ok())
+        .and_then(|id| {
+            let entries = rec.positions.iter().map(|p| &p.meta);
+            let entries = entries
+                .chain(rec.amendments.iter().map(|a| &a.meta))
+                .chain(rec.revisions.iter().map(|r| &r.meta));
+            let rejected = rec.meta.author == me
+                && rec.amendments.iter().any(
+                    |a| matches!(&a.status, AmendmentStatus::Rejected { by, .. } if *by == id),
+                );
+            match entries.into_iter().find(|m| m.id == id && m.author == me) {
+                Some(m) => Some(format!("at entry {}", m.index)),
+                None => rejected.then(|| format!("as statement {}", short(&id))),
+            }
+        });
     let current_shown = visible(&current.text);
     ShowPage {
         frame: Frame::new(console, "proposals"),
@@ -299,6 +312,7 @@ fn show_page(console: &Console, view: &ProposalView, signed: Option<u64>) -> Sho
         notes,
         amendments,
         can_act: open && rec.participants.contains(&console.me),
+        can_decide: open && rec.meta.author == console.me,
         mine: rec
             .positions_on(&current.digest)
             .get(&console.me)
