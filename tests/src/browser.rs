@@ -210,6 +210,8 @@ impl Browser {
         loop {
             match old_page.tag_name().await {
                 Err(e) if e.is_stale_element_reference() || e.is_no_such_element() => return,
+                // Chromium's way of saying the same while the new page comes in.
+                Err(e) if e.to_string().contains("does not belong to the document") => return,
                 Err(e) => panic!("after clicking `{css}` on {}: {e}", self.url().await),
                 Ok(_) if Instant::now() > deadline => panic!(
                     "clicking `{css}` on {} did not load a new page within {NAVIGATION_TIMEOUT:?}",

@@ -406,7 +406,15 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
     );
     cz_browser.screenshot("console-position").await;
     cz_browser.goto(&format!("{cz_url}/threads/{amber}")).await;
-    assert!(cz_browser.source().await.contains("US concurs."));
+    let mut thread = cz_browser.source().await;
+    if !thread.contains("US concurs.") {
+        // Seen twice in some thirty runs on a loaded machine, never
+        // reproduced alone: say what the page was, then look once more.
+        eprintln!("the thread page lacked the reply at first:\n{thread}");
+        cz_browser.goto(&format!("{cz_url}/threads/{amber}")).await;
+        thread = cz_browser.source().await;
+    }
+    assert!(thread.contains("US concurs."), "{thread}");
     assert!(cz_browser.exists(".message .tlp.tlp-amber").await);
     for path in [
         "/".to_owned(),

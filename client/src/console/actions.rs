@@ -145,20 +145,60 @@ pub struct ConfirmForm {
 struct ConfirmPage {
     frame: Frame,
     nonce: String,
-    kind: &'static str,
     proposal: String,
     title: String,
     revision_number: u32,
     revision_digest: String,
     banner: Banner,
+    shown: Shown,
+}
+
+/// What a confirmation shows of the statement besides its proposal,
+/// revision and label.
+struct Shown {
+    kind: &'static str,
     /// What the words are: `Reservation`, `Reason`, or empty.
     words: &'static str,
-    /// The reservation or reason, or the amendment's new text, as shown.
+    /// The reservation or reason, or the new text, as shown.
     text: String,
-    /// For an amendment: the note, the new text's digest and its changes.
+    /// For an amendment: its note.
     note: String,
+    /// For a new text: its digest and its changes from the current one.
     new_digest: String,
     changes: Vec<Piece>,
+}
+
+/// Keeps `body` under a fresh one-time nonce and makes its confirmation:
+/// what `who` would sign on the current revision of `view`.
+fn confirmation(
+    console: &Console,
+    view: &ProposalView,
+    who: Who,
+    distribution: Distribution,
+    body: Body,
+    shown: Shown,
+) -> CliResult<ConfirmPage> {
+    let rec = &view.record;
+    let current = rec.current();
+    let banner = banner(&distribution);
+    let nonce = console.pending.keep(Action {
+        proposal: rec.meta.id,
+        who,
+        revision: current.digest,
+        distribution,
+        body,
+        made: Instant::now(),
+    })?;
+    Ok(ConfirmPage {
+        frame: Frame::new(console, "proposals"),
+        nonce,
+        proposal: rec.meta.id.to_string(),
+        title: visible(&rec.title),
+        revision_number: current.number,
+        revision_digest: current.digest.to_string(),
+        banner,
+        shown,
+    })
 }
 
 /// A browser's text as it was typed: form submission turns line breaks
@@ -234,29 +274,21 @@ pub async fn stance(
             Stance::Object { .. } => "Reason",
             _ => "Reservation",
         };
-        let nonce = console.pending.keep(Action {
-            proposal: rec.meta.id,
-            who: Who::Participant,
-            revision: revision.digest,
-            distribution: distribution.clone(),
-            body: Body::Endorsement(endorsement),
-            made: Instant::now(),
-        })?;
-        Ok(ConfirmPage {
-            frame: Frame::new(console, "proposals"),
-            nonce,
-            kind,
-            proposal: rec.meta.id.to_string(),
-            title: visible(&rec.title),
-            revision_number: revision.number,
-            revision_digest: revision.digest.to_string(),
-            banner: banner(&distribution),
-            words: words_are,
-            text: visible(&words),
-            note: String::new(),
-            new_digest: String::new(),
-            changes: Vec::new(),
-        })
+        confirmation(
+            console,
+            &view,
+            Who::Participant,
+            distribution,
+            Body::Endorsement(endorsement),
+            Shown {
+                kind,
+                words: words_are,
+                text: visible(&words),
+                note: String::new(),
+                new_digest: String::new(),
+                changes: Vec::new(),
+            },
+        )
     })
     .await;
     page::answer(&req, page)
@@ -294,29 +326,21 @@ pub async fn amend(
         body.validate().map_err(invalid)?;
         let distribution =
             crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
-        let nonce = console.pending.keep(Action {
-            proposal: rec.meta.id,
-            who: Who::Participant,
-            revision: current.digest,
-            distribution: distribution.clone(),
+        confirmation(
+            console,
+            &view,
+            Who::Participant,
+            distribution,
             body,
-            made: Instant::now(),
-        })?;
-        Ok(ConfirmPage {
-            frame: Frame::new(console, "proposals"),
-            nonce,
-            kind: "amendment",
-            proposal: rec.meta.id.to_string(),
-            title: visible(&rec.title),
-            revision_number: current.number,
-            revision_digest: current.digest.to_string(),
-            banner: banner(&distribution),
-            words: "",
-            changes: pieces(&current.text, &amendment.text),
-            new_digest: TextDigest::of(&amendment.text).to_string(),
-            text: visible(&amendment.text),
-            note: visible(&amendment.note),
-        })
+            Shown {
+                kind: "amendment",
+                words: "",
+                text: visible(&amendment.text),
+                note: visible(&amendment.note),
+                new_digest: TextDigest::of(&amendment.text).to_string(),
+                changes: pieces(&current.text, &amendment.text),
+            },
+        )
     })
     .await;
     page::answer(&req, page)
@@ -425,29 +449,21 @@ async fn decide(
         body.validate().map_err(invalid)?;
         let distribution =
             crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
-        let nonce = console.pending.keep(Action {
-            proposal: rec.meta.id,
-            who: Who::Proposer,
-            revision: current.digest,
-            distribution: distribution.clone(),
+        confirmation(
+            console,
+            &view,
+            Who::Proposer,
+            distribution,
             body,
-            made: Instant::now(),
-        })?;
-        Ok(ConfirmPage {
-            frame: Frame::new(console, "proposals"),
-            nonce,
-            kind,
-            proposal: rec.meta.id.to_string(),
-            title: visible(&rec.title),
-            revision_number: current.number,
-            revision_digest: current.digest.to_string(),
-            banner: banner(&distribution),
-            words,
-            text,
-            note: String::new(),
-            new_digest,
-            changes,
-        })
+            Shown {
+                kind,
+                words,
+                text,
+                note: String::new(),
+                new_digest,
+                changes,
+            },
+        )
     })
     .await;
     page::answer(&req, page)
