@@ -28,6 +28,10 @@ pub struct Api {
     base: String,
     http: Client,
     signer: Option<SigningKey>,
+    /// How long one request may take ([`REQUEST_TIMEOUT`] unless shortened).
+    timeout: Duration,
+    /// How long a restarting server is waited for ([`STARTING_WAIT`]).
+    starting_wait: Duration,
 }
 
 /// The RFC 9421 headers that sign a request to `url` (the URL as the server
@@ -88,7 +92,6 @@ impl Api {
             }
         }
         let http = builder
-            .timeout(Duration::from_secs(60))
             .user_agent(concat!("entente/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the HTTP client")?;
@@ -96,7 +99,18 @@ impl Api {
             base,
             http,
             signer: None,
+            timeout: REQUEST_TIMEOUT,
+            starting_wait: STARTING_WAIT,
         })
+    }
+
+    /// For someone waiting at a page (the web console): a request may take
+    /// [`PAGE_TIMEOUT`], and a restarting server is not waited for, so a
+    /// host that stalls is reported in seconds rather than minutes.
+    pub fn for_pages(mut self) -> Api {
+        self.timeout = PAGE_TIMEOUT;
+        self.starting_wait = Duration::ZERO;
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -107,8 +121,11 @@ impl Api {
     /// state after a restart answers 503 `starting`: that is waited out, for
     /// up to [`STARTING_WAIT`], with the request signed afresh each time.
     fn send(&self, req: reqwest::blocking::RequestBuilder, what: &str) -> CliResult<Response> {
-        let template = req.build().context("building the request")?;
-        let deadline = std::time::Instant::now() + STARTING_WAIT;
+        let template = req
+            .timeout(self.timeout)
+            .build()
+            .context("building the request")?;
+        let deadline = std::time::Instant::now() + self.starting_wait;
         let mut pause = std::time::Duration::from_millis(50);
         loop {
             let req = template
@@ -267,6 +284,12 @@ impl Api {
         self.get_json(&format!("/v1/proofs/consistency?from={from}&to={to}"))
     }
 }
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long one request may take for a page of the web console.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How long a command waits for a restarted server to finish rebuilding its state.
 const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);

@@ -54,6 +54,12 @@ impl Session {
     /// Checks the server of an already opened profile.
     pub fn connect(profile: Profile) -> CliResult<Session> {
         let api = Api::for_profile(&profile)?;
+        Session::connect_with(profile, api)
+    }
+
+    /// [`Session::connect`] through `api` (e.g. one for pages, with shorter
+    /// timeouts).
+    pub fn connect_with(profile: Profile, api: Api) -> CliResult<Session> {
         let text = pin::fetch_latest(&profile, &api)?;
         Session::with_checkpoint(profile, api, &text)
     }

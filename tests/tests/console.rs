@@ -630,3 +630,48 @@ fn the_console_raises_the_alarm_when_the_host_rolls_the_log_back() {
     let status = console.interrupt(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn a_host_that_stalls_is_reported_in_seconds() {
+    let server = Server::start();
+    let cz = Cli::secretariat(server.url());
+    let de = seat(&cz, "DE", "Federal Republic of Germany");
+    // A log server (read through `--mirror`) that takes connections and
+    // never answers.
+    let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stall_url = format!("http://{}", stall.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in stall.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let mut console = de.spawn(&[
+        "--json",
+        "--mirror",
+        &stall_url,
+        "console",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    let open = console.json_line(Duration::from_secs(30))["open"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = base(&open);
+    let cookie = login(&open);
+    // Each page gives up on the host after 15 s (the test client waits 30).
+    let health = page(&url, &cookie, "/health");
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert!(health.text().contains("id=\"alarm\""), "{}", health.text());
+    assert!(
+        health.text().contains("could not be checked"),
+        "{}",
+        health.text()
+    );
+    let inbox = page(&url, &cookie, "/");
+    assert_eq!(inbox.status, 502, "{}", inbox.text());
+    assert!(inbox.text().contains("did not answer"), "{}", inbox.text());
+    let status = console.interrupt(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}

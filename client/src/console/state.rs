@@ -14,6 +14,7 @@ use super::actions::Pending;
 use super::guard::Guard;
 use super::page;
 use crate::error::CliResult;
+use crate::http::Api;
 use crate::profile::Profile;
 use crate::session::Session;
 
@@ -44,6 +45,14 @@ impl Console {
         &self.home
     }
 
+    /// A session for a page: the server's latest checkpoint checked against
+    /// the pin, through a client that gives up on a stalling host in
+    /// seconds ([`Api::for_pages`]).
+    pub fn session(profile: Profile) -> CliResult<Session> {
+        let api = Api::for_profile(&profile)?.for_pages();
+        Session::connect_with(profile, api)
+    }
+
     /// Runs `work` off the async workers on a freshly opened session (the
     /// server's latest checkpoint checked against the pin), one request at
     /// a time. A failure becomes the problem the page shows.
@@ -55,7 +64,7 @@ impl Console {
         let console = Arc::clone(console);
         let answer = web::block(move || {
             let _one_at_a_time = console.work.lock().unwrap_or_else(|e| e.into_inner());
-            let mut session = Session::connect(Profile::open(&console.home)?)?;
+            let mut session = Console::session(Profile::open(&console.home)?)?;
             work(&console, &mut session)
         })
         .await;

@@ -16,7 +16,6 @@ use crate::console::state::Console;
 use crate::error::CliError;
 use crate::output::timestamp;
 use crate::profile::Profile;
-use crate::session::Session;
 
 /// One valid witness cosignature, as the health and declaration pages show it.
 pub struct Cosigner {
@@ -101,7 +100,7 @@ pub async fn show(req: HttpRequest, console: web::Data<Console>) -> HttpResponse
             quorum_met: None,
             evidence,
         };
-        let session = match Session::connect(profile) {
+        let session = match Console::session(profile) {
             Ok(session) => session,
             Err(e) => {
                 page.fork = matches!(e, CliError::Inconsistent(_));
