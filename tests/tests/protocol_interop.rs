@@ -154,21 +154,7 @@ fn python_verifier_reaches_the_clis_declarations_and_refuses_a_changed_byte() {
         ("leaf hash", leaf_byte, ""),
         ("inclusion proof", proof_byte, "inclusion proof"),
     ] {
-        let mut tampered = lines.clone();
-        let changed = one_byte_changed(line, at);
-        tampered[1 + entry] = &changed;
-        let bad = work.path().join("tampered.jsonl");
-        std::fs::write(&bad, tampered.join("\n") + "\n").unwrap();
-        let out = python_verify(&bad, &log_key);
-        assert_eq!(out.status.code(), Some(3), "{what}: {}", show(&out));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("ARCHIVE DOES NOT VERIFY")
-                && stderr.contains(&format!("entry {entry}:"))
-                && stderr.contains(why),
-            "{what}: {stderr}"
-        );
-        assert!(out.stdout.is_empty(), "{what}: printed declarations");
+        refused_with_a_byte_changed(work.path(), &lines, entry, at, &log_key, why, what);
     }
 
     // And a bundle signed by another log key than the pinned one is refused
@@ -235,6 +221,35 @@ for value in sys.argv[5:]:
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// The bundle `lines` with byte `at` of entry `entry` changed is refused by
+/// the Python verifier (exit 3, `ARCHIVE DOES NOT VERIFY`, naming the entry
+/// and `why`), and it prints no declaration. `what` names the change.
+fn refused_with_a_byte_changed(
+    work: &Path,
+    lines: &[&str],
+    entry: usize,
+    at: usize,
+    log_key: &str,
+    why: &str,
+    what: &str,
+) {
+    let changed = one_byte_changed(lines[1 + entry], at);
+    let mut tampered = lines.to_vec();
+    tampered[1 + entry] = &changed;
+    let bad = work.join("tampered.jsonl");
+    std::fs::write(&bad, tampered.join("\n") + "\n").unwrap();
+    let out = python_verify(&bad, log_key);
+    assert_eq!(out.status.code(), Some(3), "{what}: {}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ARCHIVE DOES NOT VERIFY")
+            && stderr.contains(&format!("entry {entry}:"))
+            && stderr.contains(why),
+        "{what}: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{what}: printed declarations");
 }
 
 #[test]
@@ -386,21 +401,15 @@ fn python_verifier_folds_amendments_their_decisions_and_the_supplier_registry() 
     // ...and one byte of the rejection's envelope changed does not verify,
     // at that entry.
     let envelope_byte = line.find("\\\"payload\\\":\\\"").unwrap() + 40;
-    let changed = one_byte_changed(line, envelope_byte);
-    let mut tampered = lines.clone();
-    tampered[1 + rejection] = &changed;
-    let bad = work.path().join("tampered.jsonl");
-    std::fs::write(&bad, tampered.join("\n") + "\n").unwrap();
-    let out = python_verify(&bad, &log_key);
-    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("ARCHIVE DOES NOT VERIFY")
-            && stderr.contains(&format!("entry {rejection}:"))
-            && stderr.contains("leaf hash"),
-        "{stderr}"
+    refused_with_a_byte_changed(
+        work.path(),
+        &lines,
+        rejection,
+        envelope_byte,
+        &log_key,
+        "leaf hash",
+        "the rejection's envelope",
     );
-    assert!(out.stdout.is_empty(), "printed declarations");
 
     // The registry's entries are in the bundle as the CLI wrote them: an
     // entry's aliases (left out when empty), its label, the merge's names.

@@ -224,6 +224,91 @@ fn invalid(e: impl std::fmt::Display) -> CliError {
     ))
 }
 
+/// The confirmation page of what `build` makes, for `who`, of the proposal
+/// `id`: the CSRF token checked before anything is read, the proposal
+/// checked still open on `revision` (what the page showed).
+async fn offer<F>(
+    req: &HttpRequest,
+    console: &web::Data<Console>,
+    (id, csrf, revision): (&str, &str, String),
+    who: Who,
+    build: F,
+) -> HttpResponse
+where
+    F: FnOnce(&Session, &ProposalView) -> CliResult<(Body, Distribution, Shown)> + Send + 'static,
+{
+    let proposal = match admit(console, csrf, id) {
+        Ok(id) => id,
+        Err(p) => return page::problem_response(req, &p),
+    };
+    let page = Console::with_session(console, move |console, session| {
+        let view = actionable(console, session, &proposal, &revision, who)?;
+        let (body, distribution, shown) = build(session, &view)?;
+        confirmation(console, &view, who, distribution, body, shown)
+    })
+    .await;
+    page::answer(req, page)
+}
+
+/// A reply to the proposal `view` (an amendment or a decision on one),
+/// checked for shape, under the proposal's audience.
+fn reply(session: &Session, view: &ProposalView, body: Body) -> CliResult<(Body, Distribution)> {
+    body.validate().map_err(invalid)?;
+    let distribution =
+        crate::negotiation::reply_distribution(session, &Distribute::default(), view)?;
+    Ok((body, distribution))
+}
+
+impl Shown {
+    /// A statement whose words (a reservation, a reason) are shown as such.
+    fn words(kind: &'static str, words: &'static str, text: &str) -> Shown {
+        Shown {
+            kind,
+            words,
+            text: visible(text),
+            note: String::new(),
+            new_digest: String::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// A statement that carries a new text for the proposal `view`: its
+    /// digest and its changes from the current text.
+    fn new_text(kind: &'static str, view: &ProposalView, text: &str, note: &str) -> Shown {
+        Shown {
+            kind,
+            words: "",
+            text: visible(text),
+            note: visible(note),
+            new_digest: TextDigest::of(text).to_string(),
+            changes: pieces(&view.record.current().text, text),
+        }
+    }
+}
+
+/// The stance a form names, with `text` as its reservation or reason, and
+/// what those words are called.
+fn stance_of(name: &str, text: &str) -> CliResult<(Stance, &'static str)> {
+    let text = text.to_owned();
+    Ok(match name {
+        "endorse" => (Stance::Endorse, ""),
+        "reserve" => (
+            Stance::EndorseWithReservation { reservation: text },
+            "Reservation",
+        ),
+        "object" => (Stance::Object { reason: text }, "Reason"),
+        "abstain" => (Stance::Abstain, ""),
+        other => {
+            return Err(CliError::Problem(problem(
+                400,
+                "bad-request",
+                "unknown stance",
+                &format!("{other:?} is not endorse, reserve, object or abstain"),
+            )))
+        }
+    })
+}
+
 /// `POST /proposals/{id}/stance`: the confirmation of a stance.
 pub async fn stance(
     req: HttpRequest,
@@ -231,67 +316,35 @@ pub async fn stance(
     id: web::Path<String>,
     form: web::Form<StanceForm>,
 ) -> HttpResponse {
-    let form = form.into_inner();
-    let proposal = match admit(&console, &form.csrf, &id) {
-        Ok(id) => id,
-        Err(p) => return page::problem_response(&req, &p),
-    };
-    let page = Console::with_session(&console, move |console, session| {
-        let view = actionable(
-            console,
-            session,
-            &proposal,
-            &form.revision,
-            Who::Participant,
-        )?;
-        let text = typed(&form.text);
-        let stance = match form.stance.as_str() {
-            "endorse" => Stance::Endorse,
-            "reserve" => Stance::EndorseWithReservation { reservation: text },
-            "object" => Stance::Object { reason: text },
-            "abstain" => Stance::Abstain,
-            other => {
-                return Err(CliError::Problem(problem(
-                    400,
-                    "bad-request",
-                    "unknown stance",
-                    &format!("{other:?} is not endorse, reserve, object or abstain"),
-                )))
-            }
-        };
-        let rec = &view.record;
-        let revision = rec.current();
-        let (endorsement, distribution) =
-            crate::negotiation::stance(session, rec, revision, stance, &Distribute::default())?;
-        let words = match &endorsement.position {
-            Stance::EndorseWithReservation { reservation: t } | Stance::Object { reason: t } => {
-                t.clone()
-            }
-            _ => String::new(),
-        };
-        let kind = endorsement.position.label();
-        let words_are = match endorsement.position {
-            Stance::Object { .. } => "Reason",
-            _ => "Reservation",
-        };
-        confirmation(
-            console,
-            &view,
-            Who::Participant,
-            distribution,
-            Body::Endorsement(endorsement),
-            Shown {
-                kind,
-                words: words_are,
-                text: visible(&words),
-                note: String::new(),
-                new_digest: String::new(),
-                changes: Vec::new(),
-            },
-        )
-    })
-    .await;
-    page::answer(&req, page)
+    let StanceForm {
+        csrf,
+        revision,
+        stance,
+        text,
+    } = form.into_inner();
+    let target = (id.as_str(), csrf.as_str(), revision);
+    offer(
+        &req,
+        &console,
+        target,
+        Who::Participant,
+        move |session, view| {
+            let text = typed(&text);
+            let (stance, words) = stance_of(&stance, &text)?;
+            let rec = &view.record;
+            let (endorsement, distribution) = crate::negotiation::stance(
+                session,
+                rec,
+                rec.current(),
+                stance,
+                &Distribute::default(),
+            )?;
+            let shown_text = if words.is_empty() { "" } else { text.as_str() };
+            let shown = Shown::words(endorsement.position.label(), words, shown_text);
+            Ok((Body::Endorsement(endorsement), distribution, shown))
+        },
+    )
+    .await
 }
 
 /// `POST /proposals/{id}/amend`: the confirmation of an amendment.
@@ -301,49 +354,31 @@ pub async fn amend(
     id: web::Path<String>,
     form: web::Form<AmendForm>,
 ) -> HttpResponse {
-    let form = form.into_inner();
-    let proposal = match admit(&console, &form.csrf, &id) {
-        Ok(id) => id,
-        Err(p) => return page::problem_response(&req, &p),
-    };
-    let page = Console::with_session(&console, move |console, session| {
-        let view = actionable(
-            console,
-            session,
-            &proposal,
-            &form.revision,
-            Who::Participant,
-        )?;
-        let rec = &view.record;
-        let current = rec.current();
-        let amendment = Amendment {
-            proposal: rec.meta.id,
-            revision: current.digest,
-            text: typed(&form.text),
-            note: typed(&form.note),
-        };
-        let body = Body::Amendment(amendment.clone());
-        body.validate().map_err(invalid)?;
-        let distribution =
-            crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
-        confirmation(
-            console,
-            &view,
-            Who::Participant,
-            distribution,
-            body,
-            Shown {
-                kind: "amendment",
-                words: "",
-                text: visible(&amendment.text),
-                note: visible(&amendment.note),
-                new_digest: TextDigest::of(&amendment.text).to_string(),
-                changes: pieces(&current.text, &amendment.text),
-            },
-        )
-    })
-    .await;
-    page::answer(&req, page)
+    let AmendForm {
+        csrf,
+        revision,
+        text,
+        note,
+    } = form.into_inner();
+    let target = (id.as_str(), csrf.as_str(), revision);
+    offer(
+        &req,
+        &console,
+        target,
+        Who::Participant,
+        move |session, view| {
+            let amendment = Amendment {
+                proposal: view.record.meta.id,
+                revision: view.record.current().digest,
+                text: typed(&text),
+                note: typed(&note),
+            };
+            let shown = Shown::new_text("amendment", view, &amendment.text, &amendment.note);
+            let (body, distribution) = reply(session, view, Body::Amendment(amendment))?;
+            Ok((body, distribution, shown))
+        },
+    )
+    .await
 }
 
 /// The form of a decision on an amendment, from the proposal page.
@@ -388,85 +423,59 @@ async fn decide(
     form: DecideForm,
     take: bool,
 ) -> HttpResponse {
-    let proposal = match admit(&console, &form.csrf, &id) {
-        Ok(id) => id,
-        Err(p) => return page::problem_response(&req, &p),
-    };
     let amendment = match id_of(&amendment, "amendment") {
         Ok(id) => id,
         Err(p) => return page::problem_response(&req, &p),
     };
-    let page = Console::with_session(&console, move |console, session| {
-        let view = actionable(console, session, &proposal, &form.revision, Who::Proposer)?;
-        let rec = &view.record;
-        let current = rec.current();
-        let a = rec
-            .amendments
-            .iter()
-            .find(|a| a.meta.id == amendment)
-            .ok_or_else(|| CliError::Problem(not_found_problem("amendment")))?;
-        if !matches!(a.status, AmendmentStatus::Pending) {
-            return Err(CliError::Problem(problem(
-                409,
-                "decided",
-                "the amendment is decided",
-                &format!(
-                    "it is {}: nothing was signed",
-                    crate::negotiation::amendment_status(&a.status)
-                ),
-            )));
-        }
-        let (body, kind, words, text, new_digest, changes) = if take {
-            let revision = crate::negotiation::taking(&view, a, a.text.clone(), None);
-            let digest = TextDigest::of(&revision.text).to_string();
-            let changes = pieces(&current.text, &revision.text);
-            let text = visible(&revision.text);
-            (
-                Body::Revision(revision),
-                "revision taking the amendment",
-                "",
-                text,
-                digest,
-                changes,
-            )
-        } else {
-            let reason = typed(&form.reason);
-            let text = visible(&reason);
-            let rejection = AmendmentRejection {
-                proposal: rec.meta.id,
-                amendment: a.meta.id,
-                reason,
+    let DecideForm {
+        csrf,
+        revision,
+        reason,
+    } = form;
+    let target = (id.as_str(), csrf.as_str(), revision);
+    offer(
+        &req,
+        &console,
+        target,
+        Who::Proposer,
+        move |session, view| {
+            let a = view
+                .record
+                .amendments
+                .iter()
+                .find(|a| a.meta.id == amendment)
+                .ok_or_else(|| CliError::Problem(not_found_problem("amendment")))?;
+            if !matches!(a.status, AmendmentStatus::Pending) {
+                return Err(CliError::Problem(problem(
+                    409,
+                    "decided",
+                    "the amendment is decided",
+                    &format!(
+                        "it is {}: nothing was signed",
+                        crate::negotiation::amendment_status(&a.status)
+                    ),
+                )));
+            }
+            let (body, shown) = if take {
+                let revision = crate::negotiation::taking(view, a, a.text.clone(), None);
+                let shown =
+                    Shown::new_text("revision taking the amendment", view, &revision.text, "");
+                (Body::Revision(revision), shown)
+            } else {
+                let reason = typed(&reason);
+                let shown = Shown::words("amendment rejection", "Reason", &reason);
+                let rejection = AmendmentRejection {
+                    proposal: view.record.meta.id,
+                    amendment: a.meta.id,
+                    reason,
+                };
+                (Body::AmendmentRejection(rejection), shown)
             };
-            (
-                Body::AmendmentRejection(rejection),
-                "amendment rejection",
-                "Reason",
-                text,
-                String::new(),
-                Vec::new(),
-            )
-        };
-        body.validate().map_err(invalid)?;
-        let distribution =
-            crate::negotiation::reply_distribution(session, &Distribute::default(), &view)?;
-        confirmation(
-            console,
-            &view,
-            Who::Proposer,
-            distribution,
-            body,
-            Shown {
-                kind,
-                words,
-                text,
-                note: String::new(),
-                new_digest,
-                changes,
-            },
-        )
-    })
-    .await;
-    page::answer(&req, page)
+            let (body, distribution) = reply(session, view, body)?;
+            Ok((body, distribution, shown))
+        },
+    )
+    .await
 }
 
 /// `POST /proposals/{id}/confirm`: signs and publishes what the

@@ -7,13 +7,15 @@
 //! The map holds only what `entente supplier show` compares for this
 //! delegation: the latest assessment of each delegation that it may read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use entente_shared::ledger::SupplierView;
-use entente_shared::statement::{Risk, Supplier, Verdict};
+use entente_shared::ledger::assessments::FrameworkComparison;
+use entente_shared::ledger::{Ledger, SupplierView};
+use entente_shared::statement::{DelegationCode, Risk, Supplier, Verdict};
 use entente_shared::views;
+use entente_shared::visibility::Reader;
 
 use super::id_of;
 use crate::console::page::{self, banner, not_found_problem, Banner, Frame};
@@ -69,137 +71,111 @@ fn risk_name(r: &Risk) -> String {
     r.to_string()
 }
 
-/// Every supplier this delegation may read an assessment of, each once,
-/// compared as `entente supplier show` compares it.
-fn supplier_views(
-    ledger: &entente_shared::ledger::Ledger,
-    reader: &entente_shared::visibility::Reader,
-) -> Vec<SupplierView> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
+/// Every supplier this delegation may read an assessment of, each once
+/// (aliases the registry joins are one supplier), compared as `entente
+/// supplier show` compares it.
+fn supplier_views(ledger: &Ledger, reader: &Reader) -> Vec<SupplierView> {
+    let mut names = BTreeSet::new();
+    let mut compared = BTreeMap::new();
     for a in views::assessments(ledger, reader, None) {
-        if !seen.insert(Supplier::key(&a.body.supplier.name)) {
+        if !names.insert(Supplier::key(&a.body.supplier.name)) {
             continue;
         }
         if let Some(view) = views::supplier(ledger, reader, &a.body.supplier.name) {
-            if seen.insert(format!("view:{}", Supplier::key(&view.name))) {
-                out.push(view);
-            }
+            compared.entry(Supplier::key(&view.name)).or_insert(view);
         }
     }
-    out.sort_by_key(|v| Supplier::key(&v.name));
-    out
+    compared.into_values().collect()
+}
+
+/// One framework's comparisons, before they become cells: the delegations
+/// that assessed under it (the map's columns), and each supplier's.
+#[derive(Default)]
+struct Gathered<'a> {
+    delegations: BTreeSet<DelegationCode>,
+    suppliers: Vec<(&'a SupplierView, &'a FrameworkComparison)>,
+}
+
+/// A supplier's rows and verdicts under one framework, a cell per delegation.
+fn block(
+    ledger: &Ledger,
+    delegations: &BTreeSet<DelegationCode>,
+    view: &SupplierView,
+    fc: &FrameworkComparison,
+) -> SupplierBlock {
+    let assessment = |d: &DelegationCode| fc.assessments.get(d);
+    let id_of = |d: &DelegationCode| assessment(d).map(ToString::to_string).unwrap_or_default();
+    let rows = fc
+        .criteria
+        .iter()
+        .map(|c| CriterionRow {
+            criterion: c.criterion.clone(),
+            question: c.question.clone(),
+            diverges: c.diverges,
+            cells: delegations
+                .iter()
+                .map(|d| Cell {
+                    delegation: d.to_string(),
+                    risk: c.risks.get(d).map(risk_name).unwrap_or_default(),
+                    assessment: id_of(d),
+                    label: assessment(d)
+                        .and_then(|id| ledger.assessments().get(id))
+                        .map(|a| marking(&a.meta.distribution))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let verdicts = delegations
+        .iter()
+        .map(|d| VerdictCell {
+            verdict: fc.verdicts.get(d).cloned().unwrap_or_default(),
+            assessment: id_of(d),
+        })
+        .collect();
+    SupplierBlock {
+        name: view.name.clone(),
+        country: view.country.clone(),
+        rows,
+        verdicts,
+        verdicts_diverge: fc.verdicts_diverge,
+    }
 }
 
 /// `GET /suppliers`.
 pub async fn heat_map(req: HttpRequest, console: web::Data<Console>) -> HttpResponse {
-    let page =
-        Console::with_session(&console, |console, session| {
-            let (ledger, reader) = session.own_view()?;
-            let mut maps: Vec<FrameworkMap> = Vec::new();
-            for view in supplier_views(ledger, &reader) {
-                for fc in &view.frameworks {
-                    let at = match maps.iter().position(|m| {
-                        m.framework == fc.framework && m.version == fc.framework_version
-                    }) {
-                        Some(at) => at,
-                        None => {
-                            maps.push(FrameworkMap {
-                                framework: fc.framework.clone(),
-                                version: fc.framework_version,
-                                delegations: Vec::new(),
-                                suppliers: Vec::new(),
-                            });
-                            maps.len() - 1
-                        }
-                    };
-                    let map = &mut maps[at];
-                    for d in fc.assessments.keys() {
-                        if !map.delegations.contains(&d.to_string()) {
-                            map.delegations.push(d.to_string());
-                        }
-                    }
-                    map.suppliers.push(SupplierBlock {
-                        name: view.name.clone(),
-                        country: view.country.clone(),
-                        rows: Vec::new(),
-                        verdicts: Vec::new(),
-                        verdicts_diverge: fc.verdicts_diverge,
-                    });
-                }
+    let page = Console::with_session(&console, |console, session| {
+        let (ledger, reader) = session.own_view()?;
+        let compared = supplier_views(ledger, &reader);
+        let mut frameworks: BTreeMap<(&str, u32), Gathered> = BTreeMap::new();
+        for view in &compared {
+            for fc in &view.frameworks {
+                let g = frameworks
+                    .entry((fc.framework.as_str(), fc.framework_version))
+                    .or_default();
+                g.delegations.extend(fc.assessments.keys().copied());
+                g.suppliers.push((view, fc));
             }
-            // Cells once every framework's columns are known.
-            for map in &mut maps {
-                map.delegations.sort();
-                for block in &mut map.suppliers {
-                    let Some(view) = views::supplier(ledger, &reader, &block.name) else {
-                        continue;
-                    };
-                    let Some(fc) = view.frameworks.iter().find(|f| {
-                        f.framework == map.framework && f.framework_version == map.version
-                    }) else {
-                        continue;
-                    };
-                    let label_of = |d: &str| {
-                        fc.assessments
-                            .iter()
-                            .find(|(code, _)| code.as_str() == d)
-                            .and_then(|(_, id)| ledger.assessments().get(id))
-                            .map(|a| marking(&a.meta.distribution))
-                            .unwrap_or_default()
-                    };
-                    let id_of_delegation = |d: &str| {
-                        fc.assessments
-                            .iter()
-                            .find(|(code, _)| code.as_str() == d)
-                            .map(|(_, id)| id.to_string())
-                            .unwrap_or_default()
-                    };
-                    block.rows = fc
-                        .criteria
-                        .iter()
-                        .map(|c| CriterionRow {
-                            criterion: c.criterion.clone(),
-                            question: c.question.clone(),
-                            diverges: c.diverges,
-                            cells: map
-                                .delegations
-                                .iter()
-                                .map(|d| Cell {
-                                    delegation: d.clone(),
-                                    risk: c
-                                        .risks
-                                        .iter()
-                                        .find(|(code, _)| code.as_str() == d)
-                                        .map(|(_, r)| risk_name(r))
-                                        .unwrap_or_default(),
-                                    assessment: id_of_delegation(d),
-                                    label: label_of(d),
-                                })
-                                .collect(),
-                        })
-                        .collect();
-                    block.verdicts = map
-                        .delegations
-                        .iter()
-                        .map(|d| VerdictCell {
-                            verdict: fc
-                                .verdicts
-                                .iter()
-                                .find(|(code, _)| code.as_str() == d)
-                                .map(|(_, v)| v.clone())
-                                .unwrap_or_default(),
-                            assessment: id_of_delegation(d),
-                        })
-                        .collect();
-                }
-            }
-            Ok(MapPage {
-                frame: Frame::new(console, "suppliers"),
-                maps,
+        }
+        let maps = frameworks
+            .into_iter()
+            .map(|((framework, version), g)| FrameworkMap {
+                framework: framework.to_owned(),
+                version,
+                delegations: g.delegations.iter().map(ToString::to_string).collect(),
+                suppliers: g
+                    .suppliers
+                    .iter()
+                    .map(|(view, fc)| block(ledger, &g.delegations, view, fc))
+                    .collect(),
             })
+            .collect();
+        Ok(MapPage {
+            frame: Frame::new(console, "suppliers"),
+            maps,
         })
-        .await;
+    })
+    .await;
     page::answer(&req, page)
 }
 
