@@ -12,6 +12,7 @@
 //! - [`powercut`] is an in-memory FUSE file system whose power cut drops every
 //!   write and name change not made durable by `fsync`, as a disk cache does.
 //! - [`browser`] drives a headless Chromium (chromedriver) for the web console.
+//! - [`readable`] is what a leak search looks through: text, base64 decoded, zstd decompressed.
 //!
 //! The binaries are not built by `cargo test -p entente-tests` (a test crate
 //! cannot depend on another package's binaries); `cargo test --workspace`, as
@@ -38,12 +39,14 @@ pub mod browser;
 pub mod cli;
 pub mod crash;
 pub mod http;
+pub mod leaks;
 pub mod load;
 pub mod powercut;
 pub mod scenario;
 pub mod server;
 
 pub use cli::Cli;
+pub use leaks::readable;
 pub use server::Server;
 
 /// Prefix of every problem `type` the server answers with.

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use entente_tests::browser::Browser;
 use entente_tests::cli::Running;
-use entente_tests::{http, write_file, Cli, Server};
+use entente_tests::{http, readable, write_file, Cli, Server};
 use serde_json::Value;
 
 /// Seats `code` (full name `name`) as a member, admitted by the secretariat.
@@ -175,6 +175,13 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
         &format!("US concurs. {MARKER} reply."),
     ]);
 
+    // An observer, with its own console (read over plain HTTP).
+    let observer = Cli::new(cz.server());
+    let shown = observer.init("EU", "European Commission", false);
+    cz.admit(&shown, "EU", "European Commission", "observer");
+    let (mut observer_console, observer_login) = console(&observer);
+    let observer_url = base(&observer_login);
+    let observer_cookie = login(&observer_login);
     let (mut de_console, de_login) = console(&de);
     let (mut cz_console, cz_login) = console(&cz);
     let (de_url, cz_url) = (base(&de_login), base(&cz_login));
@@ -249,8 +256,11 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
     de_browser
         .goto(&format!("{de_url}/proposals/{draft}"))
         .await;
-    let page = de_browser.source().await;
-    assert!(!page.contains("<script>alert"), "the title is escaped");
+    let draft_page = de_browser.source().await;
+    assert!(
+        !draft_page.contains("<script>alert"),
+        "the title is escaped"
+    );
     assert!(de_browser
         .text("#title")
         .await
@@ -427,9 +437,23 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
         format!("/threads/{amber}"),
     ] {
         de_browser.goto(&format!("{de_url}{path}")).await;
-        let page = de_browser.source().await;
-        assert!(!page.contains(MARKER), "DE's {path} shows the AMBER marker");
-        assert!(!page.contains(&amber), "DE's {path} names the AMBER paper");
+        let shown = readable(de_browser.source().await.as_bytes());
+        assert!(
+            !shown.contains(MARKER),
+            "DE's {path} shows the AMBER marker"
+        );
+        assert!(!shown.contains(&amber), "DE's {path} names the AMBER paper");
+        // An observer's console holds nothing of it either.
+        let seen = page(&observer_url, &observer_cookie, &path);
+        let seen = readable(&seen.body);
+        assert!(
+            !seen.contains(MARKER),
+            "the observer's {path} shows the AMBER marker"
+        );
+        assert!(
+            !seen.contains(&amber),
+            "the observer's {path} names the AMBER paper"
+        );
     }
     de_browser
         .goto(&format!("{de_url}/positions/{amber}"))
@@ -560,7 +584,7 @@ async fn two_delegations_negotiate_and_read_in_their_consoles() {
 
     de_browser.close().await;
     cz_browser.close().await;
-    for console in [&mut de_console, &mut cz_console] {
+    for console in [&mut de_console, &mut cz_console, &mut observer_console] {
         let status = console.interrupt(Duration::from_secs(10));
         assert!(status.success(), "Ctrl-C: {status:?}\n{}", console.stderr());
     }

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use entente_shared::encryption::EncryptionKey;
 use entente_shared::statement::{Body, Distribution, Kind, Position, Sealed, Statement, Tlp};
 use entente_tests::actors::{self, Actor};
-use entente_tests::{http, Cli, Server};
+use entente_tests::{http, readable, Cli, Server};
 use serde_json::Value;
 
 struct Conference {
@@ -104,48 +104,6 @@ fn cz_sends_us(c: &Conference) -> (String, String) {
     ]);
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
     (id(&a), id(&p))
-}
-
-/// `bytes` as text, each base64 token in it decoded, and each zstd frame
-/// in it (and in the decoded tokens) decompressed.
-fn readable(bytes: &[u8]) -> String {
-    let mut out = vec![String::from_utf8_lossy(bytes).into_owned()];
-    let mut decoded = Vec::new();
-    for token in bytes.split(|b| !(b.is_ascii_alphanumeric() || b"+/=_-".contains(b))) {
-        if token.len() < 8 {
-            continue;
-        }
-        let engines = [
-            base64::engine::general_purpose::STANDARD,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ];
-        for engine in engines {
-            if let Ok(d) = engine.decode(token) {
-                out.push(String::from_utf8_lossy(&d).into_owned());
-                decoded.push(d);
-            }
-        }
-    }
-    for blob in std::iter::once(bytes).chain(decoded.iter().map(|d| d.as_slice())) {
-        out.extend(zstd_frames(blob));
-    }
-    out.join("\n")
-}
-
-/// Every zstd frame found in `bytes`, decompressed as far as it goes.
-fn zstd_frames(bytes: &[u8]) -> Vec<String> {
-    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-    let mut out = Vec::new();
-    for at in 0..bytes.len().saturating_sub(4) {
-        if bytes[at..at + 4] == MAGIC {
-            let mut plain = Vec::new();
-            if let Ok(mut d) = zstd::stream::read::Decoder::new(&bytes[at..]) {
-                let _ = std::io::Read::read_to_end(&mut d, &mut plain);
-            }
-            out.push(String::from_utf8_lossy(&plain).into_owned());
-        }
-    }
-    out
 }
 
 /// Everything under `dir`, made readable.
